@@ -1,0 +1,17 @@
+/* Dense layer forward and backward, h = x W^T + b: DESIGN §1. */
+#ifndef CS_DENSE_H
+#define CS_DENSE_H
+
+#include <stddef.h>
+
+/* h: (m, n_out), x: (m, n_in), W: (n_out, n_in), b: (n_out), row-major.
+ * h = x W^T + b through CBLAS dgemm (OpenBLAS). */
+void cs_dense_forward(double *h, const double *x, const double *W, const double *b,
+                      size_t m, size_t n_in, size_t n_out);
+
+/* Given dh (m, n_out): dx = dh W (m, n_in), dW = dh^T x (n_out, n_in),
+ * db = column sums of dh (n_out). Any of dx, dW, db may be NULL to skip. */
+void cs_dense_backward(double *dx, double *dW, double *db, const double *dh,
+                       const double *x, const double *W, size_t m, size_t n_in, size_t n_out);
+
+#endif

@@ -1,0 +1,58 @@
+/* Thread-local last-error message and code (STYLE 5). */
+#include "cs_error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CS_ERROR_MAX 1024
+
+static _Thread_local char cs_error_text[CS_ERROR_MAX];
+static _Thread_local int cs_error_last = CS_OK;
+
+int cs_error_set(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cs_error_text, sizeof cs_error_text, fmt, ap);
+    va_end(ap);
+    cs_error_last = code;
+    return code;
+}
+
+int cs_error_prefix(int code, const char *fmt, ...)
+{
+    char prefix[CS_ERROR_MAX];
+    char old[CS_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, cs_error_text, sizeof old);
+    snprintf(cs_error_text, sizeof cs_error_text, "%s: %s", prefix, old);
+    cs_error_last = code;
+    return code;
+}
+
+const char *cs_error_message(void) { return cs_error_text; }
+
+int cs_error_code(void) { return cs_error_last; }
+
+void cs_error_clear(void)
+{
+    cs_error_text[0] = '\0';
+    cs_error_last = CS_OK;
+}
+
+const char *cs_error_name(int code)
+{
+    switch (code) {
+    case CS_OK: return "ok";
+    case CS_EINVAL: return "invalid input";
+    case CS_ENOMEM: return "out of memory";
+    case CS_EIO: return "I/O error";
+    case CS_EDB: return "database error";
+    case CS_ENOTFOUND: return "not found";
+    default: return "unknown error";
+    }
+}

@@ -1,0 +1,52 @@
+/* Normalisations over the batch axis: the worksheet's min-max and
+ * standardisation, and batch norm (forward with batch or running
+ * statistics, PyTorch's running update, backward): DESIGN §1. */
+#ifndef CS_NORM_H
+#define CS_NORM_H
+
+#include <stddef.h>
+
+/* Worksheet case 1, per feature j over the m rows:
+ * out = (x - min_j) / (max_j - min_j). A feature with max = min gives NaN
+ * (0/0) exactly as NumPy does. x, out: (m, n), may alias. */
+void cs_norm_minmax(double *out, const double *x, size_t m, size_t n);
+
+/* Worksheet case 2, per feature j: out = (x - mean_j) / sd_j with the
+ * biased (population) sd, as numpy's std(axis=0). x, out: (m, n). */
+void cs_norm_standardize(double *out, const double *x, size_t m, size_t n);
+
+/* Batch norm with batch statistics (training mode):
+ *   mu_j = mean_i h_ij,  s2_j = mean_i (h_ij - mu_j)^2  (biased, two-pass)
+ *   z_ij = gamma_j (h_ij - mu_j) / sqrt(s2_j + eps) + beta_j
+ * h, z: (m, n), may alias. gamma, beta: (n) or NULL for 1 and 0.
+ * mean, var (n): out, the batch mean and BIASED variance (may be NULL).
+ * Requires m >= 1. */
+void cs_bn_forward_batch(double *z, double *mean, double *var, const double *h,
+                         const double *gamma, const double *beta, size_t m, size_t n,
+                         double eps);
+
+/* Batch norm with given statistics (inference mode):
+ *   z_ij = gamma_j (h_ij - mean_j) / sqrt(var_j + eps) + beta_j. */
+void cs_bn_forward_stats(double *z, const double *h, const double *mean, const double *var,
+                         const double *gamma, const double *beta, size_t m, size_t n,
+                         double eps);
+
+/* PyTorch BatchNorm1d's running update from one batch of m rows:
+ *   running_mean = (1 - momentum) running_mean + momentum batch_mean
+ *   running_var  = (1 - momentum) running_var  + momentum batch_var * m / (m - 1)
+ * batch_var is the BIASED batch variance (as cs_bn_forward_batch returns);
+ * the unbiased correction is applied here. Requires m >= 2. */
+void cs_bn_update_running(double *running_mean, double *running_var, const double *batch_mean,
+                          const double *batch_var, size_t m, size_t n, double momentum);
+
+/* Backward through batch norm with batch statistics. Given dz (m, n), the
+ * forward input h, its batch mean and biased var:
+ *   xhat = (h - mu) / sqrt(var + eps)
+ *   dbeta_j = sum_i dz_ij,  dgamma_j = sum_i dz_ij xhat_ij
+ *   dh_ij = gamma_j / sqrt(var_j + eps) * (dz_ij - dbeta_j / m - xhat_ij dgamma_j / m)
+ * dh may alias dz. dgamma, dbeta may be NULL. gamma NULL means 1. */
+void cs_bn_backward(double *dh, double *dgamma, double *dbeta, const double *dz,
+                    const double *h, const double *mean, const double *var,
+                    const double *gamma, size_t m, size_t n, double eps);
+
+#endif

@@ -1,0 +1,1 @@
+-- covshift results schema (DESIGN §3); filled in by the store module.

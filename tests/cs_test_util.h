@@ -1,0 +1,33 @@
+/* Shared test helpers: fixture loading, element-wise comparison that prints
+ * the largest difference (STYLE 8), temporary directories, running the CLI. */
+#ifndef CS_TEST_UTIL_H
+#define CS_TEST_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* Fixture files (tests/fixtures/NAME.txt) hold blocks:
+ *   @name count
+ *   v0 v1 ... (count values, %.17g, any whitespace; nan/inf allowed)
+ * Returns a malloc'd array of the block's values; fails the test if the
+ * file or block is missing. */
+double *cs_test_fixture(const char *file, const char *name, size_t *count);
+
+/* Fails the test unless |got - want| <= atol + rtol |want| for every i
+ * (NaN equals NaN); prints the index and size of the largest violation. */
+void cs_test_assert_close(const double *got, const double *want, size_t n, double rtol,
+                          double atol, const char *what);
+
+/* A fresh directory under $TMPDIR (malloc'd path); removed by
+ * cs_test_rmdir (rm -rf). */
+char *cs_test_mkdtemp(void);
+void cs_test_rmdir(const char *path);
+
+/* Runs a shell command line, returns its exit status (or -1) and, when
+ * output is not NULL, a malloc'd copy of stdout+stderr. */
+int cs_test_shell(char **output, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
