@@ -29,7 +29,16 @@ int cs_error_prefix(int code, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, cs_error_text, sizeof old);
-    snprintf(cs_error_text, sizeof cs_error_text, "%s: %s", prefix, old);
+    /* Truncation is acceptable: the start of a long message says enough. */
+    size_t len = strlen(prefix);
+    if (len > CS_ERROR_MAX - 3)
+        len = CS_ERROR_MAX - 3;
+    memcpy(cs_error_text, prefix, len);
+    memcpy(cs_error_text + len, ": ", 2);
+    size_t rest = CS_ERROR_MAX - len - 3;
+    size_t old_len = strnlen(old, rest);
+    memcpy(cs_error_text + len + 2, old, old_len);
+    cs_error_text[len + 2 + old_len] = '\0';
     cs_error_last = code;
     return code;
 }

@@ -22,8 +22,12 @@ const char *cs_init_name(cs_init_kind kind);
  * For xavier and he, sigma_w is ignored; sigma_b applies to every kind.
  * Orthogonal: Q from the QR of an N(0,1) matrix of shape
  * max(n_out,n_in) x min(n_out,n_in), signs fixed by diag(R) > 0, scaled by
- * sigma_w (as torch.nn.init.orthogonal_). Returns CS_OK, CS_EINVAL for a
- * zero dimension or a negative sigma, CS_ENOMEM. */
+ * sigma_w (as torch.nn.init.orthogonal_); the Gaussian matrix is drawn in
+ * W's row-major order and transposed when n_out < n_in. Orthogonal init
+ * allocates an O(n_out n_in) workspace (freed before return); the other
+ * kinds allocate nothing. sigma_b = 0 gives b = +0 without drawing.
+ * Returns CS_OK, CS_EINVAL for a zero dimension, a negative or non-finite
+ * sigma, a NULL pointer or an unknown kind, CS_ENOMEM. */
 int cs_init_dense(cs_init_kind kind, double *W, double *b, size_t n_out, size_t n_in,
                   double sigma_w, double sigma_b, gsl_rng *r_w, gsl_rng *r_b);
 

@@ -1,6 +1,7 @@
 /* Normalisations over the batch axis: the worksheet's min-max and
  * standardisation, and batch norm (forward with batch or running
- * statistics, PyTorch's running update, backward): DESIGN §1. */
+ * statistics, PyTorch's running update, backward): DESIGN §1.
+ * None of these allocate: they run once per batch and layer. */
 #ifndef CS_NORM_H
 #define CS_NORM_H
 
@@ -12,7 +13,9 @@
 void cs_norm_minmax(double *out, const double *x, size_t m, size_t n);
 
 /* Worksheet case 2, per feature j: out = (x - mean_j) / sd_j with the
- * biased (population) sd, as numpy's std(axis=0). x, out: (m, n). */
+ * biased (population) sd, as numpy's std(axis=0). x, out: (m, n), may
+ * alias. A constant feature gives NaN (0/0), as NumPy does when its mean
+ * comes out exact (else NumPy divides rounding noise by ~1e-17). */
 void cs_norm_standardize(double *out, const double *x, size_t m, size_t n);
 
 /* Batch norm with batch statistics (training mode):
