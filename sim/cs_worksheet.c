@@ -1,0 +1,522 @@
+/* The seeds' worksheet (seeds/000_*.txt, second half) in C: the images of
+ * DESIGN §1 (input = images), cases 1, 2, 3a and 3b, the printed summaries
+ * and the 1 x 3 figures. Case 3a is written out here by hand, formula by
+ * formula, so that it can check the core kernel (case 3b) the way the
+ * worksheet checks its formulas against TensorFlow. */
+#include "cs_worksheet.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gsl/gsl_statistics_double.h>
+
+#include "cs_alloc.h"
+#include "cs_dist.h"
+#include "cs_error.h"
+#include "cs_norm.h"
+#include "cs_rng.h"
+
+#define CS_WS_ALL (CS_WORKSHEET_IMAGES * CS_IMAGE_PIXELS)
+#define CS_WS_BN_ALL (CS_WORKSHEET_BATCH * CS_IMAGE_PIXELS)
+/* Two images per figure, as the worksheet's test_data[0] and test_data[4]. */
+#define CS_WS_IMAGE_A 0
+#define CS_WS_IMAGE_B 4
+/* Past a few hundred bins a box is narrower than a pixel of a 400 px panel. */
+#define CS_WS_MAX_BINS 256
+
+cs_worksheet *cs_worksheet_alloc(void)
+{
+    cs_worksheet *ws = cs_calloc(1, sizeof *ws);
+    if (!ws)
+        return NULL;
+    if (!(ws->raw = cs_malloc(CS_WS_ALL * sizeof(double))) ||
+        !(ws->minmax = cs_malloc(CS_WS_ALL * sizeof(double))) ||
+        !(ws->standardized = cs_malloc(CS_WS_ALL * sizeof(double))) ||
+        !(ws->bn_hand = cs_malloc(CS_WS_BN_ALL * sizeof(double))) ||
+        !(ws->bn_kernel = cs_malloc(CS_WS_BN_ALL * sizeof(double))))
+        goto fail;
+    return ws;
+fail:
+    cs_worksheet_free(ws);
+    return NULL;
+}
+
+void cs_worksheet_free(cs_worksheet *ws)
+{
+    if (!ws)
+        return;
+    cs_free(ws->raw);
+    cs_free(ws->minmax);
+    cs_free(ws->standardized);
+    cs_free(ws->bn_hand);
+    cs_free(ws->bn_kernel);
+    cs_free(ws);
+}
+
+/* ---- summaries ---- */
+
+/* sum_i x_i by pairwise summation, as numpy's add.reduce: rounding error
+ * grows as O(log n) rather than O(n) (Higham, "Accuracy and Stability of
+ * Numerical Algorithms", §4.2). With center c it sums (x_i - c)^2 instead,
+ * the second pass of numpy's var. */
+static double cs_ws_pairwise(const double *x, size_t n, double c, int squared)
+{
+    if (n <= 128) {
+        double s = 0.0;
+        for (size_t i = 0; i < n; i++)
+            s += squared ? (x[i] - c) * (x[i] - c) : x[i];
+        return s;
+    }
+    size_t half = n / 2;
+    return cs_ws_pairwise(x, half, c, squared) + cs_ws_pairwise(x + half, n - half, c, squared);
+}
+
+/* numpy's max, min, mean and var of x (images, 1024): a NaN propagates to
+ * all four, as in numpy. var = mean((x - mean)^2), two-pass (ddof 0). */
+static void cs_ws_summarize(cs_worksheet_summary *s, const double *x, size_t images)
+{
+    size_t n = images * CS_IMAGE_PIXELS;
+    s->shape[0] = images;
+    s->shape[1] = CS_IMAGE_SIDE;
+    s->shape[2] = CS_IMAGE_SIDE;
+    s->shape[3] = 1;
+    s->max = s->min = x[0];
+    for (size_t i = 1; i < n; i++) {
+        if (x[i] > s->max || x[i] != x[i])
+            s->max = x[i];
+        if (x[i] < s->min || x[i] != x[i])
+            s->min = x[i];
+    }
+    s->mean = cs_ws_pairwise(x, n, 0.0, 0) / (double)n;
+    s->var = cs_ws_pairwise(x, n, s->mean, 1) / (double)n;
+}
+
+/* ---- case 3a: batch norm by hand, the worksheet's cell verbatim ---- */
+
+/* For each pixel j over the m images of x (m, 1024):
+ *   mini_batch_mean = first10_data.sum(axis=0) / len(first10_data)
+ *   mini_batch_var  = ((first10_data - mini_batch_mean) ** 2).sum(axis=0) / len
+ *   batchnorm_data  = (first10_data - mini_batch_mean) / (mini_batch_var + 1e-8) ** 0.5
+ * Sums run over the images in order, as numpy's sum(axis=0) does. No gamma,
+ * beta: the worksheet stops at x-hat. Deliberately independent of
+ * core/cs_norm.c (plain two-pass, no correction term), so 3a vs 3b is a
+ * real check. */
+static void cs_ws_bn_by_hand(double *out, const double *x, size_t m)
+{
+    double mean[CS_IMAGE_PIXELS], var[CS_IMAGE_PIXELS];
+    for (size_t j = 0; j < CS_IMAGE_PIXELS; j++)
+        mean[j] = var[j] = 0.0;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < CS_IMAGE_PIXELS; j++)
+            mean[j] += x[i * CS_IMAGE_PIXELS + j];
+    for (size_t j = 0; j < CS_IMAGE_PIXELS; j++)
+        mean[j] /= (double)m;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < CS_IMAGE_PIXELS; j++) {
+            double d = x[i * CS_IMAGE_PIXELS + j] - mean[j];
+            var[j] += d * d;
+        }
+    for (size_t j = 0; j < CS_IMAGE_PIXELS; j++)
+        var[j] /= (double)m;
+    /* ** 0.5 is sqrt: both are correctly rounded in IEEE 754. */
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < CS_IMAGE_PIXELS; j++) {
+            size_t k = i * CS_IMAGE_PIXELS + j;
+            out[k] = (x[k] - mean[j]) / sqrt(var[j] + CS_WORKSHEET_EPS);
+        }
+}
+
+int cs_worksheet_compute(cs_worksheet *ws, uint64_t seed)
+{
+    gsl_rng *r = cs_rng_alloc();
+    if (!r)
+        return CS_ENOMEM;
+    ws->seed = seed;
+    cs_rng_seed(r, seed, CS_STREAM_WORKSHEET, 0);
+    cs_dist_images(ws->raw, CS_WORKSHEET_IMAGES, r);
+    gsl_rng_free(r);
+
+    /* Cases 1 and 2 normalise each pixel over the image axis (axis=0). */
+    cs_norm_minmax(ws->minmax, ws->raw, CS_WORKSHEET_IMAGES, CS_IMAGE_PIXELS);
+    cs_norm_standardize(ws->standardized, ws->raw, CS_WORKSHEET_IMAGES, CS_IMAGE_PIXELS);
+    cs_ws_bn_by_hand(ws->bn_hand, ws->raw, CS_WORKSHEET_BATCH);
+    /* Case 3b: TensorFlow's batch_normalization with offset 0, scale 1. */
+    cs_bn_forward_batch(ws->bn_kernel, NULL, NULL, ws->raw, NULL, NULL, CS_WORKSHEET_BATCH,
+                        CS_IMAGE_PIXELS, CS_WORKSHEET_EPS);
+
+    cs_ws_summarize(&ws->raw_summary, ws->raw, CS_WORKSHEET_IMAGES);
+    cs_ws_summarize(&ws->minmax_summary, ws->minmax, CS_WORKSHEET_IMAGES);
+    cs_ws_summarize(&ws->standardized_summary, ws->standardized, CS_WORKSHEET_IMAGES);
+    cs_ws_summarize(&ws->bn_hand_summary, ws->bn_hand, CS_WORKSHEET_BATCH);
+    cs_ws_summarize(&ws->bn_kernel_summary, ws->bn_kernel, CS_WORKSHEET_BATCH);
+    ws->bn_max_abs_diff = 0.0;
+    for (size_t k = 0; k < CS_WS_BN_ALL; k++) {
+        double d = fabs(ws->bn_hand[k] - ws->bn_kernel[k]);
+        if (d > ws->bn_max_abs_diff || d != d)
+            ws->bn_max_abs_diff = d;
+    }
+    return CS_OK;
+}
+
+/* ---- printing ---- */
+
+/* One block as the worksheet prints it: print("Data Max: ", x.max()) puts
+ * two spaces after the colon. %.17g round-trips every double. */
+static void cs_ws_print_block(FILE *out, const char *open, const char *shape_note,
+                              const cs_worksheet_summary *s, const char *close)
+{
+    fprintf(out, "%s\n", open);
+    fprintf(out, "Data Shape:  (%zu, %zu, %zu, %zu)%s\n", s->shape[0], s->shape[1], s->shape[2],
+            s->shape[3], shape_note);
+    fprintf(out, "Data Max:  %.17g\n", s->max);
+    fprintf(out, "Data Min:  %.17g\n", s->min);
+    fprintf(out, "Data Mean:  %.17g\n", s->mean);
+    fprintf(out, "Data Variance:  %.17g\n", s->var);
+    fprintf(out, "%s\n", close);
+}
+
+static void cs_ws_print(const cs_worksheet *ws, FILE *out)
+{
+    fprintf(out,
+            "covshift worksheet, seed %llu: the seeds' batch-norm worksheet in C.\n"
+            "30 images of 32 x 32, each randn(32, 32) * k + c with k = randint(5),\n"
+            "c = randint(60) drawn per image, from the random stream (seed, worksheet, 0)\n"
+            "of %s.\n"
+            "These are NOT numpy's numbers: np.random.seed(%d) draws other images, so\n"
+            "the values below differ from the worksheet's printed ones, while the\n"
+            "shapes, ranges and conclusions are the same.\n",
+            (unsigned long long)ws->seed, cs_rng_description(), CS_WORKSHEET_SEED);
+    cs_ws_print_block(out, "\n===================================",
+                      "  (# of Images, Image Width, Image Height, Channels)", &ws->raw_summary,
+                      "===================================");
+    fputs("\nCase 1: min-max per pixel over the 30 images, (X - X.min(axis=0)) / "
+          "(X.max(axis=0) - X.min(axis=0))\n",
+          out);
+    cs_ws_print_block(out, "============== Normalized Data ==============", "",
+                      &ws->minmax_summary, "=============================================");
+    fputs("\nCase 2: standardisation per pixel, (X - X.mean(axis=0)) / X.std(axis=0)\n", out);
+    cs_ws_print_block(out, "============== Standardized Data  ==============", "",
+                      &ws->standardized_summary,
+                      "================================================");
+    fputs("\nCase 3a: batch norm of the first 10 images by hand, eps 1e-8\n", out);
+    cs_ws_print_block(out, "============== Case 3 Implementation ===================", "",
+                      &ws->bn_hand_summary,
+                      "========================================================");
+    fputs("\nCase 3b: the same 10 images through core cs_bn_forward_batch (gamma 1, beta 0, "
+          "eps 1e-8),\nin place of the worksheet's tf.nn.batch_normalization\n",
+          out);
+    cs_ws_print_block(out,
+                      "============== Case 3b covshift cs_bn_forward_batch ===================",
+                      "", &ws->bn_kernel_summary, "=================================");
+    fprintf(out, "Max |case 3a - case 3b|:  %.17g\n", ws->bn_max_abs_diff);
+}
+
+/* ---- the output directory ---- */
+
+/* mkdir -p dir. Returns CS_OK or CS_EIO naming the component that failed. */
+static int cs_ws_mkdirs(const char *dir)
+{
+    size_t len = strlen(dir);
+    char *path = cs_malloc(len + 1);
+    if (!path)
+        return CS_ENOMEM;
+    memcpy(path, dir, len + 1);
+    int rc = CS_OK;
+    /* Create each prefix ending before a '/', then the whole path. */
+    for (size_t i = 1; i <= len && rc == CS_OK; i++) {
+        if (i < len && path[i] != '/')
+            continue;
+        char saved = path[i];
+        path[i] = '\0';
+        struct stat st;
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            rc = cs_error_set(CS_EIO, "cannot create output directory %s: %s (at %s)", dir,
+                              strerror(errno), path);
+        else if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+            rc = cs_error_set(CS_EIO, "cannot create output directory %s: %s is not a directory",
+                              dir, path);
+        path[i] = saved;
+    }
+    cs_free(path);
+    if (rc == CS_OK && access(dir, W_OK | X_OK) != 0)
+        rc = cs_error_set(CS_EIO, "output directory %s is not writable: %s", dir,
+                          strerror(errno));
+    return rc;
+}
+
+/* ---- gnuplot ---- */
+
+/* `command -v gnuplot` without a shell: an executable regular file named
+ * gnuplot in a PATH entry (an empty entry is the current directory). */
+static int cs_ws_have_gnuplot(void)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/bin:/bin";
+    char file[4096];
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        int w = snprintf(file, sizeof file, "%.*s%sgnuplot", (int)n, p, n ? "/" : "");
+        struct stat st;
+        if (w > 0 && (size_t)w < sizeof file && stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+            access(file, X_OK) == 0)
+            return 1;
+        if (!end)
+            return 0;
+        p = end;
+    }
+}
+
+/* A histogram on bins of equal width, chosen as numpy's bins='auto' that
+ * the worksheet uses: width = min(Freedman-Diaconis 2 IQR n^(-1/3),
+ * Sturges range / (log2 n + 1)), Sturges alone when IQR = 0; capped at
+ * CS_WS_MAX_BINS. Non-finite values are left out. sorted: n scratch. */
+typedef struct {
+    size_t bins, values;
+    double lo, width;
+    size_t count[CS_WS_MAX_BINS];
+} cs_ws_hist;
+
+static int cs_ws_compare(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void cs_ws_histogram(cs_ws_hist *h, const double *x, size_t n, double *sorted)
+{
+    size_t nf = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i]))
+            sorted[nf++] = x[i];
+    memset(h, 0, sizeof *h);
+    h->values = nf;
+    if (nf == 0) {
+        h->bins = 1;
+        h->width = 1.0;
+        return;
+    }
+    qsort(sorted, nf, sizeof *sorted, cs_ws_compare);
+    double lo = sorted[0], range = sorted[nf - 1] - sorted[0];
+    if (range == 0) { /* numpy's range for constant data: [v - 0.5, v + 0.5] */
+        h->bins = 1;
+        h->lo = lo - 0.5;
+        h->width = 1.0;
+        h->count[0] = nf;
+        return;
+    }
+    double iqr = gsl_stats_quantile_from_sorted_data(sorted, 1, nf, 0.75) -
+                 gsl_stats_quantile_from_sorted_data(sorted, 1, nf, 0.25);
+    double width = range / (log2((double)nf) + 1.0);
+    double fd = 2.0 * iqr * pow((double)nf, -1.0 / 3.0);
+    if (fd > 0 && fd < width)
+        width = fd;
+    double bins = ceil(range / width);
+    h->bins = bins < 1 ? 1 : bins > CS_WS_MAX_BINS ? CS_WS_MAX_BINS : (size_t)bins;
+    h->lo = lo;
+    h->width = range / (double)h->bins;
+    for (size_t i = 0; i < nf; i++) {
+        size_t b = (size_t)((sorted[i] - lo) / h->width);
+        h->count[b < h->bins ? b : h->bins - 1]++; /* the maximum closes the last bin */
+    }
+}
+
+/* Writes a string as a gnuplot single-quoted literal ('' is a quote). */
+static void cs_ws_put_quoted(FILE *gp, const char *s)
+{
+    fputc('\'', gp);
+    for (; *s; s++) {
+        if (*s == '\'')
+            fputc('\'', gp);
+        fputc(*s, gp);
+    }
+    fputc('\'', gp);
+}
+
+/* A 32 x 32 image as an inline datablock for `matrix with image`. */
+static void cs_ws_put_image(FILE *gp, const char *name, const double *img)
+{
+    fprintf(gp, "%s << EOD\n", name);
+    for (size_t row = 0; row < CS_IMAGE_SIDE; row++)
+        for (size_t col = 0; col < CS_IMAGE_SIDE; col++)
+            fprintf(gp, "%.17g%c", img[row * CS_IMAGE_SIDE + col],
+                    col + 1 < CS_IMAGE_SIDE ? ' ' : '\n');
+    fputs("EOD\n", gp);
+}
+
+/* One figure per case, as the worksheet's plt.subplots(1, 3): image 0 and
+ * image 4 in grey, then the histogram of all values. */
+typedef struct {
+    const char *file;  /* in the output directory */
+    const char *tag;   /* the case, short, for the panel titles */
+    const char *title; /* the case, for the figure title */
+    const double *x;   /* (images, 1024) */
+    size_t images;
+} cs_ws_figure;
+
+/* Feeds one figure's script and data to gnuplot on a pipe. gnuplot's
+ * stdout goes to /dev/null (it writes the PNG there when `set output`
+ * fails) and its stderr to a temporary file quoted in our error message,
+ * so the user sees one message. Returns CS_OK or CS_EIO. */
+static int cs_ws_plot_figure(const cs_worksheet *ws, const cs_ws_figure *fig, const char *path,
+                             cs_ws_hist *hist, double *scratch)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    char errfile[4096];
+    snprintf(errfile, sizeof errfile, "%s/cs_gnuplot_XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    int errfd = mkstemp(errfile);
+    if (errfd < 0)
+        return cs_error_set(CS_EIO, "cannot create a temporary file %s for gnuplot: %s", errfile,
+                            strerror(errno));
+    /* The template holds only the directory from TMPDIR and [A-Za-z0-9]. */
+    char cmd[4200];
+    if (strchr(errfile, '\'')) {
+        close(errfd);
+        unlink(errfile);
+        return cs_error_set(CS_EIO, "TMPDIR %s contains a quote", tmpdir);
+    }
+    snprintf(cmd, sizeof cmd, "gnuplot >/dev/null 2>'%s'", errfile);
+
+    /* A gnuplot that dies early must not kill us with SIGPIPE: we learn
+     * what happened from its exit status instead. */
+    struct sigaction ignore, saved;
+    memset(&ignore, 0, sizeof ignore);
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, &saved);
+
+    int rc = CS_OK;
+    FILE *gp = popen(cmd, "w");
+    if (!gp) {
+        rc = cs_error_set(CS_EIO, "cannot start gnuplot: %s", strerror(errno));
+        goto done;
+    }
+    size_t n = fig->images * CS_IMAGE_PIXELS;
+    cs_ws_histogram(hist, fig->x, n, scratch);
+
+    cs_ws_put_image(gp, "$imgA", fig->x + CS_WS_IMAGE_A * CS_IMAGE_PIXELS);
+    cs_ws_put_image(gp, "$imgB", fig->x + CS_WS_IMAGE_B * CS_IMAGE_PIXELS);
+    fputs("$hist << EOD\n", gp);
+    for (size_t b = 0; b < hist->bins; b++)
+        fprintf(gp, "%.17g %zu\n", hist->lo + ((double)b + 0.5) * hist->width, hist->count[b]);
+    fputs("EOD\n", gp);
+
+    /* figsize=(12,4) at 100 dpi; noenhanced so '_' in names prints as is. */
+    fputs("set terminal pngcairo size 1200,400 noenhanced font 'Sans,11'\nset output ", gp);
+    cs_ws_put_quoted(gp, path);
+    fprintf(gp,
+            "\nset multiplot layout 1,3 title '%s  (seed %llu)' font 'Sans,13'\n"
+            "unset key\n"
+            "set palette gray\n"
+            "set size ratio -1\n"
+            /* imshow draws row 0 at the top */
+            "set xrange [-0.5:31.5]\nset yrange [31.5:-0.5]\n"
+            "set xtics 0,8,31 out nomirror\nset ytics 0,8,31 out nomirror\n"
+            "set title '%s: image %d'\nplot $imgA matrix with image\n"
+            "set title '%s: image %d'\nplot $imgB matrix with image\n"
+            "set size noratio\n"
+            "set xrange [%.17g:%.17g]\nset yrange [0:*]\n"
+            "set xtics autofreq out nomirror\nset ytics autofreq out nomirror\n"
+            "set xlabel 'value'\nset ylabel 'count'\n"
+            "set style fill solid 0.85 border lc rgb '#1f3f6f'\n"
+            "set boxwidth %.17g absolute\n"
+            "set title '%s: all %zu values, %zu bins'\n"
+            "plot $hist using 1:2 with boxes lc rgb '#4c72b0'\n"
+            "unset multiplot\nset output\n",
+            fig->title, (unsigned long long)ws->seed, fig->tag, CS_WS_IMAGE_A, fig->tag,
+            CS_WS_IMAGE_B, hist->lo, hist->lo + (double)hist->bins * hist->width, hist->width,
+            fig->tag, hist->values, hist->bins);
+
+    int status = pclose(gp);
+    struct stat st;
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char msg[512] = "";
+        ssize_t got = pread(errfd, msg, sizeof msg - 1, 0);
+        msg[got > 0 ? got : 0] = '\0';
+        /* Fold gnuplot's multi-line report (caret line, "line 0: ...")
+         * into one line. */
+        char *w = msg;
+        for (char *p = msg; *p; p++) {
+            char ch = (*p == '\n' || *p == '\t' || *p == '^') ? ' ' : *p;
+            if (ch != ' ' || (w > msg && w[-1] != ' '))
+                *w++ = ch;
+        }
+        while (w > msg && w[-1] == ' ')
+            w--;
+        *w = '\0';
+        rc = cs_error_set(CS_EIO, "gnuplot failed writing %s (%s %d)%s%s", path,
+                          WIFEXITED(status) ? "exit status" : "status",
+                          WIFEXITED(status) ? WEXITSTATUS(status) : status, *msg ? ": " : "",
+                          msg);
+    } else if (stat(path, &st) != 0 || st.st_size == 0) {
+        rc = cs_error_set(CS_EIO, "gnuplot did not write %s", path);
+    }
+done:
+    sigaction(SIGPIPE, &saved, NULL);
+    close(errfd);
+    unlink(errfile);
+    return rc;
+}
+
+int cs_worksheet_report(const cs_worksheet *ws, FILE *out, const char *dir)
+{
+    if (!dir || !*dir || strchr(dir, '\n'))
+        return cs_error_set(CS_EINVAL, "output directory must be a non-empty path without "
+                                       "newlines, got '%s'",
+                            dir ? dir : "(null)");
+    cs_ws_print(ws, out);
+    if (fflush(out) != 0 || ferror(out))
+        return cs_error_set(CS_EIO, "cannot write the worksheet's summaries: %s",
+                            strerror(errno));
+
+    int rc = cs_ws_mkdirs(dir);
+    if (rc != CS_OK)
+        return rc;
+    if (!cs_ws_have_gnuplot())
+        return cs_error_set(CS_EIO, "gnuplot not found: install the Debian package gnuplot-nox");
+
+    const cs_ws_figure figures[] = {
+        {"worksheet_raw.png", "raw", "Raw data: 30 images, randn * k + c", ws->raw,
+         CS_WORKSHEET_IMAGES},
+        {"worksheet_case1_minmax.png", "case 1",
+         "Case 1: min-max per pixel over the 30 images", ws->minmax, CS_WORKSHEET_IMAGES},
+        {"worksheet_case2_standardized.png", "case 2",
+         "Case 2: standardisation per pixel over the 30 images", ws->standardized,
+         CS_WORKSHEET_IMAGES},
+        {"worksheet_case3_batchnorm.png", "case 3",
+         "Case 3: batch norm of the first 10 images (cs_bn_forward_batch; by hand identical)",
+         ws->bn_kernel, CS_WORKSHEET_BATCH},
+    };
+    size_t nfig = sizeof figures / sizeof figures[0];
+    size_t dirlen = strlen(dir);
+    char *path = cs_malloc(dirlen + 64);
+    double *scratch = cs_malloc(CS_WS_ALL * sizeof(double));
+    cs_ws_hist *hist = cs_malloc(sizeof *hist);
+    if (!path || !scratch || !hist) {
+        rc = CS_ENOMEM;
+        goto done;
+    }
+    fputs("\nFigures (image 0, image 4, histogram of all values):\n", out);
+    for (size_t f = 0; f < nfig && rc == CS_OK; f++) {
+        /* "dir/" unless dir already ends with one */
+        snprintf(path, dirlen + 64, "%s%s%s", dir, dir[dirlen - 1] == '/' ? "" : "/",
+                 figures[f].file);
+        rc = cs_ws_plot_figure(ws, &figures[f], path, hist, scratch);
+        if (rc == CS_OK)
+            fprintf(out, "  %s\n", path);
+    }
+    if (rc == CS_OK && (fflush(out) != 0 || ferror(out)))
+        rc = cs_error_set(CS_EIO, "cannot write the list of figures: %s", strerror(errno));
+done:
+    cs_free(path);
+    cs_free(scratch);
+    cs_free(hist);
+    return rc;
+}
