@@ -1,1 +1,151 @@
--- covshift results schema (DESIGN §3); filled in by the store module.
+-- covshift results schema: the public SQL contract of DESIGN §3.
+-- Embedded into the binary (cs_schema_sql) and applied by cs_store_open;
+-- every statement is IF NOT EXISTS so applying it again changes nothing.
+-- README "Results database" documents each column; keep them in step.
+
+-- One experiment file as run: its name and resolved text identify it, so a
+-- re-run of the same file finds this row again and resumes (DESIGN §3).
+-- The other columns are provenance, recorded by the process that created it.
+CREATE TABLE IF NOT EXISTS experiments (
+    id               INTEGER PRIMARY KEY,
+    name             TEXT NOT NULL,
+    config_text      TEXT NOT NULL,
+    created_at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    covshift_version TEXT NOT NULL,
+    command_line     TEXT,
+    git_revision     TEXT,
+    compiler         TEXT,
+    blas             TEXT,
+    host             TEXT,
+    rng              TEXT,
+    UNIQUE (name, config_text)
+);
+
+-- One run: the resolved parameters (DESIGN §1) as typed columns, and its
+-- state. Result rows exist only for status 'done' (one transaction).
+CREATE TABLE IF NOT EXISTS runs (
+    id            INTEGER PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    run_key       TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('done', 'failed', 'running')),
+    seed          INTEGER NOT NULL,
+    depth         INTEGER NOT NULL,
+    width         INTEGER NOT NULL,
+    input_dim     INTEGER NOT NULL,
+    batch         INTEGER NOT NULL,
+    activation    TEXT NOT NULL,
+    init          TEXT NOT NULL,
+    sigma_w       REAL NOT NULL,
+    sigma_b       REAL NOT NULL,
+    norm          TEXT NOT NULL CHECK (norm IN ('none', 'batch')),
+    -- DESIGN §1: no meaning without batch norm, so NULL there
+    bn_phase_b    TEXT CONSTRAINT bn_phase_b_null_unless_batch_norm
+                  CHECK ((norm = 'none' AND bn_phase_b IS NULL) OR
+                         (norm = 'batch' AND bn_phase_b IN ('batch', 'frozen', 'ema'))),
+    momentum      REAL NOT NULL,
+    eps           REAL NOT NULL,
+    input         TEXT NOT NULL,
+    shift_mean    REAL NOT NULL,
+    shift_scale   REAL NOT NULL,
+    steps_a       INTEGER NOT NULL,
+    steps_b       INTEGER NOT NULL,
+    bins          INTEGER NOT NULL,
+    params        TEXT NOT NULL,   -- canonical text the run_key hashes
+    started_at    TEXT NOT NULL,
+    finished_at   TEXT,
+    wall_s        REAL,
+    error         TEXT,
+    git_revision  TEXT,            -- build and machine of this run (resumes may differ)
+    host          TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_key ON runs (run_key, status);
+CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment_id);
+
+-- DESIGN §2 statistics per run, step (batch), layer and site. NaN is
+-- stored as NULL (SQLite has no NaN): a diverged stack shows NULL moments
+-- with nonfinite > 0.
+CREATE TABLE IF NOT EXISTS layer_stats (
+    run_id         INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step           INTEGER NOT NULL,
+    phase          TEXT NOT NULL CHECK (phase IN ('A', 'B')),
+    layer          INTEGER NOT NULL,
+    site           TEXT NOT NULL CHECK (site IN ('pre', 'norm', 'post')),
+    mean           REAL,
+    var            REAL,
+    mean_spread    REAL,
+    var_within     REAL,
+    min            REAL,
+    max            REAL,
+    p01            REAL,
+    p15            REAL,
+    p50            REAL,
+    p85            REAL,
+    p99            REAL,
+    frac_zero      REAL,
+    frac_saturated REAL,
+    nonfinite      INTEGER NOT NULL,
+    PRIMARY KEY (run_id, step, layer, site)
+) WITHOUT ROWID;
+
+-- Histograms pooled over each phase's batches, on bins fixed by phase A's
+-- first batch (DESIGN §2). bin -1 is underflow (lo NULL), bin = bins is
+-- overflow (hi NULL); bins 0..bins-1 cover [lo, hi).
+CREATE TABLE IF NOT EXISTS histograms (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    phase  TEXT NOT NULL CHECK (phase IN ('A', 'B')),
+    layer  INTEGER NOT NULL,
+    site   TEXT NOT NULL CHECK (site IN ('pre', 'norm', 'post')),
+    bin    INTEGER NOT NULL,
+    lo     REAL,
+    hi     REAL,
+    count  INTEGER NOT NULL,
+    PRIMARY KEY (run_id, phase, layer, site, bin)
+) WITHOUT ROWID;
+
+-- Drift between phases A and B per run, layer and site (DESIGN §2).
+CREATE TABLE IF NOT EXISTS drift (
+    run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    layer         INTEGER NOT NULL,
+    site          TEXT NOT NULL CHECK (site IN ('pre', 'norm', 'post')),
+    mean_shift    REAL,
+    var_log_ratio REAL,
+    kl_sym        REAL,
+    w1            REAL,
+    PRIMARY KEY (run_id, layer, site)
+) WITHOUT ROWID;
+
+-- Every run with its experiment's name and its condition, the label plots
+-- use: 'none', 'bn-batch', 'bn-frozen' or 'bn-ema'.
+CREATE VIEW IF NOT EXISTS run_params AS
+SELECT r.id AS run_id, e.name AS experiment, r.experiment_id, r.run_key, r.status,
+       CASE WHEN r.norm = 'none' THEN 'none' ELSE 'bn-' || r.bn_phase_b END AS condition,
+       r.seed, r.depth, r.width, r.input_dim, r.batch, r.activation, r.init,
+       r.sigma_w, r.sigma_b, r.norm, r.bn_phase_b, r.momentum, r.eps, r.input,
+       r.shift_mean, r.shift_scale, r.steps_a, r.steps_b, r.bins,
+       r.started_at, r.finished_at, r.wall_s, r.error
+FROM runs r JOIN experiments e ON e.id = r.experiment_id;
+
+-- DESIGN §3: drift joined with the run's parameters, e.g.
+--   SELECT depth, condition, layer, w1 FROM drift_by_depth WHERE site = 'post'
+CREATE VIEW IF NOT EXISTS drift_by_depth AS
+SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_dim,
+       p.batch, p.activation, p.init, p.sigma_w, p.sigma_b, p.norm, p.bn_phase_b,
+       p.momentum, p.eps, p.input, p.shift_mean, p.shift_scale, p.steps_a, p.steps_b,
+       p.bins, d.layer, d.site, d.mean_shift, d.var_log_ratio, d.kl_sym, d.w1
+FROM drift d JOIN run_params p ON p.run_id = d.run_id;
+
+-- layer_stats joined with the run's parameters; step_in_phase counts from
+-- 0 in each phase.
+CREATE VIEW IF NOT EXISTS layer_stats_by_run AS
+SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_dim,
+       p.batch, p.activation, p.init, p.sigma_w, p.sigma_b, p.norm, p.bn_phase_b,
+       p.momentum, p.eps, p.input, p.shift_mean, p.shift_scale, p.steps_a, p.steps_b,
+       p.bins, s.step,
+       CASE s.phase WHEN 'A' THEN s.step ELSE s.step - p.steps_a END AS step_in_phase,
+       s.phase, s.layer, s.site, s.mean, s.var, s.mean_spread, s.var_within,
+       s.min, s.max, s.p01, s.p15, s.p50, s.p85, s.p99, s.frac_zero,
+       s.frac_saturated, s.nonfinite
+FROM layer_stats s JOIN run_params p ON p.run_id = s.run_id;
+
+-- The schema version cs_store_open checks (CS_STORE_SCHEMA_VERSION).
+PRAGMA user_version = 1;

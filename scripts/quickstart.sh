@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job (README): installs what is missing, builds covshift (Release)
+# and runs the quickstart experiment into results/quickstart.db, then the
+# worksheet. Re-running resumes: runs already done are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)" --target covshift >/dev/null
+./build/covshift run experiments/quickstart.ini --jobs 1 "$@"
+./build/covshift list results/quickstart.db | tail -n 3
+./build/covshift worksheet --out results/worksheet >/dev/null
+echo "quickstart: results in results/quickstart.db, worksheet figures in results/worksheet/"

@@ -1,0 +1,28 @@
+/* The simulated network and its layer-major schedule (DESIGN §1 Schedule):
+ * for each layer, make W and b, push every batch of the run through it in
+ * step order, record DESIGN §2 statistics at sites pre, norm and post, and
+ * drop W. Memory: one layer's weights plus all batches at one depth. */
+#ifndef CS_NET_H
+#define CS_NET_H
+
+#include "cs_params.h"
+#include "cs_result.h"
+
+/* Runs p and fills r (allocated by cs_result_alloc(p)): layer_stats for
+ * every step and slot, the pooled histograms per phase on bins fixed by
+ * phase A's first batch, and drift per slot. A diverging stack is recorded
+ * (NaN/Inf counted in nonfinite), not an error.
+ * Phase B with norm = batch follows p->bn_phase_b:
+ *   batch   normalise with the batch's statistics (training mode);
+ *   frozen  normalise with the running statistics phase A left (eval mode);
+ *   ema     update the running statistics with the batch (PyTorch's rule),
+ *           then normalise with the updated running statistics.
+ * Returns CS_OK, CS_EINVAL (invalid p), CS_ENOMEM. */
+int cs_net_run(const cs_run_params *p, cs_result *r);
+
+/* Bytes of working memory cs_net_run allocates for p (weights, the batches
+ * at two depths, workspaces), excluding the result: for --dry-run and the
+ * README's memory claim. */
+size_t cs_net_workspace_bytes(const cs_run_params *p);
+
+#endif

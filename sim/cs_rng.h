@@ -1,0 +1,29 @@
+/* Seeded random streams per (run seed, purpose, index): DESIGN §1
+ * Randomness. A stream depends on nothing else, so the weights of layer l
+ * are the same whatever the normalisation, the schedule or --jobs. */
+#ifndef CS_RNG_H
+#define CS_RNG_H
+
+#include <gsl/gsl_rng.h>
+#include <stdint.h>
+
+typedef enum {
+    CS_STREAM_WEIGHTS = 1, /* index: layer */
+    CS_STREAM_BIAS = 2,    /* index: layer */
+    CS_STREAM_INPUT = 3,   /* index: step */
+    CS_STREAM_WORKSHEET = 4,
+    CS_STREAM_READOUT = 5, /* reserved: gradient readout (issue 6) */
+    CS_STREAM_DROPOUT = 6  /* reserved: dropout masks (issue 6) */
+} cs_stream;
+
+/* A generator of the algorithm covshift uses; NULL with CS_ENOMEM. */
+gsl_rng *cs_rng_alloc(void);
+
+/* Seeds r for stream (seed, purpose, index): gsl_rng_set with a splitmix64
+ * mix of the three, so nearby seeds give unrelated streams. */
+void cs_rng_seed(gsl_rng *r, uint64_t seed, cs_stream purpose, uint64_t index);
+
+/* Text for provenance: the algorithm and the derivation. */
+const char *cs_rng_description(void);
+
+#endif
