@@ -9,7 +9,7 @@ CS_PACKAGES=(cmake gcc make pkg-config libgsl-dev libopenblas-dev libsqlite3-dev
 
 cs_missing=()
 for pkg in "${CS_PACKAGES[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != *"install ok installed"* ]]; then
         cs_missing+=("$pkg")
     fi
 done

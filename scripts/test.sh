@@ -19,10 +19,13 @@ cmake --build build-asan -j"$jobs"
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
 
 echo "== linkage =="
-if ldd build/covshift | grep -q libgslcblas; then
+# Capture ldd once: `ldd | grep -q` under pipefail fails at random when grep
+# exits early and ldd gets SIGPIPE.
+linkage=$(ldd build/covshift)
+if grep -q libgslcblas <<<"$linkage"; then
     echo "FAIL: build/covshift links libgslcblas (GSL must use OpenBLAS's CBLAS)" >&2
     exit 1
 fi
-ldd build/covshift | grep -q libopenblas || { echo "FAIL: build/covshift does not link OpenBLAS" >&2; exit 1; }
-echo "build/covshift links $(ldd build/covshift | grep -o 'libopenblas[^ ]*' | head -n1), no libgslcblas"
+grep -q libopenblas <<<"$linkage" || { echo "FAIL: build/covshift does not link OpenBLAS" >&2; echo "$linkage" >&2; exit 1; }
+echo "build/covshift links $(grep -o 'libopenblas[^ ]*' <<<"$linkage" | head -n1), no libgslcblas"
 echo "all tests passed (plain and sanitized)"
