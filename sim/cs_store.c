@@ -4,7 +4,6 @@
  * A cs_store is one connection, used by one thread at a time. */
 #include "cs_store.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sqlite3.h>
@@ -569,16 +568,18 @@ static int cs_store_write_hist(cs_store *s, sqlite3_stmt *st, int64_t run_id, co
             double width = (hi - lo) / r->bins;
             const uint64_t *h = r->hist + ((size_t)phase * r->nslots + slot) * stride;
             for (int k = -1; k <= r->bins; k++) {
+                /* the last bin ends exactly at hi, whatever the rounding of k w */
+                double bin_lo = k == r->bins ? hi : lo + k * width;
+                double bin_hi = k < 0 ? lo : k + 1 == r->bins ? hi : lo + (k + 1) * width;
                 sqlite3_bind_int(st, 5, k);
                 if (k < 0)
                     sqlite3_bind_null(st, 6);
                 else
-                    sqlite3_bind_double(st, 6, k == r->bins ? hi : lo + k * width);
+                    sqlite3_bind_double(st, 6, bin_lo);
                 if (k == r->bins)
                     sqlite3_bind_null(st, 7);
                 else
-                    sqlite3_bind_double(st, 7, k < 0 ? lo : k + 1 == r->bins ? hi
-                                                                           : lo + (k + 1) * width);
+                    sqlite3_bind_double(st, 7, bin_hi);
                 sqlite3_bind_int64(st, 8, (sqlite3_int64)h[k + 1]);
                 if (cs_store_step_reset(st) != CS_OK)
                     return cs_store_fail(s, "writing run %" PRId64 ": histograms row (phase %c,"

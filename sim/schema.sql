@@ -23,8 +23,10 @@ CREATE TABLE IF NOT EXISTS experiments (
 
 -- One run: the resolved parameters (DESIGN §1) as typed columns, and its
 -- state. Result rows exist only for status 'done' (one transaction).
+-- AUTOINCREMENT: the id of a deleted stale attempt is never reused, so a
+-- run id once seen always means the same run.
 CREATE TABLE IF NOT EXISTS runs (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
     run_key       TEXT NOT NULL,
     status        TEXT NOT NULL CHECK (status IN ('done', 'failed', 'running')),

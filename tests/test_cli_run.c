@@ -530,7 +530,8 @@ static void test_bad_command_lines_exit_2_and_write_nothing(void **state)
         char *out = NULL;
         int status = cs_test_shell(&out, "cd '%s' && '%s' run %s --db '%s'", tmp, CS_BINARY,
                                    cases[i].args, db_path);
-        print_message("run %-40s exit %d: %s", cases[i].args, status, out);
+        print_message("run %-40s exit %d: %.*s\n", cases[i].args, status,
+                      (int)strcspn(out, "\n"), out);
         if (status != 2)
             fail_msg("run %s: exit %d, want 2:\n%s", cases[i].args, status, out);
         assert_contains(out, cases[i].says, cases[i].args);
