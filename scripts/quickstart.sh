@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target covshift >/dev/null
-./build/covshift run experiments/quickstart.ini --jobs 1 "$@"
+./build/covshift run experiments/quickstart.ini --jobs "$(nproc)" "$@"
 ./build/covshift list results/quickstart.db | tail -n 3
 ./build/covshift worksheet --out results/worksheet >/dev/null
 echo "quickstart: results in results/quickstart.db, worksheet figures in results/worksheet/"
