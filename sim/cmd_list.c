@@ -27,14 +27,14 @@ static const struct option cs_list_options[] = {
 int cmd_list(int argc, char **argv)
 {
     optind = 1;
+    opterr = 0; /* our messages name the command */
     int c;
-    while ((c = getopt_long(argc, argv, "h", cs_list_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", cs_list_options, NULL)) != -1) {
         if (c == 'h') {
             fputs(cs_list_usage, stdout);
             return CS_EXIT_OK;
         }
-        fputs(cs_list_usage, stderr);
-        return CS_EXIT_USAGE;
+        return cs_cli_bad_option("list", c, argv);
     }
     if (optind != argc - 1) {
         fprintf(stderr, "covshift list: expected one database path\n\n%s", cs_list_usage);

@@ -77,8 +77,9 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     optind = 1;
+    opterr = 0; /* our messages name the command */
     int c;
-    while ((c = getopt_long(argc, argv, "h", cs_run_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", cs_run_options, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 's': sets[nsets++] = optarg; break;
@@ -104,8 +105,7 @@ int cmd_run(int argc, char **argv)
             cs_experiment_print_keys(stdout);
             goto done;
         default:
-            fputs(cs_run_usage, stderr);
-            status = CS_EXIT_USAGE;
+            status = cs_cli_bad_option("run", c, argv);
             goto done;
         }
     }

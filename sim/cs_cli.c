@@ -1,12 +1,26 @@
 /* Helpers shared by the subcommands: error reporting and exit statuses. */
 #include "cs_cli.h"
 
+#include <getopt.h>
+
 #include "cs_error.h"
 
 int cs_cli_fail(const char *cmd, int code)
 {
     fprintf(stderr, "covshift %s: %s\n", cmd, cs_error_message());
     return (code == CS_EINVAL || code == CS_ENOTFOUND) ? CS_EXIT_USAGE : CS_EXIT_FAIL;
+}
+
+int cs_cli_bad_option(const char *cmd, int c, char **argv)
+{
+    /* optind already points past the offending word */
+    const char *word = argv[optind - 1];
+    if (c == ':')
+        fprintf(stderr, "covshift %s: option '%s' needs a value\n", cmd, word);
+    else
+        fprintf(stderr, "covshift %s: unknown option '%s'\n", cmd, word);
+    fprintf(stderr, "(covshift %s --help lists the options)\n", cmd);
+    return CS_EXIT_USAGE;
 }
 
 const char *cs_cli_version(void)

@@ -18,6 +18,11 @@ int cmd_worksheet(int argc, char **argv);
  * bad input: 2) and prints "covshift CMD: message" once to stderr. */
 int cs_cli_fail(const char *cmd, int code);
 
+/* For getopt_long with opterr = 0 and a leading ':' in optstring: prints
+ * "covshift CMD: unknown option '--x'" (c == '?') or "... needs a value"
+ * (c == ':') and a pointer to --help, and returns CS_EXIT_USAGE. */
+int cs_cli_bad_option(const char *cmd, int c, char **argv);
+
 /* "0.1.0 (git abc123)": version and revision this binary was built from. */
 const char *cs_cli_version(void);
 
