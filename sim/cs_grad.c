@@ -35,6 +35,7 @@ struct cs_grad {
     double *dx, *dx_prev;    /* (m, dmax): gradients wrt a layer's output and input */
     double *dz, *dh;         /* (m, width) */
     double *dW, *db;         /* (width, dmax), (width) */
+    double *out;             /* (m, width): x^(depth) of the last step */
     gsl_rng *rng;
     double *capture_dx0;
     double **capture_dW;
@@ -55,7 +56,7 @@ size_t cs_grad_workspace_bytes(const cs_run_params *p)
                          ? cs_stack_weights_bytes(p)
                          : (w * dmax + w) * sizeof(double);
     size_t doubles = 2 * L * w + CS_GRAD_OUTPUTS * (w + m) + nckpt * m * dmax + 4 * m * dmax +
-                     k * (m * dmax + 2 * m * w + 2 * w) + 2 * m * w + w * dmax + w;
+                     k * (m * dmax + 2 * m * w + 2 * w) + 3 * m * w + w * dmax + w;
     return weights + doubles * sizeof(double);
 }
 
@@ -66,7 +67,7 @@ void cs_grad_free(cs_grad *g)
     cs_stack_weights_free(g->weights);
     double *bufs[] = {g->running_mean, g->running_var, g->readout, g->y, g->ckpt, g->xa, g->xb,
                       g->seg_x, g->seg_h, g->seg_z, g->seg_bm, g->seg_bv, g->dx, g->dx_prev,
-                      g->dz, g->dh, g->dW, g->db};
+                      g->dz, g->dh, g->dW, g->db, g->out};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         cs_free(bufs[i]);
     if (g->rng)
@@ -100,7 +101,7 @@ cs_grad *cs_grad_alloc(const cs_run_params *p, size_t cache_bytes)
         !CS_GRAD_ALLOC(seg_bm, k * w) || !CS_GRAD_ALLOC(seg_bv, k * w) ||
         !CS_GRAD_ALLOC(dx, m * dmax) || !CS_GRAD_ALLOC(dx_prev, m * dmax) ||
         !CS_GRAD_ALLOC(dz, m * w) || !CS_GRAD_ALLOC(dh, m * w) || !CS_GRAD_ALLOC(dW, w * dmax) ||
-        !CS_GRAD_ALLOC(db, w) || !(g->rng = cs_rng_alloc()))
+        !CS_GRAD_ALLOC(db, w) || !CS_GRAD_ALLOC(out, m * w) || !(g->rng = cs_rng_alloc()))
         goto fail;
 #undef CS_GRAD_ALLOC
     /* PyTorch BatchNorm1d starts from running_mean 0, running_var 1. */
@@ -124,6 +125,8 @@ double *cs_grad_weights(cs_grad *g, int layer)
         return NULL;
     return W;
 }
+
+const double *cs_grad_output(const cs_grad *g) { return g->out; }
 
 void cs_grad_capture(cs_grad *g, double *dx0, double **dW)
 {
@@ -262,6 +265,7 @@ int cs_grad_step(cs_grad *g, int step, const double *x0, cs_grad_row *rows)
     const double *xL = cs_grad_forward(g, step, use, x0, 1, p->depth, 1, &rc);
     if (!xL)
         return rc;
+    memcpy(g->out, xL, m * w * sizeof *xL);
     double loss = cs_grad_readout(g, step, xL);
     /* dL/dx^(depth) = dL/dy R */
     cs_dense_backward(g->dx, NULL, NULL, g->y, xL, g->readout, m, w, CS_GRAD_OUTPUTS);

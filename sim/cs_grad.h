@@ -51,6 +51,9 @@ double cs_grad_loss(cs_grad *g, int step, const double *x0);
  * that receive dL/dx^(0) (batch, input_dim) and dL/dW^(l) for l =
  * 1..depth (dW[l - 1], width x n_in) at the next cs_grad_step. */
 double *cs_grad_weights(cs_grad *g, int layer);
+/* x^(depth) (batch, width) of the last cs_grad_step: the forward the
+ * gradients belong to, which must be cs_net_run's for the same step. */
+const double *cs_grad_output(const cs_grad *g);
 void cs_grad_capture(cs_grad *g, double *dx0, double **dW);
 
 /* Every step of p in order, into r->grad (r from cs_result_alloc(p) with

@@ -13,6 +13,7 @@
 #include "cs_dist.h"
 #include "cs_error.h"
 #include "cs_grad.h"
+#include "cs_net.h"
 #include "cs_result.h"
 #include "cs_rng.h"
 #include "cs_sim.h"
@@ -196,6 +197,53 @@ static void test_weight_regeneration_changes_no_bit(void **state)
     free(x0);
 }
 
+/* The step-major gradient pass sees the layer-major run's activations:
+ * at every step, the last layer's output has the same min and max (exact
+ * order statistics, no rounding) as cs_net_run recorded, in phase B too,
+ * where frozen and ema normalise with running statistics that must have
+ * evolved identically in both schedules; dropout masks are the same. */
+static void test_grad_forward_is_the_layer_major_run(void **state)
+{
+    (void)state;
+    cs_bn_phase modes[3] = {CS_PHASE_B_FROZEN, CS_PHASE_B_EMA, CS_PHASE_B_BATCH};
+    for (int i = 0; i < 3; i++) {
+        cs_run_params p;
+        small_params(&p);
+        p.depth = 7;
+        p.width = 16;
+        p.norm = CS_NORM_BATCH;
+        p.bn_phase_b = modes[i];
+        p.dropout = i == 1 ? 0.2 : 0.0;
+        p.shift_mean = 1.0;
+        p.shift_scale = 2.0;
+        cs_result *r = cs_result_alloc(&p);
+        assert_int_equal(cs_net_run(&p, r), CS_OK);
+        cs_grad *g = cs_grad_alloc(&p, 0);
+        cs_source *src = cs_source_alloc(&p);
+        gsl_rng *rng = cs_rng_alloc();
+        double *x0 = malloc((size_t)p.batch * (size_t)p.input_dim * sizeof *x0);
+        cs_grad_row rows[8];
+        for (int s = 0; s < r->steps; s++) {
+            assert_int_equal(cs_source_batch(src, s, x0, rng), CS_OK);
+            assert_int_equal(cs_grad_step(g, s, x0, rows), CS_OK);
+            const double *out = cs_grad_output(g);
+            double lo = out[0], hi = out[0];
+            for (size_t k = 1; k < (size_t)p.batch * (size_t)p.width; k++) {
+                lo = out[k] < lo ? out[k] : lo;
+                hi = out[k] > hi ? out[k] : hi;
+            }
+            const cs_stats *st = &r->stats[(size_t)s * r->nslots +
+                                           cs_result_slot(p.depth, CS_SITE_POST)];
+            assert_true(lo == st->min && hi == st->max);
+        }
+        free(x0);
+        gsl_rng_free(rng);
+        cs_source_free(src);
+        cs_grad_free(g);
+        cs_result_free(r);
+    }
+}
+
 /* grad_stats rows as documented: every step and layer 0..depth; the
  * loss repeated on each layer's row of a step; layer 0 has only
  * grad_x_norm; everything else finite and positive. */
@@ -271,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_backward_through_running_statistics_matches_finite_differences),
         cmocka_unit_test(test_backward_through_dropout_matches_finite_differences),
         cmocka_unit_test(test_weight_regeneration_changes_no_bit),
+        cmocka_unit_test(test_grad_forward_is_the_layer_major_run),
         cmocka_unit_test(test_grad_rows_as_documented),
         cmocka_unit_test(test_batch_norm_gradients_explode_towards_the_input),
     };
