@@ -1125,7 +1125,7 @@ void cs_experiment_print_keys(FILE *out)
         }
         char def[64];
         cs_exp_default_text((cs_key_id)k, def, sizeof def);
-        fprintf(out, "  %-12s %s\n  %-12s %s; default: %s\n", d->name, d->help, "",
+        fprintf(out, "  %-13s %s\n  %-13s %s; default: %s\n", d->name, d->help, "",
                 d->expected, def);
     }
     fputs("\nAny value except name and description may be a list (a, b, c); integer keys\n"
