@@ -783,7 +783,7 @@ static int cs_store_list_runs(cs_store *s, sqlite3_stmt *st, int64_t experiment_
 {
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, experiment_id);
-    fprintf(out, "  %6s  %-7s  %-9s  %5s  %5s  %-10s  %-10s  %7s  %-8s  %-14s  %6s  %7s  %8s  %s\n",
+    fprintf(out, "  %6s  %-7s  %-20s  %5s  %5s  %-10s  %-10s  %7s  %-8s  %-14s  %6s  %7s  %8s  %s\n",
             "run", "status", "condition", "depth", "width", "activation", "init", "sigma_w",
             "input", "shift", "seed", "steps", "wall_s", "error");
     int step;
@@ -797,7 +797,7 @@ static int cs_store_list_runs(cs_store *s, sqlite3_stmt *st, int64_t experiment_
             snprintf(wall, sizeof wall, "-");
         else
             snprintf(wall, sizeof wall, "%.2f", sqlite3_column_double(st, 13));
-        fprintf(out, "  %6lld  %-7s  %-9s  %5d  %5d  %-10s  %-10s  %7g  %-8s  %-14s  %6s  %7s  %8s  %s\n",
+        fprintf(out, "  %6lld  %-7s  %-20s  %5d  %5d  %-10s  %-10s  %7g  %-8s  %-14s  %6s  %7s  %8s  %s\n",
                 (long long)sqlite3_column_int64(st, 0), cs_store_col_text(st, 1),
                 cs_store_col_text(st, 2), sqlite3_column_int(st, 3), sqlite3_column_int(st, 4),
                 cs_store_col_text(st, 5), cs_store_col_text(st, 6), sqlite3_column_double(st, 7),
