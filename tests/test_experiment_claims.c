@@ -36,7 +36,8 @@ static cs_run_params *expand_file(const char *path, size_t *n)
     return runs;
 }
 
-/* experiments/grad_by_depth.ini: 2 activations x 2 norms x 2 seeds with
+/* experiments/grad_by_depth.ini: 2 activations x (none + bn x {batch,
+ * frozen}) x 2 seeds with
  * grad; bn_noise.ini: 2 norms x 3 rates x 5 batch sizes with probes;
  * running_averages.ini: 2 shuffles x 4 batch sizes of a mixture. */
 static void test_claim_studies_parse_and_expand(void **state)
@@ -44,7 +45,7 @@ static void test_claim_studies_parse_and_expand(void **state)
     (void)state;
     size_t n = 0;
     cs_run_params *r = expand_file(CS_SOURCE_DIR "/experiments/grad_by_depth.ini", &n);
-    assert_int_equal(n, 8);
+    assert_int_equal(n, 12);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(r[i].grad, 1);
     cs_free(r);
