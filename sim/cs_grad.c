@@ -308,6 +308,7 @@ int cs_grad_run(const cs_run_params *p, cs_result *r)
 {
     if (!r->grad)
         return cs_error_set(CS_EINVAL, "the result has no grad rows (grad = false)");
+    cs_error_clear(); /* so a failed allocation below reports its own code */
     cs_grad *g = cs_grad_alloc(p, CS_GRAD_WEIGHT_CACHE_BYTES);
     cs_source *src = g ? cs_source_alloc(p) : NULL;
     double *x0 = src ? cs_malloc((size_t)p->batch * (size_t)p->input_dim * sizeof *x0) : NULL;
