@@ -4,7 +4,9 @@
 #include <gsl/gsl_randist.h>
 #include <math.h>
 
+#include "cs_alloc.h"
 #include "cs_error.h"
+#include "cs_rng.h"
 
 void cs_dist_images(double *x, size_t count, gsl_rng *r)
 {
@@ -41,6 +43,9 @@ int cs_dist_sample(cs_input_kind kind, double *x, size_t m, size_t dim, gsl_rng 
                                 CS_IMAGE_PIXELS, dim);
         cs_dist_images(x, m, r);
         return CS_OK;
+    case CS_INPUT_MIXTURE:
+        return cs_error_set(CS_EINVAL, "input = mixture needs its component means: use "
+                                       "cs_source_batch");
     }
     return cs_error_set(CS_EINVAL, "unknown input distribution %d", (int)kind);
 }
@@ -52,5 +57,121 @@ void cs_shift_apply(const cs_shift *s, double *x, size_t count)
         for (size_t i = 0; i < count; i++)
             x[i] = s->scale * x[i] + s->mean;
         break;
+    }
+}
+
+/* ---- the run's input source (issue 6: mixture, unshuffled batches) ---- */
+
+struct cs_source {
+    cs_run_params params;
+    double *means; /* (mixture_k, input_dim) for input = mixture, else NULL */
+};
+
+cs_source *cs_source_alloc(const cs_run_params *p)
+{
+    cs_source *s = cs_calloc(1, sizeof *s);
+    gsl_rng *r = NULL;
+    if (!s)
+        return NULL;
+    s->params = *p;
+    if (p->input == CS_INPUT_MIXTURE) {
+        size_t k = (size_t)p->mixture_k, d = (size_t)p->input_dim;
+        if (!(s->means = cs_malloc(k * d * sizeof *s->means)) || !(r = cs_rng_alloc()))
+            goto fail;
+        for (size_t c = 0; c < k; c++) {
+            cs_rng_seed(r, p->seed, CS_STREAM_MIXTURE, (uint64_t)c);
+            for (size_t j = 0; j < d; j++)
+                s->means[c * d + j] = gsl_ran_gaussian_ziggurat(r, p->mixture_sep);
+        }
+        gsl_rng_free(r);
+    }
+    return s;
+fail:
+    if (r)
+        gsl_rng_free(r);
+    cs_source_free(s);
+    return NULL;
+}
+
+void cs_source_free(cs_source *s)
+{
+    if (!s)
+        return;
+    cs_free(s->means);
+    cs_free(s);
+}
+
+/* Rows of the mixture: per row (shuffled) or per call (one component),
+ * the component index first, then the row's N(0, I) draws plus its mean. */
+static void cs_source_mixture(const cs_source *s, double *x, size_t m, int shuffled,
+                              gsl_rng *r)
+{
+    size_t k = (size_t)s->params.mixture_k, d = (size_t)s->params.input_dim;
+    size_t c = shuffled ? 0 : (size_t)gsl_rng_uniform_int(r, (unsigned long)k);
+    for (size_t i = 0; i < m; i++) {
+        if (shuffled)
+            c = (size_t)gsl_rng_uniform_int(r, (unsigned long)k);
+        const double *mu = s->means + c * d;
+        for (size_t j = 0; j < d; j++)
+            x[i * d + j] = mu[j] + gsl_ran_gaussian_ziggurat(r, 1.0);
+    }
+}
+
+int cs_source_draw_a(const cs_source *s, double *x, size_t m, gsl_rng *r)
+{
+    if (s->params.input == CS_INPUT_MIXTURE) {
+        cs_source_mixture(s, x, m, 1, r);
+        return CS_OK;
+    }
+    return cs_dist_sample(s->params.input, x, m, (size_t)s->params.input_dim, r);
+}
+
+int cs_source_batch(const cs_source *s, int step, double *x, gsl_rng *r)
+{
+    const cs_run_params *p = &s->params;
+    size_t m = (size_t)p->batch, d = (size_t)p->input_dim;
+    cs_rng_seed(r, p->seed, CS_STREAM_INPUT, (uint64_t)step);
+    int rc = CS_OK;
+    if (p->input == CS_INPUT_MIXTURE)
+        cs_source_mixture(s, x, m, p->shuffle, r);
+    else
+        rc = cs_dist_sample(p->input, x, m, d, r);
+    if (rc == CS_OK && step >= p->steps_a) {
+        cs_shift shift = {CS_SHIFT_AFFINE, p->shift_scale, p->shift_mean};
+        cs_shift_apply(&shift, x, m * d);
+    }
+    return rc;
+}
+
+void cs_source_population(const cs_source *s, double *mean, double *var)
+{
+    const cs_run_params *p = &s->params;
+    size_t d = (size_t)p->input_dim;
+    for (size_t j = 0; j < d; j++) {
+        switch (p->input) {
+        case CS_INPUT_IMAGES:
+            /* k uniform on {0..4}: E k^2 = 6; c uniform on {0..59}: Var c = (60^2 - 1) / 12 */
+            mean[j] = 29.5;
+            var[j] = 6.0 + 3599.0 / 12.0;
+            break;
+        case CS_INPUT_MIXTURE: {
+            size_t k = (size_t)p->mixture_k;
+            double mu = 0, between = 0;
+            for (size_t c = 0; c < k; c++)
+                mu += s->means[c * d + j];
+            mu /= (double)k;
+            for (size_t c = 0; c < k; c++) {
+                double dev = s->means[c * d + j] - mu;
+                between += dev * dev;
+            }
+            mean[j] = mu;
+            var[j] = 1.0 + between / (double)k;
+            break;
+        }
+        default:
+            mean[j] = 0.0;
+            var[j] = 1.0;
+            break;
+        }
     }
 }

@@ -35,4 +35,32 @@ typedef struct {
 /* Turns A draws into B draws in place: x[0..count). */
 void cs_shift_apply(const cs_shift *s, double *x, size_t count);
 
+/* The source of a run's inputs: distribution A (including input = mixture,
+ * whose component means it holds) and the shift to B. Issue 6 adds the
+ * mixture: component c has mean mu_c ~ N(0, mixture_sep^2 I) (stream
+ * (seed, MIXTURE, c)) and covariance I; an example picks its component
+ * uniformly, or, with shuffle = false, a whole batch shares one. */
+typedef struct cs_source cs_source;
+
+/* Allocates the source of p (O(mixture_k input_dim) for a mixture).
+ * Returns NULL with CS_ENOMEM. Free with cs_source_free (NULL no-op). */
+cs_source *cs_source_alloc(const cs_run_params *p);
+void cs_source_free(cs_source *s);
+
+/* The run's batch of step `step` (DESIGN §1 Phases): m = batch rows of
+ * input_dim from A drawn on stream (seed, INPUT, step), shifted to B when
+ * step >= steps_a. r is reseeded here. x: (batch, input_dim). The same
+ * step gives the same batch to every schedule (layer-major, grad pass). */
+int cs_source_batch(const cs_source *s, int step, double *x, gsl_rng *r);
+
+/* m i.i.d. rows from A (a mixture shuffled whatever `shuffle` says: a
+ * representative sample) drawn from r as seeded by the caller. */
+int cs_source_draw_a(const cs_source *s, double *x, size_t m, gsl_rng *r);
+
+/* Per-feature population mean and variance of A, exactly:
+ * gaussian, uniform 0 and 1; images 29.5 and E[k^2] + Var c = 6 + 3599/12;
+ * mixture mean_j = (1/k) sum_c mu_cj, var_j = 1 + (1/k) sum_c (mu_cj - mean_j)^2.
+ * mean, var: (input_dim). */
+void cs_source_population(const cs_source *s, double *mean, double *var);
+
 #endif

@@ -37,10 +37,12 @@ typedef enum {
 typedef enum {
     CS_K_NAME, CS_K_DESCRIPTION,
     CS_K_DEPTH, CS_K_WIDTH, CS_K_INPUT_DIM, CS_K_ACTIVATION, CS_K_INIT, CS_K_SIGMA_W,
-    CS_K_SIGMA_B,
+    CS_K_SIGMA_B, CS_K_DROPOUT,
     CS_K_NORM, CS_K_BN_PHASE_B, CS_K_MOMENTUM, CS_K_EPS,
-    CS_K_INPUT, CS_K_SHIFT_MEAN, CS_K_SHIFT_SCALE, CS_K_BATCH, CS_K_STEPS_A, CS_K_STEPS_B,
+    CS_K_INPUT, CS_K_MIXTURE_K, CS_K_MIXTURE_SEP, CS_K_SHUFFLE, CS_K_SHIFT_MEAN,
+    CS_K_SHIFT_SCALE, CS_K_BATCH, CS_K_STEPS_A, CS_K_STEPS_B,
     CS_K_SEED, CS_K_BINS,
+    CS_K_GRAD, CS_K_NOISE_PROBES, CS_K_NOISE_BATCHES, CS_K_POPULATION,
     CS_K_COUNT
 } cs_key_id;
 
@@ -54,7 +56,8 @@ typedef struct {
     const char *help;
 } cs_key_desc;
 
-static const char *const cs_sections[] = {"experiment", "network", "norm", "data", "run"};
+static const char *const cs_sections[] = {"experiment", "network", "norm", "data", "run",
+                                           "measure"};
 #define CS_SECTION_COUNT (sizeof cs_sections / sizeof cs_sections[0])
 
 /* Indexed by cs_key_id; the order is the order of --help. */
@@ -87,7 +90,7 @@ static const cs_key_desc cs_keys[CS_K_COUNT] = {
                        "running statistics update, as torch.nn.BatchNorm1d"},
     [CS_K_EPS] = {"norm", "eps", CS_KEY_REAL, 0, 0, HUGE_VAL, "a number >= 0",
                   "added to the variance before the square root"},
-    [CS_K_INPUT] = {"data", "input", CS_KEY_ENUM, 0, 0, 0, "gaussian, uniform, images",
+    [CS_K_INPUT] = {"data", "input", CS_KEY_ENUM, 0, 0, 0, "gaussian, uniform, images, mixture",
                     "distribution A of the inputs"},
     [CS_K_SHIFT_MEAN] = {"data", "shift_mean", CS_KEY_REAL, 0, -HUGE_VAL, HUGE_VAL, "a number",
                          "offset of distribution B: B = shift_scale * A + shift_mean"},
@@ -103,6 +106,23 @@ static const cs_key_desc cs_keys[CS_K_COUNT] = {
                    "seed of every random stream of the run"},
     [CS_K_BINS] = {"run", "bins", CS_KEY_INT, 1, 0, 0, "an integer >= 1",
                    "histogram bins per layer and site"},
+    /* Issue 6: the notes' claims (the enum places them in their sections). */
+    [CS_K_DROPOUT] = {"network", "dropout", CS_KEY_REAL, 0, 0, 0.999999, "a number in [0, 1)",
+                      "inverted dropout rate after phi, every batch of both phases"},
+    [CS_K_MIXTURE_K] = {"data", "mixture_k", CS_KEY_INT, 1, 0, 0, "an integer >= 1",
+                        "components of input = mixture"},
+    [CS_K_MIXTURE_SEP] = {"data", "mixture_sep", CS_KEY_REAL, 0, 0, HUGE_VAL, "a number >= 0",
+                          "sd per feature of the mixture's component means"},
+    [CS_K_SHUFFLE] = {"data", "shuffle", CS_KEY_ENUM, 0, 0, 0, "true, false",
+                      "false: each batch of a mixture comes from one component"},
+    [CS_K_GRAD] = {"measure", "grad", CS_KEY_ENUM, 0, 0, 0, "true, false",
+                   "backward pass at init of a random readout's squared error: grad_stats"},
+    [CS_K_NOISE_PROBES] = {"measure", "noise_probes", CS_KEY_INT, 0, 0, 0, "an integer >= 0",
+                           "probe examples for bn_noise; 0 = off"},
+    [CS_K_NOISE_BATCHES] = {"measure", "noise_batches", CS_KEY_INT, 2, 0, 0, "an integer >= 2",
+                            "random batch compositions (and dropout masks) per probe"},
+    [CS_K_POPULATION] = {"measure", "population", CS_KEY_INT, 0, 0, 0, "an integer >= 0",
+                         "held-out A examples for running_gap (norm = batch); 0 = off"},
 };
 
 /* One value of an axis, read according to the key's type. */
@@ -303,6 +323,16 @@ static int cs_exp_parse_enum(cs_key_id k, const char *s, int *out)
         *out = (int)in;
         break;
     }
+    case CS_K_SHUFFLE:
+    case CS_K_GRAD:
+        rc = CS_OK;
+        if (strcmp(s, "true") == 0)
+            *out = 1;
+        else if (strcmp(s, "false") == 0)
+            *out = 0;
+        else
+            rc = cs_error_set(CS_EINVAL, "expected true or false, got '%s'", s);
+        break;
     default: rc = cs_error_set(CS_EINVAL, "not a named-value key"); break;
     }
     return rc;
@@ -854,6 +884,14 @@ static void cs_exp_apply(cs_run_params *p, cs_key_id k, const cs_exp_value *v)
     case CS_K_STEPS_B: p->steps_b = (int)v->i; break;
     case CS_K_SEED: p->seed = v->u; break;
     case CS_K_BINS: p->bins = (int)v->i; break;
+    case CS_K_DROPOUT: p->dropout = v->d; break;
+    case CS_K_MIXTURE_K: p->mixture_k = (int)v->i; break;
+    case CS_K_MIXTURE_SEP: p->mixture_sep = v->d; break;
+    case CS_K_SHUFFLE: p->shuffle = v->e; break;
+    case CS_K_GRAD: p->grad = v->e; break;
+    case CS_K_NOISE_PROBES: p->noise_probes = (int)v->i; break;
+    case CS_K_NOISE_BATCHES: p->noise_batches = (int)v->i; break;
+    case CS_K_POPULATION: p->population = (int)v->i; break;
     default: break;
     }
 }
@@ -885,6 +923,14 @@ static void cs_exp_default_text(cs_key_id k, char *buf, size_t size)
     case CS_K_STEPS_B: snprintf(buf, size, "%d", p.steps_b); return;
     case CS_K_SEED: snprintf(buf, size, "%" PRIu64, p.seed); return;
     case CS_K_BINS: snprintf(buf, size, "%d", p.bins); return;
+    case CS_K_DROPOUT: snprintf(buf, size, "%g", p.dropout); return;
+    case CS_K_MIXTURE_K: snprintf(buf, size, "%d", p.mixture_k); return;
+    case CS_K_MIXTURE_SEP: snprintf(buf, size, "%g", p.mixture_sep); return;
+    case CS_K_SHUFFLE: snprintf(buf, size, "%s", p.shuffle ? "true" : "false"); return;
+    case CS_K_GRAD: snprintf(buf, size, "%s", p.grad ? "true" : "false"); return;
+    case CS_K_NOISE_PROBES: snprintf(buf, size, "%d", p.noise_probes); return;
+    case CS_K_NOISE_BATCHES: snprintf(buf, size, "%d", p.noise_batches); return;
+    case CS_K_POPULATION: snprintf(buf, size, "%d", p.population); return;
     default: snprintf(buf, size, "?"); return;
     }
 }
@@ -1025,6 +1071,17 @@ int cs_experiment_expand(const cs_experiment *e, cs_run_params **runs, size_t *n
          * the runs that differ only in it share a run_key (deduped below). */
         if (p.norm == CS_NORM_NONE)
             p.bn_phase_b = CS_PHASE_B_BATCH;
+        /* Likewise the mixture's keys without input = mixture, and the
+         * running-statistics gap without batch norm (issue 6). */
+        if (p.input != CS_INPUT_MIXTURE) {
+            p.mixture_k = base.mixture_k;
+            p.mixture_sep = base.mixture_sep;
+            p.shuffle = base.shuffle;
+        }
+        if (p.norm == CS_NORM_NONE)
+            p.population = 0;
+        if (p.noise_probes == 0)
+            p.noise_batches = base.noise_batches;
         int rc = cs_params_validate(&p);
         if (rc != CS_OK) {
             cs_free(out);
@@ -1068,14 +1125,15 @@ void cs_experiment_print_keys(FILE *out)
         }
         char def[64];
         cs_exp_default_text((cs_key_id)k, def, sizeof def);
-        fprintf(out, "  %-12s %s\n  %-12s %s; default: %s\n", d->name, d->help, "",
+        fprintf(out, "  %-13s %s\n  %-13s %s; default: %s\n", d->name, d->help, "",
                 d->expected, def);
     }
     fputs("\nAny value except name and description may be a list (a, b, c); integer keys\n"
           "also take ranges a..b (inclusive), alone or as list items. The runs are the\n"
           "cartesian product of the lists, in the order the keys appear in the file (keys\n"
           "only given by --set come after), the last key varying fastest. bn_phase_b is\n"
-          "dropped for norm = none, and runs with equal run_keys are kept once.\n"
+          "dropped for norm = none (and population with it), mixture_k, mixture_sep and\n"
+          "shuffle unless input = mixture; runs with equal run_keys are kept once.\n"
           "Comments start with ; or # at the start of a line or after a space.\n",
           out);
 }

@@ -15,6 +15,7 @@
 #include "cs_init.h"
 #include "cs_norm.h"
 #include "cs_rng.h"
+#include "cs_stack.h"
 #include "cs_stats.h"
 
 /* Per-site phase accumulators for drift (DESIGN §2): sums over a phase's
@@ -183,19 +184,19 @@ static int cs_net_input(cs_result *r, cs_net_work *w)
     const cs_run_params *p = &r->params;
     size_t m = (size_t)p->batch, d = (size_t)p->input_dim;
     int steps = p->steps_a + p->steps_b;
-    cs_shift shift = {CS_SHIFT_AFFINE, p->shift_scale, p->shift_mean};
-    for (int s = 0; s < steps; s++) {
+    cs_source *src = cs_source_alloc(p);
+    if (!src)
+        return CS_ENOMEM;
+    int rc = CS_OK;
+    for (int s = 0; s < steps && rc == CS_OK; s++) {
         double *x = w->x_prev + (size_t)s * m * d;
-        cs_rng_seed(w->rng, p->seed, CS_STREAM_INPUT, (uint64_t)s);
-        int rc = cs_dist_sample(p->input, x, m, d, w->rng);
-        if (rc != CS_OK)
-            return rc;
-        if (s >= p->steps_a)
-            cs_shift_apply(&shift, x, m * d);
-        rc = cs_net_record(r, w, s, 0, CS_SITE_POST, x, m, d, NULL, CS_ACT_LINEAR);
-        if (rc != CS_OK)
-            return rc;
+        rc = cs_source_batch(src, s, x, w->rng);
+        if (rc == CS_OK)
+            rc = cs_net_record(r, w, s, 0, CS_SITE_POST, x, m, d, NULL, CS_ACT_LINEAR);
     }
+    cs_source_free(src);
+    if (rc != CS_OK)
+        return rc;
     cs_net_finish_slot(r, w, 0, CS_SITE_POST, d);
     return CS_OK;
 }
@@ -268,6 +269,7 @@ int cs_net_run(const cs_run_params *p, cs_result *r)
                                     p->activation)) != CS_OK)
                 goto done;
             cs_activation_forward(p->activation, post, w.z, m * width);
+            cs_stack_dropout(p, w.rng, s, layer, post, m * width); /* issue 6; w.rng is free here */
             if ((rc = cs_net_record(r, &w, s, layer, CS_SITE_POST, post, m, width, w.z,
                                     p->activation)) != CS_OK)
                 goto done;

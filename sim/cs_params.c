@@ -30,11 +30,19 @@ void cs_params_default(cs_run_params *p)
     p->steps_a = 10;
     p->steps_b = 10;
     p->bins = 64;
+    p->grad = 0;
+    p->dropout = 0.0;
+    p->noise_probes = 0;
+    p->noise_batches = 16;
+    p->mixture_k = 4;
+    p->mixture_sep = 2.0;
+    p->shuffle = 1;
+    p->population = 0;
 }
 
 static const char *const cs_norm_names[] = {"none", "batch"};
 static const char *const cs_bn_phase_names[] = {"batch", "frozen", "ema"};
-static const char *const cs_input_names[] = {"gaussian", "uniform", "images"};
+static const char *const cs_input_names[] = {"gaussian", "uniform", "images", "mixture"};
 
 /* Looks s up in names[0..count); CS_EINVAL lists the accepted values. */
 static int cs_params_lookup(const char *s, const char *const *names, int count, int *out,
@@ -86,7 +94,7 @@ const char *cs_bn_phase_name(cs_bn_phase k)
 int cs_input_parse(const char *s, cs_input_kind *out)
 {
     int v = 0;
-    int rc = cs_params_lookup(s, cs_input_names, 3, &v, "input");
+    int rc = cs_params_lookup(s, cs_input_names, 4, &v, "input");
     if (rc == CS_OK)
         *out = (cs_input_kind)v;
     return rc;
@@ -94,7 +102,7 @@ int cs_input_parse(const char *s, cs_input_kind *out)
 
 const char *cs_input_name(cs_input_kind k)
 {
-    return (unsigned)k < 3 ? cs_input_names[k] : "?";
+    return (unsigned)k < 4 ? cs_input_names[k] : "?";
 }
 
 int cs_params_validate(const cs_run_params *p)
@@ -133,6 +141,27 @@ int cs_params_validate(const cs_run_params *p)
                             p->momentum);
     if (!(p->eps >= 0))
         return cs_error_set(CS_EINVAL, "key 'eps': expected a number >= 0, got %g", p->eps);
+    if (!(p->dropout >= 0 && p->dropout < 1))
+        return cs_error_set(CS_EINVAL, "key 'dropout': expected a number in [0, 1), got %g",
+                            p->dropout);
+    if (p->noise_probes < 0)
+        return cs_error_set(CS_EINVAL, "key 'noise_probes': expected an integer >= 0, got %d",
+                            p->noise_probes);
+    if (p->noise_probes > 0 && p->noise_batches < 2)
+        return cs_error_set(CS_EINVAL,
+                            "key 'noise_batches': noise_probes > 0 needs noise_batches >= 2 "
+                            "(a spread across batch compositions), got %d",
+                            p->noise_batches);
+    if (p->mixture_k < 1)
+        return cs_error_set(CS_EINVAL, "key 'mixture_k': expected an integer >= 1, got %d",
+                            p->mixture_k);
+    if (!(p->mixture_sep >= 0))
+        return cs_error_set(CS_EINVAL, "key 'mixture_sep': expected a number >= 0, got %g",
+                            p->mixture_sep);
+    if (p->population < 0 || p->population == 1)
+        return cs_error_set(CS_EINVAL,
+                            "key 'population': expected 0 (off) or an integer >= 2, got %d",
+                            p->population);
     return CS_OK;
 }
 
@@ -150,6 +179,22 @@ void cs_params_canonical(const cs_run_params *p, char *buf, size_t size)
              p->norm == CS_NORM_NONE ? "-" : cs_bn_phase_name(p->bn_phase_b), p->momentum,
              p->eps, cs_input_name(p->input), p->shift_mean, p->shift_scale, p->steps_a,
              p->steps_b, p->bins);
+    /* Issue 6 parameters only when they differ from the defaults (or, for
+     * the mixture's, when input = mixture), so run_keys from before them
+     * stay valid and an interrupted old sweep still resumes. */
+    size_t used = strlen(buf);
+    if (p->input == CS_INPUT_MIXTURE && used < size)
+        used += (size_t)snprintf(buf + used, size - used, ";mixture_k=%d;mixture_sep=%.17g;shuffle=%d",
+                                 p->mixture_k, p->mixture_sep, p->shuffle);
+    if (p->dropout != 0 && used < size)
+        used += (size_t)snprintf(buf + used, size - used, ";dropout=%.17g", p->dropout);
+    if (p->grad && used < size)
+        used += (size_t)snprintf(buf + used, size - used, ";grad=1");
+    if (p->noise_probes > 0 && used < size)
+        used += (size_t)snprintf(buf + used, size - used, ";noise_probes=%d;noise_batches=%d",
+                                 p->noise_probes, p->noise_batches);
+    if (p->population > 0 && p->norm == CS_NORM_BATCH && used < size)
+        snprintf(buf + used, size - used, ";population=%d", p->population);
 }
 
 void cs_params_run_key(const cs_run_params *p, char key[17])

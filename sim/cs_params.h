@@ -11,7 +11,12 @@
 
 typedef enum { CS_NORM_NONE = 0, CS_NORM_BATCH } cs_norm_kind;
 typedef enum { CS_PHASE_B_BATCH = 0, CS_PHASE_B_FROZEN, CS_PHASE_B_EMA } cs_bn_phase;
-typedef enum { CS_INPUT_GAUSSIAN = 0, CS_INPUT_UNIFORM, CS_INPUT_IMAGES } cs_input_kind;
+typedef enum {
+    CS_INPUT_GAUSSIAN = 0,
+    CS_INPUT_UNIFORM,
+    CS_INPUT_IMAGES,
+    CS_INPUT_MIXTURE /* mixture_k Gaussian components, issue 6 running averages */
+} cs_input_kind;
 
 typedef struct {
     uint64_t seed;
@@ -29,6 +34,17 @@ typedef struct {
     double shift_mean, shift_scale;
     int steps_a, steps_b; /* >= 1 each */
     int bins;             /* >= 1 */
+    /* Issue 6, the notes' claims. Each is off (or neutral) by default and
+     * then absent from the canonical text, so older run_keys are unchanged. */
+    int grad;             /* 0/1: backward pass at init into grad_stats */
+    double dropout;       /* inverted dropout rate after phi, in [0, 1) */
+    int noise_probes;     /* >= 0; > 0 measures bn_noise with this many probes */
+    int noise_batches;    /* >= 2: batch compositions per probe */
+    int mixture_k;        /* >= 1: components of input = mixture */
+    double mixture_sep;   /* >= 0: sd of the component means per feature */
+    int shuffle;          /* 0/1: 0 draws each batch of a mixture from one component */
+    int population;       /* >= 0; > 0 (norm = batch) stores running_gap from this
+                             many held-out A examples */
 } cs_run_params;
 
 /* The defaults every experiment starts from (DESIGN §1: momentum 0.1,

@@ -76,6 +76,13 @@ cs_result *cs_result_alloc(const cs_run_params *p)
         goto fail;
     if (!(r->drift = cs_calloc(r->nslots, sizeof *r->drift)))
         goto fail;
+    if (p->grad && !(r->grad = cs_calloc((size_t)r->steps * (size_t)(p->depth + 1),
+                                         sizeof *r->grad)))
+        goto fail;
+    if (p->noise_probes > 0 && !(r->noise = cs_calloc(r->nslots, sizeof *r->noise)))
+        goto fail;
+    if (cs_result_has_gap(p) && !(r->gap = cs_calloc((size_t)p->depth + 1, sizeof *r->gap)))
+        goto fail;
     return r;
 fail:
     cs_result_free(r);
@@ -92,5 +99,13 @@ void cs_result_free(cs_result *r)
     cs_free(r->hist_lo);
     cs_free(r->hist_hi);
     cs_free(r->drift);
+    cs_free(r->grad);
+    cs_free(r->noise);
+    cs_free(r->gap);
     cs_free(r);
+}
+
+int cs_result_has_gap(const cs_run_params *p)
+{
+    return p->population > 0 && p->norm == CS_NORM_BATCH;
 }

@@ -22,6 +22,27 @@ size_t cs_result_slot(int layer, cs_site site);
 /* The inverse of cs_result_slot. */
 void cs_result_slot_decode(size_t slot, int *layer, cs_site *site);
 
+/* Issue 6 rows. NaN where a value has no meaning (stored as NULL). */
+typedef struct {
+    double loss;        /* the step's loss, the same on every layer's row */
+    double grad_x_norm; /* mean over examples of ||dL/dx^(l)_i|| (post site; layer 0: input) */
+    double grad_h_norm; /* mean over examples of ||dL/dh^(l)_i|| (pre site); NaN at layer 0 */
+    double grad_w_norm; /* ||dL/dW^(l)||_F; NaN at layer 0 */
+    double grad_b_norm; /* ||dL/db^(l)||; NaN at layer 0 */
+} cs_grad_row;
+
+typedef struct {
+    double noise;      /* sqrt(var_across / signal) */
+    double var_across; /* mean over probes, units of the variance across compositions */
+    double signal;     /* mean over probes, units of the squared mean (unbiased) */
+} cs_noise_row;
+
+typedef struct {
+    double mean_gap;  /* mean_j |rm_j - pm_j| / sqrt(pv_j + e) */
+    double var_gap;   /* mean_j |log((rv_j + e) / (pv_j + e))| */
+    double var_ratio; /* mean_j rv_j / pv_j */
+} cs_gap_row;
+
 typedef struct {
     cs_run_params params;
     int steps;             /* steps_a + steps_b */
@@ -36,7 +57,17 @@ typedef struct {
     double *hist_lo, *hist_hi; /* per slot: the range fixed by A's first batch */
     cs_drift *drift;           /* per slot */
     double wall_s;             /* compute time of the run */
+    /* grad_stats: grad[step * (depth + 1) + layer]; NULL unless params.grad */
+    cs_grad_row *grad;
+    /* bn_noise: noise[slot] for layers >= 1; NULL unless noise_probes > 0 */
+    cs_noise_row *noise;
+    /* running_gap: gap[layer], 0..depth; NULL unless population > 0 and
+     * norm = batch (cs_result_has_gap) */
+    cs_gap_row *gap;
 } cs_result;
+
+/* 1 when p asks for running_gap rows (population > 0, norm = batch). */
+int cs_result_has_gap(const cs_run_params *p);
 
 /* Allocates a result with every array sized for p (contents zero).
  * Returns NULL with a CS_ENOMEM message. */

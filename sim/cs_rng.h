@@ -12,8 +12,11 @@ typedef enum {
     CS_STREAM_BIAS = 2,    /* index: layer */
     CS_STREAM_INPUT = 3,   /* index: step */
     CS_STREAM_WORKSHEET = 4,
-    CS_STREAM_READOUT = 5, /* reserved: gradient readout (issue 6) */
-    CS_STREAM_DROPOUT = 6  /* reserved: dropout masks (issue 6) */
+    CS_STREAM_READOUT = 5, /* index 0: readout weights; 1 + step: targets (grad) */
+    CS_STREAM_DROPOUT = 6, /* index: cs_dropout_index(step, layer) */
+    CS_STREAM_MIXTURE = 7, /* index: component (its mean vector) */
+    CS_STREAM_NOISE = 8,   /* index 0: probes; 1 + batch: batch-mates (bn_noise) */
+    CS_STREAM_HELDOUT = 9  /* index 0: held-out A examples (running_gap) */
 } cs_stream;
 
 /* A generator of the algorithm covshift uses; NULL with CS_ENOMEM. */

@@ -20,6 +20,7 @@
 #include "cs_alloc.h"
 #include "cs_error.h"
 #include "cs_net.h"
+#include "cs_sim.h"
 #include "cs_result.h"
 #include "cs_store.h"
 
@@ -55,7 +56,7 @@ static int cs_runner_one(cs_store *store, int64_t experiment_id, const cs_run_pa
     if (!r) {
         rc = CS_ENOMEM;
     } else {
-        rc = cs_net_run(p, r);
+        rc = cs_sim_run(p, r);
         r->wall_s = cs_runner_now() - t0;
         if (rc == CS_OK)
             rc = cs_store_run_finish(store, run_id, r);

@@ -18,7 +18,7 @@
 
 /* The PRAGMA user_version that sim/schema.sql sets last; a test checks
  * that the two agree. */
-#define CS_STORE_SCHEMA_VERSION 1
+#define CS_STORE_SCHEMA_VERSION 2
 /* DESIGN §3: writers wait for each other rather than fail. A deep run's
  * transaction takes about a second, so a minute covers many queued workers. */
 #define CS_STORE_BUSY_MS 60000
@@ -112,7 +112,25 @@ static int cs_store_query_int(sqlite3 *db, const char *sql, int64_t *out)
 /* Counts the tables of the DESIGN §3 contract present in the database. */
 static const char *const cs_store_table_count_sql =
     "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
-    " ('experiments', 'runs', 'layer_stats', 'histograms', 'drift')";
+    " ('experiments', 'runs', 'layer_stats', 'histograms', 'drift', 'grad_stats', 'bn_noise',"
+    " 'running_gap')";
+#define CS_STORE_TABLES 8
+
+/* Version 1 -> 2 (issue 6): the runs columns the new parameters need, with
+ * the values every version-1 run had; the views that list runs columns are
+ * dropped so that the schema recreates them; the schema then adds the new
+ * tables and views and sets user_version 2. */
+static const char cs_store_migrate_1_2[] =
+    "DROP VIEW IF EXISTS layer_stats_by_run; DROP VIEW IF EXISTS drift_by_depth;"
+    " DROP VIEW IF EXISTS run_params;"
+    " ALTER TABLE runs ADD COLUMN dropout REAL NOT NULL DEFAULT 0;"
+    " ALTER TABLE runs ADD COLUMN grad INTEGER NOT NULL DEFAULT 0;"
+    " ALTER TABLE runs ADD COLUMN noise_probes INTEGER NOT NULL DEFAULT 0;"
+    " ALTER TABLE runs ADD COLUMN noise_batches INTEGER;"
+    " ALTER TABLE runs ADD COLUMN mixture_k INTEGER;"
+    " ALTER TABLE runs ADD COLUMN mixture_sep REAL;"
+    " ALTER TABLE runs ADD COLUMN shuffle INTEGER;"
+    " ALTER TABLE runs ADD COLUMN population INTEGER NOT NULL DEFAULT 0;";
 
 /* Checks that an opened database carries the covshift schema: CS_OK when
  * it has version `version` <= ours and every table; CS_EINVAL otherwise. */
@@ -127,11 +145,11 @@ static int cs_store_check_covshift(cs_store *s, int64_t version)
     int rc = cs_store_query_int(s->db, cs_store_table_count_sql, &tables);
     if (rc != SQLITE_OK)
         return cs_store_open_error(s->db, rc, s->path);
-    if (version == 0 || tables != 5)
+    if (version == 0 || tables != CS_STORE_TABLES)
         return cs_error_set(CS_EINVAL,
                             "'%s' is not a covshift results database (schema version %" PRId64
-                            ", %" PRId64 " of the 5 covshift tables)",
-                            s->path, version, tables);
+                            ", %" PRId64 " of the %d covshift tables)",
+                            s->path, version, tables, CS_STORE_TABLES);
     return CS_OK;
 }
 
@@ -163,6 +181,10 @@ static int cs_store_apply_schema(cs_store *s)
                           "'%s' is not a covshift results database (it holds %" PRId64
                           " tables or indexes of another program and no covshift schema)",
                           s->path, tables);
+        goto fail;
+    }
+    if (version == 1 && sqlite3_exec(s->db, cs_store_migrate_1_2, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = cs_store_fail(s, "upgrading '%s' from results schema version 1 to 2", s->path);
         goto fail;
     }
     if (version < CS_STORE_SCHEMA_VERSION && sqlite3_exec(s->db, cs_schema_sql, NULL, NULL,
@@ -223,10 +245,20 @@ int cs_store_open(cs_store **out, const char *path)
                           path);
         goto fail;
     }
-    int sqlite_rc = sqlite3_exec(s->db,
+    /* Switching a new file to WAL can return SQLITE_BUSY at once, without
+     * the busy handler, while another process is creating the schema in
+     * it (seen in test_two_processes_write_one_database_concurrently once
+     * the schema grew): retry for as long as the busy timeout. */
+    int sqlite_rc;
+    for (int waited_ms = 0;; waited_ms += 10) {
+        sqlite_rc = sqlite3_exec(s->db,
                                  "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
                                  " PRAGMA foreign_keys = ON",
                                  NULL, NULL, NULL);
+        if ((sqlite_rc & 0xff) != SQLITE_BUSY || waited_ms >= CS_STORE_BUSY_MS)
+            break;
+        sqlite3_sleep(10);
+    }
     if (sqlite_rc != SQLITE_OK) {
         rc = cs_store_open_error(s->db, sqlite_rc, path);
         goto fail;
@@ -424,6 +456,24 @@ static void cs_store_bind_params(sqlite3_stmt *st, const cs_run_params *p, const
     sqlite3_bind_int(st, 20, p->steps_b);
     sqlite3_bind_int(st, 21, p->bins);
     sqlite3_bind_text(st, 22, canonical, -1, SQLITE_STATIC);
+    /* Issue 6: ?25 on; NULL where a parameter has no meaning for the run. */
+    sqlite3_bind_double(st, 25, p->dropout);
+    sqlite3_bind_int(st, 26, p->grad);
+    sqlite3_bind_int(st, 27, p->noise_probes);
+    if (p->noise_probes > 0)
+        sqlite3_bind_int(st, 28, p->noise_batches);
+    else
+        sqlite3_bind_null(st, 28);
+    if (p->input == CS_INPUT_MIXTURE) {
+        sqlite3_bind_int(st, 29, p->mixture_k);
+        sqlite3_bind_double(st, 30, p->mixture_sep);
+        sqlite3_bind_int(st, 31, p->shuffle);
+    } else {
+        sqlite3_bind_null(st, 29);
+        sqlite3_bind_null(st, 30);
+        sqlite3_bind_null(st, 31);
+    }
+    sqlite3_bind_int(st, 32, cs_result_has_gap(p) ? p->population : 0);
 }
 
 /* Deletes the not-done rows of this run_key in experiments of the same
@@ -456,9 +506,10 @@ int cs_store_run_begin(cs_store *s, int64_t experiment_id, const cs_run_params *
              "INSERT INTO runs (experiment_id, run_key, status, seed, depth, width, input_dim,"
              " batch, activation, init, sigma_w, sigma_b, norm, bn_phase_b, momentum, eps,"
              " input, shift_mean, shift_scale, steps_a, steps_b, bins, params, started_at,"
-             " git_revision, host) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-             " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, " CS_STORE_NOW ","
-             " ?23, ?24)",
+             " git_revision, host, dropout, grad, noise_probes, noise_batches, mixture_k,"
+             " mixture_sep, shuffle, population) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7,"
+             " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
+             CS_STORE_NOW ", ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
              &ins, "starting a run")) != CS_OK)
         goto fail;
 
@@ -675,7 +726,8 @@ int cs_store_run_finish(cs_store *s, int64_t run_id, const cs_result *r)
         goto fail;
     if ((rc = cs_store_write_stats(s, stats, run_id, r)) != CS_OK ||
         (rc = cs_store_write_hist(s, hist, run_id, r)) != CS_OK ||
-        (rc = cs_store_write_drift(s, drift, run_id, r)) != CS_OK)
+        (rc = cs_store_write_drift(s, drift, run_id, r)) != CS_OK ||
+        (rc = cs_store_write_claims(s, run_id, r)) != CS_OK)
         goto fail;
     sqlite3_finalize(stats);
     sqlite3_finalize(hist);
@@ -731,7 +783,7 @@ static int cs_store_list_runs(cs_store *s, sqlite3_stmt *st, int64_t experiment_
 {
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, experiment_id);
-    fprintf(out, "  %6s  %-7s  %-9s  %5s  %5s  %-10s  %-10s  %7s  %-8s  %-14s  %6s  %7s  %8s  %s\n",
+    fprintf(out, "  %6s  %-7s  %-20s  %5s  %5s  %-10s  %-10s  %7s  %-8s  %-14s  %6s  %7s  %8s  %s\n",
             "run", "status", "condition", "depth", "width", "activation", "init", "sigma_w",
             "input", "shift", "seed", "steps", "wall_s", "error");
     int step;
@@ -745,7 +797,7 @@ static int cs_store_list_runs(cs_store *s, sqlite3_stmt *st, int64_t experiment_
             snprintf(wall, sizeof wall, "-");
         else
             snprintf(wall, sizeof wall, "%.2f", sqlite3_column_double(st, 13));
-        fprintf(out, "  %6lld  %-7s  %-9s  %5d  %5d  %-10s  %-10s  %7g  %-8s  %-14s  %6s  %7s  %8s  %s\n",
+        fprintf(out, "  %6lld  %-7s  %-20s  %5d  %5d  %-10s  %-10s  %7g  %-8s  %-14s  %6s  %7s  %8s  %s\n",
                 (long long)sqlite3_column_int64(st, 0), cs_store_col_text(st, 1),
                 cs_store_col_text(st, 2), sqlite3_column_int(st, 3), sqlite3_column_int(st, 4),
                 cs_store_col_text(st, 5), cs_store_col_text(st, 6), sqlite3_column_double(st, 7),

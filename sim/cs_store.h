@@ -46,6 +46,11 @@ int cs_store_run_begin(cs_store *s, int64_t experiment_id, const cs_run_params *
  * it rolls back and the run keeps status 'running'. */
 int cs_store_run_finish(cs_store *s, int64_t run_id, const cs_result *r);
 
+/* Issue 6's rows of r (grad_stats, bn_noise, running_gap, those r has),
+ * inside the caller's transaction (cs_store_run_finish calls it): one
+ * prepared statement per table, reset per row. CS_EDB on failure. */
+int cs_store_write_claims(cs_store *s, int64_t run_id, const cs_result *r);
+
 /* Sets status 'failed' with the error text and wall_s. */
 int cs_store_run_fail(cs_store *s, int64_t run_id, const char *error, double wall_s);
 

@@ -58,7 +58,17 @@ CREATE TABLE IF NOT EXISTS runs (
     wall_s        REAL,
     error         TEXT,
     git_revision  TEXT,            -- build and machine of this run (resumes may differ)
-    host          TEXT
+    host          TEXT,
+    -- Issue 6 (schema version 2; version 1 databases get them with these
+    -- defaults, which are what their runs did).
+    dropout       REAL NOT NULL DEFAULT 0,
+    grad          INTEGER NOT NULL DEFAULT 0,
+    noise_probes  INTEGER NOT NULL DEFAULT 0,
+    noise_batches INTEGER,         -- NULL when noise_probes = 0
+    mixture_k     INTEGER,         -- NULL unless input = 'mixture'
+    mixture_sep   REAL,            -- NULL unless input = 'mixture'
+    shuffle       INTEGER,         -- NULL unless input = 'mixture'
+    population    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS runs_by_key ON runs (run_key, status);
 CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment_id);
@@ -116,15 +126,66 @@ CREATE TABLE IF NOT EXISTS drift (
     PRIMARY KEY (run_id, layer, site)
 ) WITHOUT ROWID;
 
+-- Gradients at initialisation (issue 6): per run, step and layer, for the
+-- loss L = (1/2m) sum_i ||x^(depth)_i R^T - t_i||^2 of a fixed random
+-- readout R and random targets t. grad_x_norm is the mean over the batch's
+-- examples of ||dL/dx^(layer)_i|| (site post; layer 0 is the input),
+-- grad_h_norm the same for dL/dh (site pre), grad_w_norm = ||dL/dW||_F,
+-- grad_b_norm = ||dL/db||; the last three are NULL at layer 0.
+CREATE TABLE IF NOT EXISTS grad_stats (
+    run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step        INTEGER NOT NULL,
+    phase       TEXT NOT NULL CHECK (phase IN ('A', 'B')),
+    layer       INTEGER NOT NULL,
+    loss        REAL,
+    grad_x_norm REAL,
+    grad_h_norm REAL,
+    grad_w_norm REAL,
+    grad_b_norm REAL,
+    PRIMARY KEY (run_id, step, layer)
+) WITHOUT ROWID;
+
+-- Noise a probe example's activations carry from its random batch-mates
+-- (batch norm) and dropout masks (issue 6): per run, layer >= 1 and site,
+-- noise = sqrt(var_across / signal), var_across the mean over probes and
+-- units of the variance across noise_batches batch compositions, signal
+-- the mean of the squared mean across them (bias-corrected, README).
+CREATE TABLE IF NOT EXISTS bn_noise (
+    run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    layer      INTEGER NOT NULL,
+    site       TEXT NOT NULL CHECK (site IN ('pre', 'norm', 'post')),
+    noise      REAL,
+    var_across REAL,
+    signal     REAL,
+    PRIMARY KEY (run_id, layer, site)
+) WITHOUT ROWID;
+
+-- Batch norm's running statistics after phase A against the population
+-- statistics of A at the same place (issue 6), per run and layer: layer 0
+-- is the input (exact population), layer >= 1 the pre site h, whose
+-- population comes from `population` held-out examples.
+CREATE TABLE IF NOT EXISTS running_gap (
+    run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    layer     INTEGER NOT NULL,
+    mean_gap  REAL,
+    var_gap   REAL,
+    var_ratio REAL,
+    PRIMARY KEY (run_id, layer)
+) WITHOUT ROWID;
+
 -- Every run with its experiment's name and its condition, the label plots
--- use: 'none', 'bn-batch', 'bn-frozen' or 'bn-ema'.
+-- use: 'none', 'bn-batch', 'bn-frozen' or 'bn-ema', with ' dropout=p'
+-- appended when the run has dropout.
 CREATE VIEW IF NOT EXISTS run_params AS
 SELECT r.id AS run_id, e.name AS experiment, r.experiment_id, r.run_key, r.status,
-       CASE WHEN r.norm = 'none' THEN 'none' ELSE 'bn-' || r.bn_phase_b END AS condition,
+       CASE WHEN r.norm = 'none' THEN 'none' ELSE 'bn-' || r.bn_phase_b END ||
+       CASE WHEN r.dropout > 0 THEN ' dropout=' || r.dropout ELSE '' END AS condition,
        r.seed, r.depth, r.width, r.input_dim, r.batch, r.activation, r.init,
        r.sigma_w, r.sigma_b, r.norm, r.bn_phase_b, r.momentum, r.eps, r.input,
        r.shift_mean, r.shift_scale, r.steps_a, r.steps_b, r.bins,
-       r.started_at, r.finished_at, r.wall_s, r.error
+       r.started_at, r.finished_at, r.wall_s, r.error,
+       r.dropout, r.grad, r.noise_probes, r.noise_batches, r.mixture_k, r.mixture_sep,
+       r.shuffle, r.population
 FROM runs r JOIN experiments e ON e.id = r.experiment_id;
 
 -- DESIGN §3: drift joined with the run's parameters, e.g.
@@ -149,5 +210,32 @@ SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_di
        s.frac_saturated, s.nonfinite
 FROM layer_stats s JOIN run_params p ON p.run_id = s.run_id;
 
+-- grad_stats with the run's parameters, e.g. gradient norm by depth:
+--   SELECT condition, layer, avg(grad_w_norm) FROM grad_by_depth GROUP BY 1, 2
+CREATE VIEW IF NOT EXISTS grad_by_depth AS
+SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_dim,
+       p.batch, p.activation, p.init, p.sigma_w, p.sigma_b, p.norm, p.bn_phase_b,
+       p.momentum, p.eps, p.input, p.dropout, p.steps_a, p.steps_b,
+       g.step, g.phase, g.layer, g.loss, g.grad_x_norm, g.grad_h_norm, g.grad_w_norm,
+       g.grad_b_norm
+FROM grad_stats g JOIN run_params p ON p.run_id = g.run_id;
+
+-- bn_noise with the run's parameters, e.g.
+--   SELECT condition, batch, layer, noise FROM noise_by_depth WHERE site = 'norm'
+CREATE VIEW IF NOT EXISTS noise_by_depth AS
+SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_dim,
+       p.batch, p.activation, p.init, p.sigma_w, p.sigma_b, p.norm, p.input, p.dropout,
+       p.noise_probes, p.noise_batches, n.layer, n.site, n.noise, n.var_across, n.signal
+FROM bn_noise n JOIN run_params p ON p.run_id = n.run_id;
+
+-- running_gap with the run's parameters, e.g. gap against batch size:
+--   SELECT batch, shuffle, layer, mean_gap, var_gap FROM running_gap_by_run
+CREATE VIEW IF NOT EXISTS running_gap_by_run AS
+SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_dim,
+       p.batch, p.activation, p.init, p.sigma_w, p.sigma_b, p.momentum, p.eps, p.input,
+       p.mixture_k, p.mixture_sep, p.shuffle, p.dropout, p.steps_a, p.population,
+       g.layer, g.mean_gap, g.var_gap, g.var_ratio
+FROM running_gap g JOIN run_params p ON p.run_id = g.run_id;
+
 -- The schema version cs_store_open checks (CS_STORE_SCHEMA_VERSION).
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

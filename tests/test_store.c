@@ -782,7 +782,7 @@ static void test_schema_version_and_reopen_keep_data(void **state)
     cs_run_params p = small_params(1);
     store_run(f->store, exp, &p);
     sqlite3 *db = cs_store_db(f->store);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(db, "PRAGMA user_version"), 2);
     char *mode = q_text(db, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);

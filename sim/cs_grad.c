@@ -1,0 +1,329 @@
+/* Gradients at initialisation by depth (issue 6): step-major forward with
+ * checkpoints every k = ceil(sqrt(depth)) layers, then backward segment by
+ * segment, each recomputed from its checkpoint with the statistics the
+ * forward used (cs_stack_bn_replay). Memory: ceil(depth / k) + k batches of
+ * activations instead of depth (Chen et al. 2016, "Training Deep Nets with
+ * Sublinear Memory Cost"). */
+#include "cs_grad.h"
+
+#include <gsl/gsl_randist.h>
+#include <math.h>
+#include <string.h>
+
+#include "cs_activation.h"
+#include "cs_alloc.h"
+#include "cs_dense.h"
+#include "cs_dist.h"
+#include "cs_error.h"
+#include "cs_norm.h"
+#include "cs_rng.h"
+#include "cs_stack.h"
+
+struct cs_grad {
+    cs_run_params p;
+    size_t m, width, d0, dmax;
+    int seg, nckpt;          /* segment length k, number of checkpoints */
+    cs_stack_weights *weights;
+    double *running_mean, *running_var; /* (depth, width) */
+    double *readout;         /* (CS_GRAD_OUTPUTS, width) */
+    double *y;               /* (m, CS_GRAD_OUTPUTS): outputs, then dL/dy */
+    double *ckpt;            /* (nckpt, m dmax): x^(c k), c = 0 .. nckpt - 1 */
+    double *xa, *xb;         /* (m, dmax) each: ping-pong activations */
+    double *seg_x;           /* (k, m dmax): a segment's layer inputs */
+    double *seg_h, *seg_z;   /* (k, m width): its pre and norm sites */
+    double *seg_bm, *seg_bv; /* (k, width): its batch statistics */
+    double *dx, *dx_prev;    /* (m, dmax): gradients wrt a layer's output and input */
+    double *dz, *dh;         /* (m, width) */
+    double *dW, *db;         /* (width, dmax), (width) */
+    double *out;             /* (m, width): x^(depth) of the last step */
+    gsl_rng *rng;
+    double *capture_dx0;
+    double **capture_dW;
+};
+
+static int cs_grad_segment(int depth)
+{
+    int k = (int)ceil(sqrt((double)depth));
+    return k < 1 ? 1 : k;
+}
+
+size_t cs_grad_workspace_bytes(const cs_run_params *p)
+{
+    size_t m = (size_t)p->batch, w = (size_t)p->width, L = (size_t)p->depth;
+    size_t dmax = (size_t)(p->input_dim > p->width ? p->input_dim : p->width);
+    size_t k = (size_t)cs_grad_segment(p->depth), nckpt = (L + k - 1) / k;
+    size_t weights = cs_stack_weights_bytes(p) <= CS_GRAD_WEIGHT_CACHE_BYTES
+                         ? cs_stack_weights_bytes(p)
+                         : (w * dmax + w) * sizeof(double);
+    size_t doubles = 2 * L * w + CS_GRAD_OUTPUTS * (w + m) + nckpt * m * dmax + 4 * m * dmax +
+                     k * (m * dmax + 2 * m * w + 2 * w) + 3 * m * w + w * dmax + w;
+    return weights + doubles * sizeof(double);
+}
+
+void cs_grad_free(cs_grad *g)
+{
+    if (!g)
+        return;
+    cs_stack_weights_free(g->weights);
+    double *bufs[] = {g->running_mean, g->running_var, g->readout, g->y, g->ckpt, g->xa, g->xb,
+                      g->seg_x, g->seg_h, g->seg_z, g->seg_bm, g->seg_bv, g->dx, g->dx_prev,
+                      g->dz, g->dh, g->dW, g->db, g->out};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        cs_free(bufs[i]);
+    if (g->rng)
+        gsl_rng_free(g->rng);
+    cs_free(g);
+}
+
+cs_grad *cs_grad_alloc(const cs_run_params *p, size_t cache_bytes)
+{
+    if (cs_params_validate(p) != CS_OK)
+        return NULL;
+    cs_grad *g = cs_calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->p = *p;
+    g->m = (size_t)p->batch;
+    g->width = (size_t)p->width;
+    g->d0 = (size_t)p->input_dim;
+    g->dmax = g->d0 > g->width ? g->d0 : g->width;
+    g->seg = cs_grad_segment(p->depth);
+    g->nckpt = (p->depth + g->seg - 1) / g->seg;
+    size_t m = g->m, w = g->width, dmax = g->dmax, L = (size_t)p->depth, k = (size_t)g->seg;
+    size_t K = CS_GRAD_OUTPUTS;
+#define CS_GRAD_ALLOC(field, n) (g->field = cs_malloc((n) * sizeof(double)))
+    if (!(g->weights = cs_stack_weights_alloc(p, cache_bytes)) ||
+        !CS_GRAD_ALLOC(running_mean, L * w) || !CS_GRAD_ALLOC(running_var, L * w) ||
+        !CS_GRAD_ALLOC(readout, K * w) || !CS_GRAD_ALLOC(y, m * K) ||
+        !CS_GRAD_ALLOC(ckpt, (size_t)g->nckpt * m * dmax) || !CS_GRAD_ALLOC(xa, m * dmax) ||
+        !CS_GRAD_ALLOC(xb, m * dmax) || !CS_GRAD_ALLOC(seg_x, k * m * dmax) ||
+        !CS_GRAD_ALLOC(seg_h, k * m * w) || !CS_GRAD_ALLOC(seg_z, k * m * w) ||
+        !CS_GRAD_ALLOC(seg_bm, k * w) || !CS_GRAD_ALLOC(seg_bv, k * w) ||
+        !CS_GRAD_ALLOC(dx, m * dmax) || !CS_GRAD_ALLOC(dx_prev, m * dmax) ||
+        !CS_GRAD_ALLOC(dz, m * w) || !CS_GRAD_ALLOC(dh, m * w) || !CS_GRAD_ALLOC(dW, w * dmax) ||
+        !CS_GRAD_ALLOC(db, w) || !CS_GRAD_ALLOC(out, m * w) || !(g->rng = cs_rng_alloc()))
+        goto fail;
+#undef CS_GRAD_ALLOC
+    /* PyTorch BatchNorm1d starts from running_mean 0, running_var 1. */
+    for (size_t i = 0; i < L * w; i++) {
+        g->running_mean[i] = 0.0;
+        g->running_var[i] = 1.0;
+    }
+    cs_rng_seed(g->rng, p->seed, CS_STREAM_READOUT, 0);
+    for (size_t i = 0; i < K * w; i++)
+        g->readout[i] = gsl_ran_gaussian_ziggurat(g->rng, 1.0 / sqrt((double)w));
+    return g;
+fail:
+    cs_grad_free(g);
+    return NULL;
+}
+
+double *cs_grad_weights(cs_grad *g, int layer)
+{
+    double *W, *b;
+    if (!cs_stack_weights_cached(g->weights) || cs_stack_weights_get(g->weights, layer, &W, &b))
+        return NULL;
+    return W;
+}
+
+const double *cs_grad_output(const cs_grad *g) { return g->out; }
+
+void cs_grad_capture(cs_grad *g, double *dx0, double **dW)
+{
+    g->capture_dx0 = dx0;
+    g->capture_dW = dW;
+}
+
+static size_t cs_grad_n_in(const cs_grad *g, int layer)
+{
+    return layer == 1 ? g->d0 : g->width;
+}
+
+/* mean_i ||a_i|| over the m rows of a (m, n). */
+static double cs_grad_mean_row_norm(const double *a, size_t m, size_t n)
+{
+    double sum = 0;
+    for (size_t i = 0; i < m; i++) {
+        double ss = 0;
+        for (size_t j = 0; j < n; j++)
+            ss += a[i * n + j] * a[i * n + j];
+        sum += sqrt(ss);
+    }
+    return sum / (double)m;
+}
+
+static double cs_grad_norm(const double *a, size_t n)
+{
+    double ss = 0;
+    for (size_t i = 0; i < n; i++)
+        ss += a[i] * a[i];
+    return sqrt(ss);
+}
+
+/* Layers first..last on x (the input of layer `first`), with `use`, dropout
+ * of the step. Stores x^(c k) into its checkpoint when ckpt is set. Returns
+ * the output of layer `last` (one of xa, xb) or NULL with an error. */
+static const double *cs_grad_forward(cs_grad *g, int step, cs_bn_use use, const double *x,
+                                     int first, int last, int ckpt, int *rc)
+{
+    size_t m = g->m, w = g->width;
+    for (int l = first; l <= last; l++) {
+        double *W, *b;
+        if ((*rc = cs_stack_weights_get(g->weights, l, &W, &b)) != CS_OK)
+            return NULL;
+        double *out = x == g->xa ? g->xb : g->xa;
+        size_t off = (size_t)(l - 1) * w;
+        cs_stack_layer_forward(&g->p, use, x, m, cs_grad_n_in(g, l), w, W, b, g->seg_h, g->seg_z,
+                               out, g->seg_bm, g->seg_bv, g->running_mean + off,
+                               g->running_var + off);
+        cs_stack_dropout(&g->p, g->rng, (uint64_t)step, l, out, m * w);
+        if (ckpt && l % g->seg == 0 && l < g->p.depth)
+            memcpy(g->ckpt + (size_t)(l / g->seg) * m * g->dmax, out, m * w * sizeof *out);
+        x = out;
+    }
+    *rc = CS_OK;
+    return x;
+}
+
+/* Readout and targets of the step: y <- dL/dy = (y - t) / m; returns L. */
+static double cs_grad_readout(cs_grad *g, int step, const double *xL)
+{
+    size_t m = g->m, K = CS_GRAD_OUTPUTS;
+    cs_dense_forward(g->y, xL, g->readout, NULL, m, g->width, K);
+    cs_rng_seed(g->rng, g->p.seed, CS_STREAM_READOUT, 1 + (uint64_t)step);
+    double loss = 0;
+    for (size_t i = 0; i < m * K; i++) {
+        double r = g->y[i] - gsl_ran_gaussian_ziggurat(g->rng, 1.0);
+        loss += r * r;
+        g->y[i] = r / (double)m;
+    }
+    return loss / (2.0 * (double)m);
+}
+
+double cs_grad_loss(cs_grad *g, int step, const double *x0)
+{
+    int rc;
+    const double *xL = cs_grad_forward(g, step, cs_stack_bn_replay(cs_stack_bn_use(&g->p, step)),
+                                       x0, 1, g->p.depth, 0, &rc);
+    return xL ? cs_grad_readout(g, step, xL) : NAN;
+}
+
+/* Backward through layer l, whose segment slot j holds its input, h, z
+ * and batch statistics: g->dx (dL/dx^(l)) -> g->dx_prev (dL/dx^(l-1)). */
+static int cs_grad_backward_layer(cs_grad *g, int step, cs_bn_use use, int l, size_t j,
+                                  cs_grad_row *row)
+{
+    const cs_run_params *p = &g->p;
+    size_t m = g->m, w = g->width, n_in = cs_grad_n_in(g, l);
+    const double *x_in = g->seg_x + j * m * g->dmax;
+    const double *h = g->seg_h + j * m * w, *z = g->seg_z + j * m * w;
+    row->grad_x_norm = cs_grad_mean_row_norm(g->dx, m, w);
+    /* post = dropout(phi(z)): dz = mask (.) dx (.) phi'(z) */
+    cs_stack_dropout(p, g->rng, (uint64_t)step, l, g->dx, m * w);
+    cs_activation_derivative(p->activation, g->dz, z, m * w);
+    for (size_t i = 0; i < m * w; i++)
+        g->dz[i] *= g->dx[i];
+    size_t off = (size_t)(l - 1) * w;
+    switch (use) {
+    case CS_BN_NONE: memcpy(g->dh, g->dz, m * w * sizeof *g->dh); break;
+    case CS_BN_BATCH:
+    case CS_BN_BATCH_UPDATE:
+        cs_bn_backward(g->dh, NULL, NULL, g->dz, h, g->seg_bm + j * w, g->seg_bv + j * w, NULL, m,
+                       w, p->eps);
+        break;
+    case CS_BN_RUNNING:
+    case CS_BN_EMA:
+        /* z = (h - rm) / sqrt(rv + eps): a fixed affine map of h */
+        for (size_t i = 0; i < m; i++)
+            for (size_t u = 0; u < w; u++)
+                g->dh[i * w + u] = g->dz[i * w + u] / sqrt(g->running_var[off + u] + p->eps);
+        break;
+    }
+    row->grad_h_norm = cs_grad_mean_row_norm(g->dh, m, w);
+    double *W, *b;
+    int rc = cs_stack_weights_get(g->weights, l, &W, &b);
+    if (rc != CS_OK)
+        return rc;
+    cs_dense_backward(g->dx_prev, g->dW, g->db, g->dh, x_in, W, m, n_in, w);
+    row->grad_w_norm = cs_grad_norm(g->dW, w * n_in);
+    row->grad_b_norm = cs_grad_norm(g->db, w);
+    if (g->capture_dW)
+        memcpy(g->capture_dW[l - 1], g->dW, w * n_in * sizeof *g->dW);
+    double *t = g->dx;
+    g->dx = g->dx_prev;
+    g->dx_prev = t;
+    return CS_OK;
+}
+
+int cs_grad_step(cs_grad *g, int step, const double *x0, cs_grad_row *rows)
+{
+    const cs_run_params *p = &g->p;
+    size_t m = g->m, w = g->width, dmax = g->dmax, L = (size_t)p->depth;
+    cs_bn_use use = cs_stack_bn_use(p, step), replay = cs_stack_bn_replay(use);
+    int rc;
+    memcpy(g->ckpt, x0, m * g->d0 * sizeof *x0);
+    const double *xL = cs_grad_forward(g, step, use, x0, 1, p->depth, 1, &rc);
+    if (!xL)
+        return rc;
+    memcpy(g->out, xL, m * w * sizeof *xL);
+    double loss = cs_grad_readout(g, step, xL);
+    /* dL/dx^(depth) = dL/dy R */
+    cs_dense_backward(g->dx, NULL, NULL, g->y, xL, g->readout, m, w, CS_GRAD_OUTPUTS);
+
+    for (int c = g->nckpt - 1; c >= 0; c--) {
+        int first = c * g->seg + 1, last = first + g->seg - 1;
+        if (last > p->depth)
+            last = p->depth;
+        /* Recompute the segment from its checkpoint, keeping each layer's
+         * input, h, z and batch statistics in slot j = l - first. */
+        memcpy(g->seg_x, g->ckpt + (size_t)c * m * dmax, m * cs_grad_n_in(g, first) * sizeof *x0);
+        for (int l = first; l <= last; l++) {
+            size_t j = (size_t)(l - first);
+            double *W, *b;
+            if ((rc = cs_stack_weights_get(g->weights, l, &W, &b)) != CS_OK)
+                return rc;
+            double *out = l < last ? g->seg_x + (j + 1) * m * dmax : g->xa;
+            size_t off = (size_t)(l - 1) * w;
+            cs_stack_layer_forward(p, replay, g->seg_x + j * m * dmax, m, cs_grad_n_in(g, l), w, W,
+                                   b, g->seg_h + j * m * w, g->seg_z + j * m * w, out,
+                                   g->seg_bm + j * w, g->seg_bv + j * w, g->running_mean + off,
+                                   g->running_var + off);
+            cs_stack_dropout(p, g->rng, (uint64_t)step, l, out, m * w);
+        }
+        for (int l = last; l >= first; l--)
+            if ((rc = cs_grad_backward_layer(g, step, use, l, (size_t)(l - first), &rows[l])) !=
+                CS_OK)
+                return rc;
+    }
+    rows[0].grad_x_norm = cs_grad_mean_row_norm(g->dx, m, g->d0);
+    rows[0].grad_h_norm = rows[0].grad_w_norm = rows[0].grad_b_norm = NAN;
+    if (g->capture_dx0)
+        memcpy(g->capture_dx0, g->dx, m * g->d0 * sizeof *x0);
+    for (size_t l = 0; l <= L; l++)
+        rows[l].loss = loss;
+    return CS_OK;
+}
+
+int cs_grad_run(const cs_run_params *p, cs_result *r)
+{
+    if (!r->grad)
+        return cs_error_set(CS_EINVAL, "the result has no grad rows (grad = false)");
+    cs_error_clear(); /* so a failed allocation below reports its own code */
+    cs_grad *g = cs_grad_alloc(p, CS_GRAD_WEIGHT_CACHE_BYTES);
+    cs_source *src = g ? cs_source_alloc(p) : NULL;
+    double *x0 = src ? cs_malloc((size_t)p->batch * (size_t)p->input_dim * sizeof *x0) : NULL;
+    gsl_rng *rng = x0 ? cs_rng_alloc() : NULL;
+    int rc = rng ? CS_OK : (cs_error_code() != CS_OK ? cs_error_code() : CS_ENOMEM);
+    int steps = p->steps_a + p->steps_b;
+    for (int s = 0; s < steps && rc == CS_OK; s++) {
+        rc = cs_source_batch(src, s, x0, rng);
+        if (rc == CS_OK)
+            rc = cs_grad_step(g, s, x0, r->grad + (size_t)s * (size_t)(p->depth + 1));
+    }
+    if (rng)
+        gsl_rng_free(rng);
+    cs_free(x0);
+    cs_source_free(src);
+    cs_grad_free(g);
+    return rc;
+}
