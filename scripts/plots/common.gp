@@ -127,10 +127,13 @@ fixed_data = sql("SELECT " . pv("A", "input") . " || ', B = ' || " . \
     "count(DISTINCT seed) || CASE WHEN count(DISTINCT seed) = 1 THEN ' seed' ELSE ' seeds' END " . \
     "FROM run_params WHERE " . wherer)
 fixed_params = fixed_net . ", " . fixed_data
-# The parameters on one line, or two when the figure is narrow (W < 19
-# in); title_margin(W) is the room the title then needs, in inches.
-title_margin(w) = w < 19 ? 1.75 : 1.45
-figure_title(what) = experiment . ": " . what . "\n" . fixed_net . (W < 19 ? "\n" : ", ") . fixed_data
+# figure_title(what, how): what the figure shows, how to read it (line,
+# band), and the parameters; on two lines when the figure is wide, four
+# when it is narrower than 19 in. title_margin(W) is the room it needs.
+title_margin(w) = w < 19 ? 2.1 : 1.45
+figure_title(what, how) = W < 19 ? \
+    experiment . ": " . what . "\n" . how . "\n" . fixed_net . "\n" . fixed_data : \
+    experiment . ": " . what . " (" . how . ")\n" . fixed_net . ", " . fixed_data
 
 # ---- terminal ----
 # W, H: the figure in inches, set by the script. png and svg are 100 px
@@ -145,6 +148,8 @@ if (!exists("term")) {
 if (term ne "png" && term ne "svg" && term ne "pdf") {
     exit error sprintf("term must be png, svg or pdf, got '%s'", term)
 }
+# No figure narrower than 9.5 in: the two title lines must fit.
+fig_width(w) = w < 9.5 ? 9.5 : w
 font_pt(w) = 10 + 0.2 * w
 set_term(w, h) = term eq "png" ? \
     sprintf("set terminal pngcairo size %d,%d noenhanced font 'Sans,%g' fontscale 1.39 linewidth 1.4", \
@@ -181,6 +186,9 @@ mark_switch = "set arrow 1 from steps_a - 0.5, graph 0 to steps_a - 0.5, graph 1
               "set style textbox opaque fc rgb '#ffffff' noborder margins 1, 1; " . \
               "set label 1 'A' at steps_a - 0.5, graph 0.92 offset -0.4, 0 right front boxed; " . \
               "set label 2 'B' at steps_a - 0.5, graph 0.92 offset 0.4, 0 left front boxed"
+
+# Integer tics on short layer and step axes (no "layer 2.5").
+int_tics(n) = n <= 12 ? "set xtics 1" : "set xtics autofreq"
 
 set style fill transparent solid 0.25 noborder
 set grid lc rgb '#dddddd' lw 1

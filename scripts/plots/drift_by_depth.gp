@@ -21,13 +21,14 @@ metric_label(m) = m eq "mean_shift" ? "|μB − μA| / σA" : \
                   m eq "kl_sym" ? "symmetrised KL(A, B)" : "Wasserstein-1 / σA"
 
 ml = 1.35; mr = 0.3; mt = 1.45; mb = 1.75; gx = 1.5; gy = 1.3
-W = 3.2 * nmetrics + ml + mr + gx * (nmetrics - 1)
+W = fig_width(3.2 * nmetrics + ml + mr + gx * (nmetrics - 1))
 mt = title_margin(W)
 H = 2.9 * nacts + mt + mb + gy * (nacts - 1)
 eval set_term(W, H)
 set output out
 
-set multiplot title figure_title(sprintf("drift from phase A to phase B by depth (site %s; line: mean over seeds, band: min–max)", site))
+set multiplot title figure_title(sprintf("drift from phase A to phase B by depth, site %s", site), "line: mean over seeds, band: min to max")
+eval int_tics(maxdepth)
 set xrange [0:maxdepth]
 set mxtics
 unset key

@@ -21,19 +21,21 @@ if (strstrt(" mean var mean_spread var_within min max p01 p15 p50 p85 p99 frac_z
 ncols = nconds > 1 ? 2 : 1
 nrows = (nconds + 1) / 2
 ml = 1.2; mr = 1.6; mt = 1.45; mb = 1.0; gx = 2.3; gy = 1.2
-W = 5.2 * ncols + ml + mr + gx * (ncols - 1)
+W = fig_width(5.2 * ncols + ml + mr + gx * (ncols - 1))
 mt = title_margin(W)
 H = 3.4 * nrows + mt + mb + gy * (nrows - 1)
 eval set_term(W, H)
 set output out
 
-set multiplot title figure_title(sprintf("%s of the %s values by layer and step, %s, seed %d", \
-                                         metric, site, activation, seed))
+set multiplot title figure_title(sprintf("%s of the %s values by layer and step", metric, site), \
+                                         sprintf("%s, seed %d; dashed: switch from A to B", activation, seed))
 steps_total = int(sql("SELECT max(step) FROM layer_stats_by_run WHERE " . where1))
 # Layer 0 (the input) is recorded at site post only (DESIGN §1).
 first_layer = site eq "post" ? 0 : 1
 set xrange [-0.5:steps_total + 0.5]
+eval int_tics(steps_total)
 set yrange [first_layer - 0.5:maxdepth + 0.5]
+if (maxdepth <= 12) { set ytics 1 }
 set grid noxtics noytics
 set tics front
 eval mark_switch

@@ -14,14 +14,14 @@ load here(ARG0) . "common.gp"
 if (!exists("site")) { site = "norm" }
 
 ml = 1.55; mr = 0.3; mt = 1.45; mb = 1.6; gx = 1.3; gy = 1.35
-W = 4.2 * nlayers + ml + mr + gx * (nlayers - 1)
+W = fig_width(4.2 * nlayers + ml + mr + gx * (nlayers - 1))
 mt = title_margin(W)
 H = 2.3 * nconds + mt + mb + gy * (nconds - 1)
 eval set_term(W, H)
 set output out
 
-set multiplot title figure_title(sprintf("histograms of the %s values, phase A against phase B, %s, seed %d", \
-                                         site, activation, seed))
+set multiplot title figure_title(sprintf("histograms of the %s values, phase A against phase B", site), \
+                                         sprintf("%s, seed %d; densities on the bins A and B share", activation, seed))
 unset key
 set style fill transparent solid 0.45 noborder
 # Narrow ranges deep in a stack without norm need short, slanted tick labels.

@@ -12,16 +12,17 @@ load here(ARG0) . "common.gp"
 if (!exists("site")) { site = "norm" }
 
 ml = 1.35; mr = 0.3; mt = 1.45; mb = 1.35; gx = 1.4; gy = 1.15
-W = 4.2 * nlayers + ml + mr + gx * (nlayers - 1)
+W = fig_width(4.2 * nlayers + ml + mr + gx * (nlayers - 1))
 mt = title_margin(W)
 H = 2.3 * nconds + mt + mb + gy * (nconds - 1)
 eval set_term(W, H)
 set output out
 
-set multiplot title figure_title(sprintf("percentiles of the %s values over steps, %s, seed %d " . \
-    "(line p50, dark band p15–p85, light band p01–p99)", site, activation, seed))
+set multiplot title figure_title(sprintf("percentiles of the %s values over steps, %s, seed %d", site, activation, seed), \
+    "line p50, dark band p15 to p85, light band p01 to p99")
 steps_total = int(sql("SELECT max(step) FROM layer_stats_by_run WHERE " . where1))
 set xrange [-0.5:steps_total + 0.5]
+eval int_tics(steps_total)
 eval mark_switch
 unset key
 

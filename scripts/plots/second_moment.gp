@@ -16,14 +16,15 @@ if (strstrt(" var var_within mean_spread ", " " . metric . " ") == 0) {
 }
 
 ml = 1.35; mr = 0.3; mt = 1.45; mb = 1.75; gx = 1.5; gy = 1.3
-W = 5.0 * nacts + ml + mr + gx * (nacts - 1)
+W = fig_width(5.0 * nacts + ml + mr + gx * (nacts - 1))
 mt = title_margin(W)
 H = 3.6 + mt + mb
 eval set_term(W, H)
 set output out
 
-set multiplot title figure_title(sprintf("%s at site %s by depth (phase B solid: mean over seeds, band min–max; phase A dashed)", metric, site))
+set multiplot title figure_title(sprintf("%s at site %s by depth", metric, site), "phase B solid: mean over seeds, band min to max; phase A dashed")
 # Layer 0 is the input, recorded at site post only (DESIGN §1).
+eval int_tics(maxdepth)
 set xrange [(site eq "post" ? 0 : 1):maxdepth]
 set xlabel site eq "post" ? "layer (0 = input)" : "layer"
 set ylabel sprintf("%s of the %s values", metric, site)
