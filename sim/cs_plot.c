@@ -305,11 +305,11 @@ static const cs_plot_figure cs_plot_figures[] = {
      "first, middle and last layer, step by step, with the switch from A to B marked, as "
      "Ioffe and Szegedy's Figure 1."},
     {"heatmap", "heatmap_mean", "mean", 1, "Mean by layer and step",
-     "The mean of the layer outputs (site post) over depth and steps, one colour scale for "
-     "every condition."},
+     "The mean of the layer outputs (site post) over the hidden layers and the steps, one "
+     "colour scale for every condition."},
     {"heatmap", "heatmap_var", "var", 1, "Variance by layer and step",
-     "The variance of the layer outputs (site post) over depth and steps, logarithmic colours "
-     "when it spans decades."},
+     "The variance of the layer outputs (site post) over the hidden layers and the steps, "
+     "logarithmic colours when it spans decades."},
     {"histograms", "histograms", NULL, 1, "Histograms, phase A against phase B",
      "What the activation function receives at the first, middle and last layer, phase A "
      "filled grey and phase B as a line, on the bins they share."},

@@ -14,7 +14,7 @@ load here(ARG0) . "common.gp"
 if (!exists("site")) { site = "norm" }
 
 ml = 1.55; mr = 0.3; mt = 1.45; mb = 1.6; gx = 1.3; gy = 1.35
-W = fig_width(4.2 * nlayers + ml + mr + gx * (nlayers - 1))
+W = fig_width(4.8 * nlayers + ml + mr + gx * (nlayers - 1))
 mt = title_margin(W)
 H = 2.3 * nconds + mt + mb + gy * (nconds - 1)
 eval set_term(W, H)
@@ -48,8 +48,8 @@ do for [ic = 1:nconds] {
         set title sprintf("%s, layer %d", cond_label(c), l)
         if (il == 1) { set ylabel "density" } else { unset ylabel }
         if (ic == nconds) { set xlabel site . " value" } else { unset xlabel }
-        set label 3 sprintf("outside bins: A %.0f%%, B %.0f%%", outside(c, l, "A"), outside(c, l, "B")) \
-            at graph 0.98, graph 0.92 right front
+        set label 3 sprintf("outside bins:\nA %.0f%%, B %.0f%%", outside(c, l, "A"), outside(c, l, "B")) \
+            at graph 0.02, graph 0.9 left front
         plot srcq(q(c, l, "A")) using 1:2 with boxes lc rgb phase_a_color, \
              srcq(q(c, l, "B")) using 1:2 with histeps lw 2 lc rgb cond_color(c)
     }

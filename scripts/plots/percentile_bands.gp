@@ -12,7 +12,7 @@ load here(ARG0) . "common.gp"
 if (!exists("site")) { site = "norm" }
 
 ml = 1.35; mr = 0.3; mt = 1.45; mb = 1.35; gx = 1.4; gy = 1.15
-W = fig_width(4.2 * nlayers + ml + mr + gx * (nlayers - 1))
+W = fig_width(4.8 * nlayers + ml + mr + gx * (nlayers - 1))
 mt = title_margin(W)
 H = 2.3 * nconds + mt + mb + gy * (nconds - 1)
 eval set_term(W, H)
