@@ -47,7 +47,7 @@ srcq(q) = "< " . sq . " " . shq(q)
 # which hold rows of done runs only; run_params also needs status = 'done'.
 where = "1"
 if (exists("runs")) {
-    runs = rep(rep(sprintf("%s", runs), " ", ","), ",,", ",")
+    runs = rep(rep("" . runs, " ", ","), ",,", ",")  # "" . 3 is "3": runs=3 works too
     do for [k = 1:strlen(runs)] {
         if (strstrt("0123456789,", runs[k:k]) == 0) {
             exit error sprintf("runs must be run ids separated by commas or spaces, got '%s'", runs)
@@ -130,7 +130,7 @@ fixed_params = fixed_net . ", " . fixed_data
 # figure_title(what, how): what the figure shows, how to read it (line,
 # band), and the parameters; on two lines when the figure is wide, four
 # when it is narrower than 19 in. title_margin(W) is the room it needs.
-title_margin(w) = w < 19 ? 2.1 : 1.45
+title_margin(w) = w < 19 ? 2.1 : 1.65
 figure_title(what, how) = W < 19 ? \
     experiment . ": " . what . "\n" . how . "\n" . fixed_net . "\n" . fixed_data : \
     experiment . ": " . what . " (" . how . ")\n" . fixed_net . ", " . fixed_data
@@ -164,21 +164,30 @@ set_term(w, h) = term eq "png" ? \
 # Multiplot panels placed by hand, in inches from the top left, so that the
 # two-line title, the labels and a legend strip under all panels always
 # have room (multiplot layout's own margins do not). The script sets W, H,
-# the outer margins ml, mr, mt (title), mb (x label and legend strip) and
-# the gaps gx, gy between panels; nr x nc panels share the rest.
+# the outer margins ml, mr, mt (title), mb (x label, 0.95 in, and legend
+# strip) and the gaps gx, gy between panels; nr x nc panels share the rest.
 pw(nc) = (W - ml - mr - (nc - 1) * gx) / nc
 ph(nr) = (H - mt - mb - (nr - 1) * gy) / nr
 set_panel(r, c, nr, nc) = sprintf("set lmargin at screen %.5f; set rmargin at screen %.5f; " . \
     "set tmargin at screen %.5f; set bmargin at screen %.5f", \
     (ml + (c - 1) * (pw(nc) + gx)) / W, (ml + (c - 1) * (pw(nc) + gx) + pw(nc)) / W, \
     1 - (mt + (r - 1) * (ph(nr) + gy)) / H, 1 - (mt + (r - 1) * (ph(nr) + gy) + ph(nr)) / H)
-# The legend strip: an empty plot 0.8 in high (two rows of entries) along the bottom whose key
-# spans the whole width (a key inside one panel wraps to that panel's
-# width). The script then plots curves outside [0:1] with their titles.
-legend_strip = "set lmargin at screen 0.01; set rmargin at screen 0.99; set bmargin at screen 0; " . \
-    "set tmargin at screen 0.8 / H; unset border; unset tics; unset xlabel; unset ylabel; " . \
+# The legend strip: an empty plot along the bottom whose key spans the
+# whole width (a key inside one panel wraps to that panel's width). The
+# script then plots constants (2: below the y range [10:11], so that even a
+# box from 0 stays invisible) with their titles. gnuplot gives an entry
+# about 0.45 in per point of font (it overestimates proportional text), so
+# legend_h(n) is the strip's height in inches for n entries: as many rows
+# as they need, each a little more than a line of text.
+imax(a, b) = a > b ? a : b
+imin(a, b) = a < b ? a : b
+key_cols(n) = imax(1, imin(n, floor((W - 0.2) / (0.45 * font_pt(W)))))
+legend_h(n) = 0.25 + 0.26 * ceil(n * 1.0 / key_cols(n)) * font_pt(W) / 13.0
+legend_strip(n) = sprintf("set lmargin at screen 0.01; set rmargin at screen 0.99; set bmargin at screen 0; " . \
+    "set tmargin at screen %.5f; unset border; unset tics; unset xlabel; unset ylabel; " . \
     "unset title; unset logscale; unset grid; unset arrow; unset label; unset colorbox; " . \
-    "set xrange [0:1]; set yrange [10:11]; set key center center horizontal samplen 2.5 width 1"
+    "set xrange [0:1]; set yrange [10:11]; set key center center horizontal samplen 2.5 width 1", \
+    legend_h(n) / H)
 
 # Marks the switch from phase A to phase B on a step axis (steps count
 # from 0, so B starts at steps_a).

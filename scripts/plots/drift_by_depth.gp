@@ -20,8 +20,9 @@ metric_label(m) = m eq "mean_shift" ? "|μB − μA| / σA" : \
                   m eq "var_log_ratio" ? "|log(vB / vA)|" : \
                   m eq "kl_sym" ? "symmetrised KL(A, B)" : "Wasserstein-1 / σA"
 
-ml = 1.35; mr = 0.3; mt = 1.45; mb = 1.75; gx = 1.5; gy = 1.3
+ml = 1.6; mr = 0.3; mt = 1.45; mb = 1.75; gx = 1.5; gy = 1.3
 W = fig_width(3.2 * nmetrics + ml + mr + gx * (nmetrics - 1))
+mb = 0.95 + legend_h(nconds)
 mt = title_margin(W)
 H = 2.9 * nacts + mt + mb + gy * (nacts - 1)
 eval set_term(W, H)
@@ -55,7 +56,7 @@ do for [ia = 1:nacts] {
              for [c in conds] srcq(q(a, m, c)) using 1:2 with linespoints lw 2 pt 7 ps 0.45 lc rgb cond_color(c) notitle
     }
 }
-eval legend_strip
+eval legend_strip(nconds)
 plot for [c in conds] 2 with linespoints lw 2 pt 7 ps 0.45 lc rgb cond_color(c) title cond_label(c)
 unset multiplot
 set output

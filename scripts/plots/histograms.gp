@@ -15,6 +15,7 @@ if (!exists("site")) { site = "norm" }
 
 ml = 1.55; mr = 0.3; mt = 1.45; mb = 1.6; gx = 1.3; gy = 1.35
 W = fig_width(4.8 * nlayers + ml + mr + gx * (nlayers - 1))
+mb = 1.15 + legend_h(2)  # slanted tic labels take more room
 mt = title_margin(W)
 H = 2.3 * nconds + mt + mb + gy * (nconds - 1)
 eval set_term(W, H)
@@ -55,7 +56,7 @@ do for [ic = 1:nconds] {
     }
 }
 unset label 3
-eval legend_strip
+eval legend_strip(2)
 plot 2 with boxes lc rgb phase_a_color title "phase A", \
      2 with histeps lw 2 lc rgb '#000000' title "phase B (line in the colour of the row's condition)"
 unset multiplot

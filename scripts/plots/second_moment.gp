@@ -15,8 +15,9 @@ if (strstrt(" var var_within mean_spread ", " " . metric . " ") == 0) {
     exit error sprintf("metric must be var, var_within or mean_spread, got '%s'", metric)
 }
 
-ml = 1.35; mr = 0.3; mt = 1.45; mb = 1.75; gx = 1.5; gy = 1.3
+ml = 1.6; mr = 0.3; mt = 1.45; mb = 1.75; gx = 1.5; gy = 1.3
 W = fig_width(5.0 * nacts + ml + mr + gx * (nacts - 1))
+mb = 0.95 + legend_h(nconds + 1)
 mt = title_margin(W)
 H = 3.6 + mt + mb
 eval set_term(W, H)
@@ -49,7 +50,7 @@ do for [ia = 1:nacts] {
          for [c in conds] srcq(q(a, c, "B")) using 1:2 with linespoints lw 2 pt 7 ps 0.45 lc rgb cond_color(c) notitle, \
          for [c in conds] srcq(q(a, c, "A")) using 1:2 with lines lw 1.5 dt 2 lc rgb cond_color(c) notitle
 }
-eval legend_strip
+eval legend_strip(nconds + 1)
 plot for [c in conds] 2 with linespoints lw 2 pt 7 ps 0.45 lc rgb cond_color(c) title cond_label(c), \
      2 with lines lw 1.5 dt 2 lc rgb '#000000' title "phase A (dashed)"
 unset multiplot
