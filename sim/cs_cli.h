@@ -13,6 +13,8 @@
 int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_worksheet(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Maps a cs error code to the exit status (CS_EINVAL and CS_ENOTFOUND are
  * bad input: 2) and prints "covshift CMD: message" once to stderr. */

@@ -7,18 +7,16 @@
 
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gsl/gsl_statistics_double.h>
 
 #include "cs_alloc.h"
 #include "cs_dist.h"
 #include "cs_error.h"
+#include "cs_fs.h"
+#include "cs_gnuplot.h"
 #include "cs_norm.h"
 #include "cs_rng.h"
 
@@ -217,62 +215,7 @@ static void cs_ws_print(const cs_worksheet *ws, FILE *out)
     fprintf(out, "Max |case 3a - case 3b|:  %.17g\n", ws->bn_max_abs_diff);
 }
 
-/* ---- the output directory ---- */
-
-/* mkdir -p dir. Returns CS_OK or CS_EIO naming the component that failed. */
-static int cs_ws_mkdirs(const char *dir)
-{
-    size_t len = strlen(dir);
-    char *path = cs_malloc(len + 1);
-    if (!path)
-        return CS_ENOMEM;
-    memcpy(path, dir, len + 1);
-    int rc = CS_OK;
-    /* Create each prefix ending before a '/', then the whole path. */
-    for (size_t i = 1; i <= len && rc == CS_OK; i++) {
-        if (i < len && path[i] != '/')
-            continue;
-        char saved = path[i];
-        path[i] = '\0';
-        struct stat st;
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            rc = cs_error_set(CS_EIO, "cannot create output directory %s: %s (at %s)", dir,
-                              strerror(errno), path);
-        else if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-            rc = cs_error_set(CS_EIO, "cannot create output directory %s: %s is not a directory",
-                              dir, path);
-        path[i] = saved;
-    }
-    cs_free(path);
-    if (rc == CS_OK && access(dir, W_OK | X_OK) != 0)
-        rc = cs_error_set(CS_EIO, "output directory %s is not writable: %s", dir,
-                          strerror(errno));
-    return rc;
-}
-
 /* ---- gnuplot ---- */
-
-/* `command -v gnuplot` without a shell: an executable regular file named
- * gnuplot in a PATH entry (an empty entry is the current directory). */
-static int cs_ws_have_gnuplot(void)
-{
-    const char *path = getenv("PATH");
-    if (!path || !*path)
-        path = "/usr/bin:/bin";
-    char file[4096];
-    for (const char *p = path;; p++) {
-        const char *end = strchr(p, ':');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        int w = snprintf(file, sizeof file, "%.*s%sgnuplot", (int)n, p, n ? "/" : "");
-        struct stat st;
-        if (w > 0 && (size_t)w < sizeof file && stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
-            access(file, X_OK) == 0)
-            return 1;
-        if (!end)
-            return 0;
-        p = end;
-    }
-}
 
 /* A histogram on bins of equal width, chosen as numpy's bins='auto' that
  * the worksheet uses: width = min(Freedman-Diaconis 2 IQR n^(-1/3),
@@ -328,18 +271,6 @@ static void cs_ws_histogram(cs_ws_hist *h, const double *x, size_t n, double *so
     }
 }
 
-/* Writes a string as a gnuplot single-quoted literal ('' is a quote). */
-static void cs_ws_put_quoted(FILE *gp, const char *s)
-{
-    fputc('\'', gp);
-    for (; *s; s++) {
-        if (*s == '\'')
-            fputc('\'', gp);
-        fputc(*s, gp);
-    }
-    fputc('\'', gp);
-}
-
 /* A 32 x 32 image as an inline datablock for `matrix with image`. */
 static void cs_ws_put_image(FILE *gp, const char *name, const double *img)
 {
@@ -361,43 +292,16 @@ typedef struct {
     size_t images;
 } cs_ws_figure;
 
-/* Feeds one figure's script and data to gnuplot on a pipe. gnuplot's
- * stdout goes to /dev/null (it writes the PNG there when `set output`
- * fails) and its stderr to a temporary file quoted in our error message,
- * so the user sees one message. Returns CS_OK or CS_EIO. */
+/* Feeds one figure's script and data to gnuplot (sim/cs_gnuplot.h: one
+ * message with gnuplot's own report on failure). Returns CS_OK or CS_EIO. */
 static int cs_ws_plot_figure(const cs_worksheet *ws, const cs_ws_figure *fig, const char *path,
                              cs_ws_hist *hist, double *scratch)
 {
-    const char *tmpdir = getenv("TMPDIR");
-    char errfile[4096];
-    snprintf(errfile, sizeof errfile, "%s/cs_gnuplot_XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-    int errfd = mkstemp(errfile);
-    if (errfd < 0)
-        return cs_error_set(CS_EIO, "cannot create a temporary file %s for gnuplot: %s", errfile,
-                            strerror(errno));
-    /* The template holds only the directory from TMPDIR and [A-Za-z0-9]. */
-    char cmd[4200];
-    if (strchr(errfile, '\'')) {
-        close(errfd);
-        unlink(errfile);
-        return cs_error_set(CS_EIO, "TMPDIR %s contains a quote", tmpdir);
-    }
-    snprintf(cmd, sizeof cmd, "gnuplot >/dev/null 2>'%s'", errfile);
-
-    /* A gnuplot that dies early must not kill us with SIGPIPE: we learn
-     * what happened from its exit status instead. */
-    struct sigaction ignore, saved;
-    memset(&ignore, 0, sizeof ignore);
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    sigaction(SIGPIPE, &ignore, &saved);
-
-    int rc = CS_OK;
-    FILE *gp = popen(cmd, "w");
-    if (!gp) {
-        rc = cs_error_set(CS_EIO, "cannot start gnuplot: %s", strerror(errno));
-        goto done;
-    }
+    cs_gnuplot *session = NULL;
+    int rc = cs_gnuplot_open(&session);
+    if (rc != CS_OK)
+        return rc;
+    FILE *gp = cs_gnuplot_stream(session);
     size_t n = fig->images * CS_IMAGE_PIXELS;
     cs_ws_histogram(hist, fig->x, n, scratch);
 
@@ -410,7 +314,7 @@ static int cs_ws_plot_figure(const cs_worksheet *ws, const cs_ws_figure *fig, co
 
     /* figsize=(12,4) at 100 dpi; noenhanced so '_' in names prints as is. */
     fputs("set terminal pngcairo size 1200,400 noenhanced font 'Sans,11'\nset output ", gp);
-    cs_ws_put_quoted(gp, path);
+    cs_gnuplot_put_quoted(gp, path);
     fprintf(gp,
             "\nset multiplot layout 1,3 title '%s  (seed %llu)' font 'Sans,13'\n"
             "unset key\n"
@@ -434,35 +338,7 @@ static int cs_ws_plot_figure(const cs_worksheet *ws, const cs_ws_figure *fig, co
             CS_WS_IMAGE_B, hist->lo, hist->lo + (double)hist->bins * hist->width, hist->width,
             fig->tag, hist->values, hist->bins);
 
-    int status = pclose(gp);
-    struct stat st;
-    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char msg[512] = "";
-        ssize_t got = pread(errfd, msg, sizeof msg - 1, 0);
-        msg[got > 0 ? got : 0] = '\0';
-        /* Fold gnuplot's multi-line report (caret line, "line 0: ...")
-         * into one line. */
-        char *w = msg;
-        for (char *p = msg; *p; p++) {
-            char ch = (*p == '\n' || *p == '\t' || *p == '^') ? ' ' : *p;
-            if (ch != ' ' || (w > msg && w[-1] != ' '))
-                *w++ = ch;
-        }
-        while (w > msg && w[-1] == ' ')
-            w--;
-        *w = '\0';
-        rc = cs_error_set(CS_EIO, "gnuplot failed writing %s (%s %d)%s%s", path,
-                          WIFEXITED(status) ? "exit status" : "status",
-                          WIFEXITED(status) ? WEXITSTATUS(status) : status, *msg ? ": " : "",
-                          msg);
-    } else if (stat(path, &st) != 0 || st.st_size == 0) {
-        rc = cs_error_set(CS_EIO, "gnuplot did not write %s", path);
-    }
-done:
-    sigaction(SIGPIPE, &saved, NULL);
-    close(errfd);
-    unlink(errfile);
-    return rc;
+    return cs_gnuplot_close(session, path, NULL, 0);
 }
 
 int cs_worksheet_report(const cs_worksheet *ws, FILE *out, const char *dir)
@@ -476,10 +352,10 @@ int cs_worksheet_report(const cs_worksheet *ws, FILE *out, const char *dir)
         return cs_error_set(CS_EIO, "cannot write the worksheet's summaries: %s",
                             strerror(errno));
 
-    int rc = cs_ws_mkdirs(dir);
+    int rc = cs_fs_mkdirs(dir);
     if (rc != CS_OK)
         return rc;
-    if (!cs_ws_have_gnuplot())
+    if (!cs_fs_on_path("gnuplot"))
         return cs_error_set(CS_EIO, "gnuplot not found: install the Debian package gnuplot-nox");
 
     const cs_ws_figure figures[] = {

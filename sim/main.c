@@ -15,6 +15,8 @@ static const cs_command cs_commands[] = {
     {"run", cmd_run, "run an experiment file into a results database"},
     {"list", cmd_list, "list the experiments and runs in a results database"},
     {"worksheet", cmd_worksheet, "reproduce the batch-norm worksheet (summaries and figures)"},
+    {"plot", cmd_plot, "draw the standard figures of a results database"},
+    {"report", cmd_report, "write report.md: parameters, drift table and figures"},
 };
 #define CS_NCOMMANDS (sizeof cs_commands / sizeof cs_commands[0])
 

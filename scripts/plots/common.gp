@@ -1,0 +1,208 @@
+# Shared by every figure script in scripts/plots/ (README "Figures and
+# reports"): the database access through the sqlite3 shell, the run filter,
+# the condition names and colours (one colour per condition in every
+# figure), the figure title and the terminal. Loaded first by each script:
+#   load dir.'common.gp'
+#
+# Variables a user sets with gnuplot -e "...":
+#   db          results database (required)
+#   out         output file (required); its extension picks the terminal
+#   term        png | svg | pdf (default from out, else png)
+#   experiment  experiment name (default: the newest one with done runs)
+#   runs        run ids, '3,4,7' or '3 4 7' (default: every done run)
+#   activation  the activation for per-run figures (default: the first)
+#   seed        the seed for per-run figures (default: the smallest)
+#   site, metric, layers: see each script.
+# The scripts read the database and never write it (sqlite3 -readonly).
+
+set encoding utf8
+
+# ---- strings and quoting ----
+# rep(s, a, b): s with every a replaced by b (gnuplot 5.4 has no strsubst).
+rep(s, a, b) = strstrt(s, a) == 0 ? s : \
+    s[1:strstrt(s, a) - 1] . b . rep(s[strstrt(s, a) + strlen(a):], a, b)
+# A shell single-quoted word, and a SQL string literal: a path or an
+# experiment name with quotes in it must not break the command.
+shq(s) = "'" . rep(s, "'", "'\\''") . "'"
+sqlq(s) = "'" . rep(s, "'", "''") . "'"
+
+if (!exists("db")) { exit error "set db, e.g. gnuplot -e \"db='results/quickstart.db'; out='fig.png'\" SCRIPT.gp" }
+if (!exists("out")) { exit error "set out, the figure to write, e.g. out='fig.png'" }
+if (system("command -v sqlite3 >/dev/null 2>&1 && echo yes") ne "yes") {
+    exit error "sqlite3 not found: install the Debian package sqlite3"
+}
+if (system("test -s " . shq(db) . " && echo yes") ne "yes") {
+    exit error sprintf("database '%s' does not exist or is empty", db)
+}
+
+# sql(q): the result of a query as one string, rows joined by newlines.
+# srcq(q): a gnuplot data source for plot: columns separated by spaces,
+# NULL (a NaN statistic, DESIGN §3) read as NaN so it leaves a gap.
+sq = "sqlite3 -readonly -batch -noheader -separator ' ' -nullvalue NaN " . shq(db)
+sql(q) = system(sq . " " . shq(q) . " 2>&1")
+srcq(q) = "< " . sq . " " . shq(q)
+
+# ---- which runs ----
+# where filters the views of results (drift_by_depth, layer_stats_by_run),
+# which hold rows of done runs only; run_params also needs status = 'done'.
+where = "1"
+if (exists("runs")) {
+    runs = rep(rep("" . runs, " ", ","), ",,", ",")  # "" . 3 is "3": runs=3 works too
+    do for [k = 1:strlen(runs)] {
+        if (strstrt("0123456789,", runs[k:k]) == 0) {
+            exit error sprintf("runs must be run ids separated by commas or spaces, got '%s'", runs)
+        }
+    }
+    if (runs[1:1] eq ",") { runs = runs[2:] }
+    if (runs[strlen(runs):] eq ",") { runs = runs[1:strlen(runs) - 1] }
+    where = where . " AND run_id IN (" . runs . ")"
+}
+if (!exists("experiment")) {
+    experiment = sql("SELECT experiment FROM run_params WHERE status = 'done' AND " . where . \
+                     " ORDER BY experiment_id DESC LIMIT 1")
+}
+where = where . " AND experiment = " . sqlq(experiment)
+wherer = where . " AND status = 'done'"
+nruns = int(sql("SELECT count(*) FROM run_params WHERE " . wherer))
+if (nruns == 0) {
+    exit error sprintf("no done runs in %s match experiment '%s'%s", db, experiment, \
+                       exists("runs") ? " and runs " . runs : "")
+}
+
+# Conditions in a fixed order, so that panels and legends always read the
+# same way; activations as sorted names.
+cond_rank = "CASE condition WHEN 'none' THEN 0 WHEN 'bn-batch' THEN 1 WHEN 'bn-frozen' THEN 2 ELSE 3 END"
+conds = sql("SELECT group_concat(condition, ' ') FROM (SELECT DISTINCT condition FROM run_params WHERE " \
+            . wherer . " ORDER BY " . cond_rank . ")")
+acts = sql("SELECT group_concat(activation, ' ') FROM (SELECT DISTINCT activation FROM run_params WHERE " \
+           . wherer . " ORDER BY activation)")
+nconds = words(conds)
+nacts = words(acts)
+maxdepth = int(sql("SELECT max(depth) FROM run_params WHERE " . wherer))
+steps_a = int(sql("SELECT min(steps_a) FROM run_params WHERE " . wherer))
+if (!exists("activation")) { activation = word(acts, 1) }
+if (!exists("seed")) { seed = int(sql("SELECT min(seed) FROM run_params WHERE " . wherer . \
+                                      " AND activation = " . sqlq(activation))) }
+# The filter of a per-run figure: one activation, one seed.
+where1 = where . " AND activation = " . sqlq(activation) . sprintf(" AND seed = %d", seed)
+if (int(sql("SELECT count(*) FROM run_params WHERE " . where1 . " AND status = 'done'")) == 0) {
+    exit error sprintf("no done run of experiment '%s' has activation '%s' and seed %d", \
+                       experiment, activation, seed)
+}
+# First, middle and last hidden layer unless layers is given ('1 15 30').
+if (!exists("layers")) {
+    layers = maxdepth >= 3 ? sprintf("%d %d %d", 1, (maxdepth + 1) / 2, maxdepth) : \
+             maxdepth == 2 ? "1 2" : "1"
+}
+nlayers = words(layers)
+
+# ---- conditions: the words and the colour of each, in every figure ----
+# Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
+cond_label(c) = c eq 'none' ? 'no norm' : \
+                c eq 'bn-batch' ? 'BN, batch stats in B' : \
+                c eq 'bn-frozen' ? 'BN, frozen (inference) in B' : \
+                c eq 'bn-ema' ? 'BN, running average (ema) in B' : c
+cond_color(c) = c eq 'none' ? '#000000' : \
+                c eq 'bn-batch' ? '#0072B2' : \
+                c eq 'bn-frozen' ? '#D55E00' : \
+                c eq 'bn-ema' ? '#009E73' : '#888888'
+phase_a_color = '#999999'
+
+# ---- the figure's second title line: the parameters the runs share ----
+# A parameter that varies other than activation, condition and seed is
+# listed as pooled: the figure then averages over it.
+pv(label, col) = "'" . label . " ' || CASE WHEN count(DISTINCT " . col . ") = 1 THEN min(" . col . \
+                 ") ELSE '{' || group_concat(DISTINCT " . col . ") || '} pooled' END"
+pg(label, col) = "'" . label . " ' || CASE WHEN count(DISTINCT " . col . ") = 1 THEN printf('%g', min(" . col . \
+                 ")) ELSE '{' || group_concat(DISTINCT " . col . ") || '} pooled' END"
+fixed_net = sql("SELECT " . pv("depth", "depth") . " || ', ' || " . pv("width", "width") . \
+    " || ', ' || " . pv("batch", "batch") . " || ', ' || " . pv("init", "init") . \
+    " || ' (' || " . pg("sigma_w", "sigma_w") . " || ', ' || " . pg("sigma_b", "sigma_b") . " || ')' " . \
+    "FROM run_params WHERE " . wherer)
+fixed_data = sql("SELECT " . pv("A", "input") . " || ', B = ' || " . \
+    "CASE WHEN count(DISTINCT shift_scale) = 1 AND count(DISTINCT shift_mean) = 1 " . \
+    "THEN printf('%g A + %g', min(shift_scale), min(shift_mean)) ELSE 'A shifted {pooled}' END || ', ' || " . \
+    "CASE WHEN count(DISTINCT steps_a) = 1 AND count(DISTINCT steps_b) = 1 " . \
+    "THEN min(steps_a) || ' A + ' || min(steps_b) || ' B steps' ELSE 'steps {pooled}' END || ', ' || " . \
+    "count(DISTINCT seed) || CASE WHEN count(DISTINCT seed) = 1 THEN ' seed' ELSE ' seeds' END " . \
+    "FROM run_params WHERE " . wherer)
+fixed_params = fixed_net . ", " . fixed_data
+# figure_title(what, how): what the figure shows, how to read it (line,
+# band), and the parameters; on two lines when the figure is wide, four
+# when it is narrower than 19 in. title_margin(W) is the room it needs.
+title_margin(w) = w < 19 ? 2.1 : 1.65
+figure_title(what, how) = W < 19 ? \
+    experiment . ": " . what . "\n" . how . "\n" . fixed_net . "\n" . fixed_data : \
+    experiment . ": " . what . " (" . how . ")\n" . fixed_net . ", " . fixed_data
+
+# ---- terminal ----
+# W, H: the figure in inches, set by the script. png and svg are 100 px
+# per inch (cairo draws points at 72 per inch, hence fontscale 100/72 for
+# png). Fonts grow slowly with the width: a 17 in figure of eight panels
+# has 13.5 pt text, about 11 px when the PNG is shown 1000 px wide, and
+# still leaves each panel room for its labels.
+if (!exists("term")) {
+    term = strlen(out) > 4 && out[strlen(out) - 3:] eq ".svg" ? "svg" : \
+           strlen(out) > 4 && out[strlen(out) - 3:] eq ".pdf" ? "pdf" : "png"
+}
+if (term ne "png" && term ne "svg" && term ne "pdf") {
+    exit error sprintf("term must be png, svg or pdf, got '%s'", term)
+}
+# No figure narrower than 9.5 in: the two title lines must fit.
+fig_width(w) = w < 9.5 ? 9.5 : w
+font_pt(w) = 10 + 0.2 * w
+set_term(w, h) = term eq "png" ? \
+    sprintf("set terminal pngcairo size %d,%d noenhanced font 'Sans,%g' fontscale 1.39 linewidth 1.4", \
+            w * 100, h * 100, font_pt(w)) : \
+    term eq "svg" ? \
+    sprintf("set terminal svg size %d,%d noenhanced font 'Sans,%g' linewidth 1.4 background '#ffffff'", \
+            w * 100, h * 100, font_pt(w) * 1.39) : \
+    sprintf("set terminal pdfcairo size %gin,%gin noenhanced font 'Sans,%g' linewidth 1.4", \
+            w, h, font_pt(w))
+
+# ---- panels ----
+# Multiplot panels placed by hand, in inches from the top left, so that the
+# two-line title, the labels and a legend strip under all panels always
+# have room (multiplot layout's own margins do not). The script sets W, H,
+# the outer margins ml, mr, mt (title), mb (x label, 0.95 in, and legend
+# strip) and the gaps gx, gy between panels; nr x nc panels share the rest.
+pw(nc) = (W - ml - mr - (nc - 1) * gx) / nc
+ph(nr) = (H - mt - mb - (nr - 1) * gy) / nr
+set_panel(r, c, nr, nc) = sprintf("set lmargin at screen %.5f; set rmargin at screen %.5f; " . \
+    "set tmargin at screen %.5f; set bmargin at screen %.5f", \
+    (ml + (c - 1) * (pw(nc) + gx)) / W, (ml + (c - 1) * (pw(nc) + gx) + pw(nc)) / W, \
+    1 - (mt + (r - 1) * (ph(nr) + gy)) / H, 1 - (mt + (r - 1) * (ph(nr) + gy) + ph(nr)) / H)
+# The legend strip: an empty plot along the bottom whose key spans the
+# whole width (a key inside one panel wraps to that panel's width). The
+# script then plots constants (2: below the y range [10:11], so that even a
+# box from 0 stays invisible) with their titles. gnuplot gives an entry
+# about 0.45 in per point of font (it overestimates proportional text), so
+# legend_h(n) is the strip's height in inches for n entries: as many rows
+# as they need, each a little more than a line of text.
+imax(a, b) = a > b ? a : b
+imin(a, b) = a < b ? a : b
+key_cols(n) = imax(1, imin(n, floor((W - 0.2) / (0.45 * font_pt(W)))))
+legend_h(n) = 0.25 + 0.26 * ceil(n * 1.0 / key_cols(n)) * font_pt(W) / 13.0
+legend_strip(n) = sprintf("set lmargin at screen 0.01; set rmargin at screen 0.99; set bmargin at screen 0; " . \
+    "set tmargin at screen %.5f; unset border; unset tics; unset xlabel; unset ylabel; " . \
+    "unset title; unset logscale; unset grid; unset arrow; unset label; unset colorbox; " . \
+    "set xrange [0:1]; set yrange [10:11]; set key center center horizontal samplen 2.5 width 1", \
+    legend_h(n) / H)
+
+# Marks the switch from phase A to phase B on a step axis (steps count
+# from 0, so B starts at steps_a).
+mark_switch = "set arrow 1 from steps_a - 0.5, graph 0 to steps_a - 0.5, graph 1 nohead dt 2 lw 1.5 lc rgb '#000000' front; " . \
+              "set style textbox opaque fc rgb '#ffffff' noborder margins 1, 1; " . \
+              "set label 1 'A' at steps_a - 0.5, graph 0.92 offset -0.4, 0 right front boxed; " . \
+              "set label 2 'B' at steps_a - 0.5, graph 0.92 offset 0.4, 0 left front boxed"
+
+# Integer tics on short layer and step axes (no "layer 2.5").
+int_tics(n) = n <= 12 ? "set xtics 1" : "set xtics autofreq"
+
+set style fill transparent solid 0.25 noborder
+set grid lc rgb '#dddddd' lw 1
+set border 3
+# Decades on log axes as 10^k (the terminals are noenhanced, so that names
+# with '_' print as they are).
+log_format = "10^%T"
+set tics nomirror out

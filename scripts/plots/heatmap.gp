@@ -1,0 +1,81 @@
+# A statistic over depth and steps as a heat map (DESIGN §2 layer_stats):
+# a panel per condition, one colour scale shared by the panels with its
+# colour bar, the A → B switch marked. One run per condition: one
+# activation and seed. The colour scale is logarithmic when the values are
+# positive and span more than two decades.
+#   gnuplot -e "db='results/quickstart.db'; out='heatmap.png'" scripts/plots/heatmap.gp
+# Optional: metric = any layer_stats column, e.g. mean (default), var,
+# mean_spread, p50, frac_zero; site (default post); activation, seed, and
+# common.gp's filters.
+here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
+load here(ARG0) . "common.gp"
+
+if (!exists("site")) { site = "post" }
+if (!exists("metric")) { metric = "mean" }
+if (strstrt(" mean var mean_spread var_within min max p01 p15 p50 p85 p99 frac_zero frac_saturated ", \
+            " " . metric . " ") == 0) {
+    exit error sprintf("metric must be a layer_stats column (mean, var, mean_spread, var_within, min, max, " . \
+                       "p01, p15, p50, p85, p99, frac_zero, frac_saturated), got '%s'", metric)
+}
+
+ncols = nconds > 1 ? 2 : 1
+nrows = (nconds + 1) / 2
+ml = 1.2; mr = 1.5; mt = 1.45; mb = 1.0; gx = 2.2; gy = 1.2
+W = fig_width(5.2 * ncols + ml + mr + gx * (ncols - 1))
+mt = title_margin(W)
+H = 3.4 * nrows + mt + mb + gy * (nrows - 1)
+eval set_term(W, H)
+set output out
+
+set multiplot title figure_title(sprintf("%s of the %s values by layer and step (colour)", metric, site), \
+                                         sprintf("%s, seed %d; dashed: switch from A to B", activation, seed))
+steps_total = int(sql("SELECT max(step) FROM layer_stats_by_run WHERE " . where1))
+# Hidden layers only: the input (layer 0, site post) is the same for every
+# condition and its injected shift would set the colour scale alone,
+# leaving the layers flat (seen on the quickstart).
+first_layer = 1
+set xrange [-0.5:steps_total + 0.5]
+eval int_tics(steps_total)
+set yrange [first_layer - 0.5:maxdepth + 0.5]
+if (maxdepth <= 12) { set ytics 1 }
+set grid noxtics noytics
+set tics front
+eval mark_switch
+unset key
+
+# One colour scale for every panel, so that colours compare across conditions.
+lo = real(sql(sprintf("SELECT min(%s) FROM layer_stats_by_run WHERE %s AND site = %s AND layer >= 1", metric, where1, sqlq(site))))
+hi = real(sql(sprintf("SELECT max(%s) FROM layer_stats_by_run WHERE %s AND site = %s AND layer >= 1", metric, where1, sqlq(site))))
+if (lo > 0 && hi / lo > 100) {
+    set logscale cb
+    set format cb log_format
+} else {
+    set format cb "%g"
+}
+set cbrange [lo:hi]
+# viridis: perceptually uniform, readable in grey and with colour-vision deficiencies.
+set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', 4 '#fde725')
+# Opaque pixels and colour bar (common.gp's fill is transparent, for bands).
+set style fill solid 1.0 noborder
+# The quantity is in the figure title: a cblabel beside a user-placed colour
+# bar lands on the tic labels or the next panel in gnuplot 5.4.
+unset cblabel
+
+q(c) = sprintf("SELECT step, layer, %s FROM layer_stats_by_run WHERE %s AND condition = %s AND site = %s " . \
+               "AND layer >= 1 ORDER BY layer, step", metric, where1, sqlq(c), sqlq(site))
+
+do for [ic = 1:nconds] {
+    c = word(conds, ic)
+    r = (ic - 1) / ncols + 1
+    k = (ic - 1) % ncols + 1
+    eval set_panel(r, k, nrows, ncols)
+    # Each panel's colour bar just right of it, the same scale everywhere.
+    set colorbox vertical user origin (ml + (k - 1) * (pw(ncols) + gx) + pw(ncols) + 0.15) / W, \
+        1 - (mt + (r - 1) * (ph(nrows) + gy) + ph(nrows)) / H size 0.18 / W, ph(nrows) / H
+    set title cond_label(c) textcolor rgb cond_color(c)
+    if (k == 1) { set ylabel "layer" } else { unset ylabel }
+    if (r == nrows || ic + ncols > nconds) { set xlabel "step" } else { unset xlabel }
+    plot srcq(q(c)) using 1:2:3 with image
+}
+unset multiplot
+set output

@@ -1,0 +1,63 @@
+# Histograms of phase A against phase B at chosen layers (DESIGN §2: counts
+# pooled over each phase's batches on bins fixed by phase A's first batch,
+# shared by A and B). A row per condition, a column per layer; one run per
+# condition (one activation and seed). Densities (count / all of the
+# phase's values / bin width), so that phases of different lengths
+# compare; the share of each phase outside the bins is printed.
+#   gnuplot -e "db='results/quickstart.db'; out='histograms.png'" scripts/plots/histograms.gp
+# Optional: layers (default first, middle and last), site (default norm:
+# what the activation function receives, BN's output or h without norm),
+# activation, seed, and common.gp's filters.
+here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
+load here(ARG0) . "common.gp"
+
+if (!exists("site")) { site = "norm" }
+
+ml = 1.55; mr = 0.3; mt = 1.45; mb = 1.6; gx = 1.3; gy = 1.35
+W = fig_width(4.8 * nlayers + ml + mr + gx * (nlayers - 1))
+mb = 1.15 + legend_h(2)  # slanted tic labels take more room
+mt = title_margin(W)
+H = 2.3 * nconds + mt + mb + gy * (nconds - 1)
+eval set_term(W, H)
+set output out
+
+set multiplot title figure_title(sprintf("histograms of the %s values, phase A against phase B", site), \
+                                         sprintf("%s, seed %d; densities on the bins A and B share", activation, seed))
+unset key
+set style fill transparent solid 0.45 noborder
+# Narrow ranges deep in a stack without norm need short, slanted tick labels.
+set format x "%.2g"
+set xtics rotate by 30 right
+
+# Bins 0 .. bins-1 only; bin -1 and bin = bins are under- and overflow.
+hist_from = "FROM histograms h JOIN run_params p ON p.run_id = h.run_id"
+q(c, l, ph) = sprintf("SELECT (h.lo + h.hi) / 2, h.count * 1.0 / (SELECT sum(count) FROM histograms t " . \
+                      "WHERE t.run_id = h.run_id AND t.phase = h.phase AND t.layer = h.layer AND t.site = h.site) " . \
+                      "/ (h.hi - h.lo) %s WHERE %s AND p.condition = %s AND h.layer = %d AND h.site = %s " . \
+                      "AND h.phase = '%s' AND h.bin >= 0 AND h.bin < p.bins ORDER BY h.bin", \
+                      hist_from, rep(where1, "run_id", "p.run_id"), sqlq(c), l, sqlq(site), ph)
+outside(c, l, ph) = real(sql(sprintf("SELECT 100.0 * total(CASE WHEN h.bin < 0 OR h.bin >= p.bins " . \
+                      "THEN h.count END) / total(h.count) %s WHERE %s AND p.condition = %s AND h.layer = %d " . \
+                      "AND h.site = %s AND h.phase = '%s'", \
+                      hist_from, rep(where1, "run_id", "p.run_id"), sqlq(c), l, sqlq(site), ph)))
+
+do for [ic = 1:nconds] {
+    c = word(conds, ic)
+    do for [il = 1:nlayers] {
+        l = int(word(layers, il))
+        eval set_panel(ic, il, nconds, nlayers)
+        set title sprintf("%s, layer %d", cond_label(c), l)
+        if (il == 1) { set ylabel "density" } else { unset ylabel }
+        if (ic == nconds) { set xlabel site . " value" } else { unset xlabel }
+        set label 3 sprintf("outside bins:\nA %.0f%%, B %.0f%%", outside(c, l, "A"), outside(c, l, "B")) \
+            at graph 0.02, graph 0.9 left front
+        plot srcq(q(c, l, "A")) using 1:2 with boxes lc rgb phase_a_color, \
+             srcq(q(c, l, "B")) using 1:2 with histeps lw 2 lc rgb cond_color(c)
+    }
+}
+unset label 3
+eval legend_strip(2)
+plot 2 with boxes lc rgb phase_a_color title "phase A", \
+     2 with histeps lw 2 lc rgb '#000000' title "phase B (line in the colour of the row's condition)"
+unset multiplot
+set output

@@ -1,0 +1,655 @@
+/* Figures and reports from a results database (see cs_plot.h): selects the
+ * runs, checks everything a user can get wrong before gnuplot starts, then
+ * drives the scripts in scripts/plots/ through sim/cs_gnuplot.c. The
+ * figures' content lives in the scripts, so that a user can run them alone. */
+#include "cs_plot.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cs_alloc.h"
+#include "cs_error.h"
+#include "cs_fs.h"
+#include "cs_gnuplot.h"
+#include "cs_store.h"
+
+#ifndef CS_PLOTS_DIR
+#define CS_PLOTS_DIR "scripts/plots"
+#endif
+
+/* Layers of the report's drift table (and the scripts' default layers):
+ * first hidden, middle, last. */
+#define CS_PLOT_MID_LAYER_SQL "(depth + 1) / 2"
+
+/* The selected runs and what the figures need to know about them. */
+typedef struct {
+    cs_store *store;
+    sqlite3 *db;
+    char *experiment; /* sqlite3_malloc'd */
+    char *filter;     /* SQL over run_params columns: experiment and run ids (sqlite3_malloc'd) */
+    char *runs_csv;   /* "3,4,7" or NULL (cs_malloc'd) */
+    char *activations[16];
+    size_t n_activations;
+    char *out_dir; /* cs_malloc'd */
+} cs_plot_sel;
+
+static void cs_plot_sel_free(cs_plot_sel *sel)
+{
+    sqlite3_free(sel->experiment);
+    sqlite3_free(sel->filter);
+    cs_free(sel->runs_csv);
+    for (size_t i = 0; i < sel->n_activations; i++)
+        sqlite3_free(sel->activations[i]);
+    cs_free(sel->out_dir);
+    cs_store_close(sel->store);
+    memset(sel, 0, sizeof *sel);
+}
+
+int cs_plot_parse_format(const char *word, cs_plot_format *format)
+{
+    if (strcmp(word, "png") == 0)
+        *format = CS_PLOT_PNG;
+    else if (strcmp(word, "svg") == 0)
+        *format = CS_PLOT_SVG;
+    else if (strcmp(word, "pdf") == 0)
+        *format = CS_PLOT_PDF;
+    else
+        return cs_error_set(CS_EINVAL, "--format must be png, svg or pdf, got '%s'", word);
+    return CS_OK;
+}
+
+static const char *cs_plot_format_name(cs_plot_format f)
+{
+    return f == CS_PLOT_SVG ? "svg" : f == CS_PLOT_PDF ? "pdf" : "png";
+}
+
+const char *cs_plot_scripts_dir(void)
+{
+    const char *env = getenv(CS_PLOT_DIR_ENV);
+    return env && *env ? env : CS_PLOTS_DIR;
+}
+
+/* ---- queries ---- */
+
+/* The first column of the first row of sql (sqlite3_mprintf'd by the
+ * caller, freed here) as a sqlite3_malloc'd string in *out (NULL for no
+ * row or NULL). */
+static int cs_plot_query_text(cs_plot_sel *sel, char *sql, char **out)
+{
+    *out = NULL;
+    if (!sql)
+        return cs_error_set(CS_ENOMEM, "out of memory building a query");
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(sel->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const unsigned char *t = sqlite3_column_text(st, 0);
+            if (t && !(*out = sqlite3_mprintf("%s", t)))
+                rc = SQLITE_NOMEM;
+            else
+                rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            rc = SQLITE_OK;
+        }
+    }
+    int code = CS_OK;
+    if (rc != SQLITE_OK)
+        code = cs_error_set(CS_EDB, "querying %s: %s", sqlite3_db_filename(sel->db, "main"),
+                            sqlite3_errmsg(sel->db));
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    return code;
+}
+
+static int cs_plot_query_int(cs_plot_sel *sel, char *sql, int64_t *out)
+{
+    char *text = NULL;
+    int rc = cs_plot_query_text(sel, sql, &text);
+    *out = text ? strtoll(text, NULL, 10) : 0;
+    sqlite3_free(text);
+    return rc;
+}
+
+/* ---- selection: every check a user can fail, before gnuplot starts ---- */
+
+static int cs_plot_select(cs_plot_sel *sel, const cs_plot_options *o)
+{
+    memset(sel, 0, sizeof *sel);
+    struct stat st;
+    if (o->db && stat(o->db, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+        return cs_error_set(CS_EINVAL,
+                            "database '%s' is empty (0 bytes): write results into it first "
+                            "with covshift run FILE --db %s",
+                            o->db, o->db);
+    int rc = cs_store_open_readonly(&sel->store, o->db);
+    if (rc != CS_OK)
+        return rc;
+    sel->db = cs_store_db(sel->store);
+
+    int64_t done = 0;
+    if ((rc = cs_plot_query_int(sel, sqlite3_mprintf("SELECT count(*) FROM runs WHERE status = "
+                                                     "'done'"),
+                                &done)) != CS_OK)
+        return rc;
+    if (done == 0)
+        return cs_error_set(CS_EINVAL,
+                            "database '%s' holds no finished runs (empty): write results into it "
+                            "first with covshift run FILE --db %s",
+                            o->db, o->db);
+
+    /* The run ids as a SQL list; they are integers, so no quoting. */
+    if (o->n_run_ids) {
+        size_t cap = o->n_run_ids * 21 + 1, len = 0;
+        if (!(sel->runs_csv = cs_malloc(cap)))
+            return CS_ENOMEM;
+        sel->runs_csv[0] = '\0';
+        for (size_t i = 0; i < o->n_run_ids; i++)
+            len += (size_t)snprintf(sel->runs_csv + len, cap - len, "%s%" PRId64, i ? "," : "",
+                                    o->run_ids[i]);
+    }
+    char *runs_clause = sel->runs_csv ? sqlite3_mprintf(" AND run_id IN (%s)", sel->runs_csv)
+                                      : sqlite3_mprintf("%s", "");
+    if (!runs_clause)
+        return CS_ENOMEM;
+    if (o->experiment) {
+        sel->experiment = sqlite3_mprintf("%s", o->experiment);
+    } else {
+        rc = cs_plot_query_text(sel,
+                                sqlite3_mprintf("SELECT experiment FROM run_params WHERE status = "
+                                                "'done'%s ORDER BY experiment_id DESC LIMIT 1",
+                                                runs_clause),
+                                &sel->experiment);
+        if (rc == CS_OK && !sel->experiment)
+            rc = cs_error_set(CS_ENOTFOUND, "no done runs in %s match --run %s (covshift list %s "
+                                            "shows the run ids)",
+                              o->db, sel->runs_csv, o->db);
+    }
+    if (rc == CS_OK && !sel->experiment)
+        rc = CS_ENOMEM;
+    if (rc == CS_OK && !(sel->filter = sqlite3_mprintf("experiment = %Q%s", sel->experiment,
+                                                       runs_clause)))
+        rc = CS_ENOMEM;
+    sqlite3_free(runs_clause);
+    if (rc != CS_OK)
+        return rc;
+
+    int64_t n = 0;
+    if ((rc = cs_plot_query_int(sel, sqlite3_mprintf("SELECT count(*) FROM run_params WHERE "
+                                                     "status = 'done' AND %s", sel->filter),
+                                &n)) != CS_OK)
+        return rc;
+    if (n == 0) {
+        char *names = NULL;
+        rc = cs_plot_query_text(sel,
+                                sqlite3_mprintf("SELECT group_concat(name, ', ') FROM (SELECT "
+                                                "DISTINCT experiment AS name FROM run_params "
+                                                "WHERE status = 'done' ORDER BY 1)"),
+                                &names);
+        if (rc == CS_OK)
+            rc = cs_error_set(CS_ENOTFOUND,
+                              "no done runs in %s match --experiment %s%s%s (experiments with "
+                              "done runs: %s)",
+                              o->db, sel->experiment, sel->runs_csv ? " --run " : "",
+                              sel->runs_csv ? sel->runs_csv : "", names ? names : "none");
+        sqlite3_free(names);
+        return rc;
+    }
+
+    /* The activations, sorted as the scripts sort them. */
+    sqlite3_stmt *q = NULL;
+    char *sql = sqlite3_mprintf("SELECT DISTINCT activation FROM run_params WHERE status = "
+                                "'done' AND %s ORDER BY activation",
+                                sel->filter);
+    if (!sql)
+        return CS_ENOMEM;
+    int src = sqlite3_prepare_v2(sel->db, sql, -1, &q, NULL);
+    sqlite3_free(sql);
+    while (src == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW &&
+           sel->n_activations < sizeof sel->activations / sizeof sel->activations[0]) {
+        char *a = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(q, 0));
+        if (!a) {
+            sqlite3_finalize(q);
+            return CS_ENOMEM;
+        }
+        sel->activations[sel->n_activations++] = a;
+    }
+    sqlite3_finalize(q);
+    if (src != SQLITE_OK)
+        return cs_error_set(CS_EDB, "querying %s: %s", o->db, sqlite3_errmsg(sel->db));
+    return CS_OK;
+}
+
+/* gnuplot and sqlite3 on PATH, the scripts where we look for them. */
+static int cs_plot_check_tools(void)
+{
+    if (!cs_fs_on_path("gnuplot"))
+        return cs_error_set(CS_ENOTFOUND,
+                            "gnuplot not found on PATH: install the Debian package gnuplot-nox");
+    if (!cs_fs_on_path("sqlite3"))
+        return cs_error_set(CS_ENOTFOUND, "sqlite3 not found on PATH (the plot scripts read the "
+                                          "database through it): install the Debian package "
+                                          "sqlite3");
+    const char *dir = cs_plot_scripts_dir();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/drift_by_depth.gp", dir);
+    if (access(path, R_OK) != 0)
+        return cs_error_set(CS_ENOTFOUND,
+                            "gnuplot scripts not found: cannot read %s (set %s to the "
+                            "scripts/plots directory of covshift's source tree)",
+                            path, CS_PLOT_DIR_ENV);
+    return CS_OK;
+}
+
+/* The output directory: o->out_dir or results/<experiment>, created. An
+ * output directory that cannot be made is bad input (exit 2), not an I/O
+ * failure of a run. */
+static int cs_plot_out_dir(cs_plot_sel *sel, const cs_plot_options *o)
+{
+    const char *dir = o->out_dir;
+    char *made = NULL;
+    if (!dir) {
+        size_t len = strlen(sel->experiment) + sizeof "results/";
+        if (!(made = cs_malloc(len)))
+            return CS_ENOMEM;
+        snprintf(made, len, "results/%s", sel->experiment);
+        dir = made;
+    }
+    int rc = CS_OK;
+    if (!*dir || strchr(dir, '\n'))
+        rc = cs_error_set(CS_EINVAL, "--out must be a non-empty path without newlines");
+    else if ((rc = cs_fs_mkdirs(dir)) == CS_EIO) {
+        char msg[1024]; /* cs_error_set writes the buffer cs_error_message reads */
+        snprintf(msg, sizeof msg, "%s", cs_error_message());
+        rc = cs_error_set(CS_EINVAL, "%s", msg);
+    }
+    if (rc == CS_OK) {
+        size_t len = strlen(dir) + 1;
+        if ((sel->out_dir = cs_malloc(len)))
+            memcpy(sel->out_dir, dir, len);
+        else
+            rc = CS_ENOMEM;
+    }
+    cs_free(made);
+    return rc;
+}
+
+/* ---- figures ---- */
+
+/* One figure of the standard set: a script with its variables. */
+typedef struct {
+    const char *script;       /* scripts/plots/<script>.gp */
+    const char *stem;         /* the file name before _<activation>.<ext> */
+    const char *metric;       /* or NULL for the script's default */
+    int per_activation;       /* one run per condition: a file per activation */
+    const char *title;        /* for the report */
+    const char *what;         /* the report's sentence */
+} cs_plot_figure;
+
+static const cs_plot_figure cs_plot_figures[] = {
+    {"drift_by_depth", "drift_by_depth", NULL, 0, "Drift by depth",
+     "Drift from phase A to phase B at each layer (site post), a panel per metric and "
+     "activation, a curve per condition: the mean over seeds, the band from the smallest to "
+     "the largest seed."},
+    {"second_moment", "second_moment", NULL, 0, "Second moment of the pre-activations",
+     "The variance of the pre-activations h by depth, phase B solid with a band over seeds, "
+     "phase A dashed: whether the signal explodes or vanishes with depth."},
+    {"percentile_bands", "percentile_bands", NULL, 1, "Percentile bands over steps",
+     "p15, p50 and p85 (p01 to p99 lighter) of what the activation function receives, at the "
+     "first, middle and last layer, step by step, with the switch from A to B marked, as "
+     "Ioffe and Szegedy's Figure 1."},
+    {"heatmap", "heatmap_mean", "mean", 1, "Mean by layer and step",
+     "The mean of the layer outputs (site post) over the hidden layers and the steps, one "
+     "colour scale for every condition."},
+    {"heatmap", "heatmap_var", "var", 1, "Variance by layer and step",
+     "The variance of the layer outputs (site post) over the hidden layers and the steps, "
+     "logarithmic colours when it spans decades."},
+    {"histograms", "histograms", NULL, 1, "Histograms, phase A against phase B",
+     "What the activation function receives at the first, middle and last layer, phase A "
+     "filled grey and phase B as a line, on the bins they share."},
+};
+#define CS_PLOT_NFIGURES (sizeof cs_plot_figures / sizeof cs_plot_figures[0])
+
+/* "dir/stem[_activation].ext" (cs_malloc'd) */
+static char *cs_plot_file(const char *dir, const char *stem, const char *activation,
+                          const char *ext)
+{
+    size_t len = strlen(dir) + strlen(stem) + (activation ? strlen(activation) + 1 : 0) +
+                 strlen(ext) + 3;
+    char *path = cs_malloc(len);
+    if (path)
+        snprintf(path, len, "%s%s%s%s%s.%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", stem,
+                 activation ? "_" : "", activation ? activation : "", ext);
+    return path;
+}
+
+static void cs_plot_set(FILE *gp, const char *name, const char *value)
+{
+    fprintf(gp, "%s = ", name);
+    cs_gnuplot_put_quoted(gp, value);
+    fputc('\n', gp);
+}
+
+/* Runs one script for one output file. Variables, then `load`, on the
+ * pipe: the same as gnuplot -e "..." SCRIPT, with no shell quoting. */
+static int cs_plot_run_script(const cs_plot_sel *sel, const cs_plot_options *o,
+                              const cs_plot_figure *fig, const char *activation,
+                              const char *path, FILE *log)
+{
+    cs_gnuplot *session = NULL;
+    int rc = cs_gnuplot_open(&session);
+    if (rc != CS_OK)
+        return rc;
+    FILE *gp = cs_gnuplot_stream(session);
+    cs_plot_set(gp, "db", o->db);
+    cs_plot_set(gp, "out", path);
+    cs_plot_set(gp, "term", cs_plot_format_name(o->format));
+    cs_plot_set(gp, "experiment", sel->experiment);
+    if (sel->runs_csv)
+        cs_plot_set(gp, "runs", sel->runs_csv);
+    if (activation)
+        cs_plot_set(gp, "activation", activation);
+    if (fig->metric)
+        cs_plot_set(gp, "metric", fig->metric);
+    char script[4096];
+    snprintf(script, sizeof script, "%s/%s.gp", cs_plot_scripts_dir(), fig->script);
+    fputs("load ", gp);
+    cs_gnuplot_put_quoted(gp, script);
+    fputc('\n', gp);
+    char said[1024];
+    rc = cs_gnuplot_close(session, path, said, sizeof said);
+    if (rc == CS_OK && *said)
+        fprintf(log, "warning: gnuplot on %s: %s\n", path, said);
+    return rc;
+}
+
+void cs_plot_free_paths(char **paths, size_t n)
+{
+    if (!paths)
+        return;
+    for (size_t i = 0; i < n; i++)
+        cs_free(paths[i]);
+    cs_free(paths);
+}
+
+/* Renders the set for an already checked selection. */
+static int cs_plot_render_sel(const cs_plot_sel *sel, const cs_plot_options *o, FILE *log,
+                              char ***paths, size_t *n)
+{
+    size_t cap = CS_PLOT_NFIGURES * (sel->n_activations + 1), count = 0;
+    char **list = cs_calloc(cap, sizeof *list);
+    if (!list)
+        return CS_ENOMEM;
+    int rc = CS_OK;
+    for (size_t f = 0; f < CS_PLOT_NFIGURES && rc == CS_OK; f++) {
+        const cs_plot_figure *fig = &cs_plot_figures[f];
+        size_t copies = fig->per_activation ? sel->n_activations : 1;
+        for (size_t a = 0; a < copies && rc == CS_OK; a++) {
+            const char *act = fig->per_activation ? sel->activations[a] : NULL;
+            /* the activation in the name only when there is a choice */
+            char *path = cs_plot_file(sel->out_dir, fig->stem,
+                                      sel->n_activations > 1 ? act : NULL,
+                                      cs_plot_format_name(o->format));
+            if (!path) {
+                rc = CS_ENOMEM;
+                break;
+            }
+            list[count++] = path;
+            rc = cs_plot_run_script(sel, o, fig, act, path, log);
+            if (rc == CS_OK)
+                fprintf(log, "%s\n", path);
+        }
+    }
+    if (rc == CS_OK && paths) {
+        *paths = list;
+        *n = count;
+    } else {
+        cs_plot_free_paths(list, count);
+    }
+    return rc;
+}
+
+/* Selection, tools and output directory in the order a user fixes them. */
+static int cs_plot_prepare(cs_plot_sel *sel, const cs_plot_options *o)
+{
+    int rc = cs_plot_select(sel, o);
+    if (rc == CS_OK)
+        rc = cs_plot_check_tools();
+    if (rc == CS_OK)
+        rc = cs_plot_out_dir(sel, o);
+    return rc;
+}
+
+int cs_plot_render(const cs_plot_options *o, FILE *log, char ***paths, size_t *n)
+{
+    cs_plot_sel sel;
+    int rc = cs_plot_prepare(&sel, o);
+    if (rc == CS_OK)
+        rc = cs_plot_render_sel(&sel, o, log, paths, n);
+    cs_plot_sel_free(&sel);
+    return rc;
+}
+
+/* ---- report ---- */
+
+/* The conditions' words, as the scripts' legends (scripts/plots/common.gp). */
+static const char *cs_plot_condition_words(const char *condition)
+{
+    if (strcmp(condition, "none") == 0)
+        return "no norm";
+    if (strcmp(condition, "bn-batch") == 0)
+        return "BN, batch stats in B";
+    if (strcmp(condition, "bn-frozen") == 0)
+        return "BN, frozen (inference) in B";
+    if (strcmp(condition, "bn-ema") == 0)
+        return "BN, running average (ema) in B";
+    return condition;
+}
+
+#define CS_PLOT_COND_RANK                                                                       \
+    "CASE condition WHEN 'none' THEN 0 WHEN 'bn-batch' THEN 1 WHEN 'bn-frozen' THEN 2 ELSE 3 " \
+    "END"
+
+/* A drift value as the table prints it: 4 significant digits; NULL (a
+ * diverged run, DESIGN §3) as n/a. */
+static void cs_plot_put_value(FILE *f, sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        fputs(" n/a |", f);
+    else
+        fprintf(f, " %.4g |", sqlite3_column_double(st, col));
+}
+
+/* The parameters table: each run_params column with its one value, or
+ * its values and "(varies)". */
+static int cs_plot_report_params(cs_plot_sel *sel, FILE *f)
+{
+    static const char *const columns[] = {
+        "depth", "width", "input_dim", "batch", "activation", "init", "sigma_w", "sigma_b",
+        "norm", "bn_phase_b", "momentum", "eps", "input", "shift_mean", "shift_scale",
+        "steps_a", "steps_b", "bins", "seed"};
+    fputs("| parameter | value |\n|---|---|\n", f);
+    for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++) {
+        char *v = NULL;
+        int rc = cs_plot_query_text(
+            sel,
+            sqlite3_mprintf("SELECT group_concat(v, ', ') || CASE WHEN count(*) > 1 THEN "
+                            "' (varies)' ELSE '' END FROM (SELECT DISTINCT coalesce(%s, "
+                            "'(none)') AS v FROM run_params WHERE status = 'done' AND %s ORDER "
+                            "BY %s)",
+                            columns[i], sel->filter, columns[i]),
+            &v);
+        if (rc != CS_OK)
+            return rc;
+        fprintf(f, "| %s | %s |\n", columns[i], v ? v : "");
+        sqlite3_free(v);
+    }
+    return CS_OK;
+}
+
+/* The drift table: site post, layers 1, (depth + 1) / 2 and depth, the
+ * mean over seeds per activation and condition. */
+static int cs_plot_report_drift(cs_plot_sel *sel, FILE *f)
+{
+    char *in = NULL;
+    int rc = cs_plot_query_text(
+        sel,
+        sqlite3_mprintf("SELECT printf('mean_shift %%.4g, var_log_ratio %%.4g, kl_sym %%.4g, w1 "
+                        "%%.4g', avg(mean_shift), avg(var_log_ratio), avg(kl_sym), avg(w1)) "
+                        "FROM drift_by_depth WHERE site = 'post' AND layer = 0 AND %s",
+                        sel->filter),
+        &in);
+    if (rc != CS_OK)
+        return rc;
+    fprintf(f,
+            "Drift from phase A to phase B at site `post` (the layer outputs; DESIGN §2), the "
+            "mean over the seeds of each activation and condition, at the first, middle and "
+            "last layer. The shift injected at the input (layer 0) is %s.\n\n",
+            in ? in : "not recorded");
+    sqlite3_free(in);
+    fputs("| activation | condition | layer | seeds | mean_shift | var_log_ratio | kl_sym | w1 "
+          "|\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+          f);
+    char *sql = sqlite3_mprintf(
+        "SELECT activation, condition, layer, depth, count(*), avg(mean_shift), "
+        "avg(var_log_ratio), avg(kl_sym), avg(w1) FROM drift_by_depth WHERE site = 'post' AND "
+        "%s AND (layer = 1 OR layer = " CS_PLOT_MID_LAYER_SQL " OR layer = depth) "
+        "GROUP BY activation, condition, depth, layer "
+        "ORDER BY activation, " CS_PLOT_COND_RANK ", depth, layer",
+        sel->filter);
+    if (!sql)
+        return CS_ENOMEM;
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(sel->db, sql, -1, &st, NULL);
+    sqlite3_free(sql);
+    if (src == SQLITE_OK)
+        src = SQLITE_ROW;
+    while (src == SQLITE_ROW && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        fprintf(f, "| %s | %s | %d of %d | %d |", (const char *)sqlite3_column_text(st, 0),
+                cs_plot_condition_words((const char *)sqlite3_column_text(st, 1)),
+                sqlite3_column_int(st, 2), sqlite3_column_int(st, 3), sqlite3_column_int(st, 4));
+        for (int col = 5; col <= 8; col++)
+            cs_plot_put_value(f, st, col);
+        fputc('\n', f);
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        return cs_error_set(CS_EDB, "querying the drift table: %s", sqlite3_errmsg(sel->db));
+    return CS_OK;
+}
+
+/* The file name part of path (the report links figures relative to itself). */
+static const char *cs_plot_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static int cs_plot_write_report(cs_plot_sel *sel, const cs_plot_options *o, FILE *f,
+                                char **paths, size_t n_paths)
+{
+    char *info = NULL, *config = NULL;
+    int64_t runs = 0;
+    int rc = cs_plot_query_text(
+        sel,
+        sqlite3_mprintf("SELECT 'created ' || e.created_at || ' by covshift ' || "
+                        "e.covshift_version || coalesce(' (git ' || e.git_revision || ')', '') "
+                        "|| coalesce(' on ' || e.host, '') FROM experiments e WHERE e.id = "
+                        "(SELECT max(experiment_id) FROM run_params WHERE status = 'done' AND "
+                        "%s)",
+                        sel->filter),
+        &info);
+    if (rc == CS_OK)
+        rc = cs_plot_query_text(
+            sel,
+            sqlite3_mprintf("SELECT config_text FROM experiments WHERE id = (SELECT "
+                            "max(experiment_id) FROM run_params WHERE status = 'done' AND %s)",
+                            sel->filter),
+            &config);
+    if (rc == CS_OK)
+        rc = cs_plot_query_int(sel,
+                               sqlite3_mprintf("SELECT count(*) FROM run_params WHERE status = "
+                                               "'done' AND %s",
+                                               sel->filter),
+                               &runs);
+    if (rc != CS_OK)
+        goto done;
+
+    fprintf(f, "# covshift report: %s\n\n", sel->experiment);
+    fprintf(f,
+            "Experiment `%s` from the results database `%s`, %s; %" PRId64 " done runs%s%s. "
+            "Every number below is read from that database; the figures are drawn by the "
+            "gnuplot scripts in `scripts/plots/` (README, \"Figures and reports\").\n\n",
+            sel->experiment, o->db, info ? info : "", runs,
+            sel->runs_csv ? ", selected by id: " : "", sel->runs_csv ? sel->runs_csv : "");
+    fputs("## Parameters\n\n", f);
+    if ((rc = cs_plot_report_params(sel, f)) != CS_OK)
+        goto done;
+    fputs("\nConditions: *no norm*; *BN, batch stats in B* (batch norm keeps normalising "
+          "with each batch's statistics in phase B); *BN, frozen (inference) in B* (the "
+          "running statistics left by phase A); *BN, running average (ema) in B* (running "
+          "statistics that keep updating on B). DESIGN §1.\n\n",
+          f);
+    fputs("## Drift at the first, middle and last layer\n\n", f);
+    if ((rc = cs_plot_report_drift(sel, f)) != CS_OK)
+        goto done;
+    fputs("\n## Figures\n\n", f);
+    size_t k = 0;
+    for (size_t fig = 0; fig < CS_PLOT_NFIGURES; fig++) {
+        const cs_plot_figure *d = &cs_plot_figures[fig];
+        size_t copies = d->per_activation ? sel->n_activations : 1;
+        fprintf(f, "### %s\n\n%s\n\n", d->title, d->what);
+        for (size_t a = 0; a < copies && k < n_paths; a++, k++) {
+            const char *base = cs_plot_basename(paths[k]);
+            if (d->per_activation && sel->n_activations > 1)
+                fprintf(f, "![%s, %s](%s)\n\n", d->title, sel->activations[a], base);
+            else
+                fprintf(f, "![%s](%s)\n\n", d->title, base);
+        }
+    }
+    if (config)
+        fprintf(f, "## Experiment file\n\nAs stored with the runs:\n\n```ini\n%s%s```\n", config,
+                config[0] && config[strlen(config) - 1] == '\n' ? "" : "\n");
+done:
+    sqlite3_free(info);
+    sqlite3_free(config);
+    return rc;
+}
+
+int cs_plot_report(const cs_plot_options *o, FILE *log)
+{
+    cs_plot_options png = *o;
+    png.format = CS_PLOT_PNG;
+    cs_plot_sel sel;
+    char **paths = NULL, *file = NULL;
+    size_t n = 0;
+    int rc = cs_plot_prepare(&sel, &png);
+    if (rc == CS_OK)
+        rc = cs_plot_render_sel(&sel, &png, log, &paths, &n);
+    if (rc == CS_OK && !(file = cs_plot_file(sel.out_dir, "report", NULL, "md")))
+        rc = CS_ENOMEM;
+    if (rc == CS_OK) {
+        FILE *f = fopen(file, "w");
+        if (!f) {
+            rc = cs_error_set(CS_EIO, "cannot write %s: %s", file, strerror(errno));
+        } else {
+            rc = cs_plot_write_report(&sel, &png, f, paths, n);
+            if (ferror(f) && rc == CS_OK)
+                rc = cs_error_set(CS_EIO, "cannot write %s: %s", file, strerror(errno));
+            if (fclose(f) != 0 && rc == CS_OK)
+                rc = cs_error_set(CS_EIO, "cannot write %s: %s", file, strerror(errno));
+        }
+        if (rc == CS_OK)
+            fprintf(log, "%s\n", file);
+    }
+    cs_free(file);
+    cs_plot_free_paths(paths, n);
+    cs_plot_sel_free(&sel);
+    return rc;
+}
