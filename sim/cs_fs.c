@@ -27,16 +27,16 @@ int cs_fs_mkdirs(const char *dir)
         path[i] = '\0';
         struct stat st;
         if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            rc = cs_error_set(CS_EIO, "cannot create output directory %s: %s (at %s)", dir,
+            rc = cs_error_set(CS_EINVAL, "cannot create output directory %s: %s (at %s)", dir,
                               strerror(errno), path);
         else if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-            rc = cs_error_set(CS_EIO, "cannot create output directory %s: %s is not a directory",
+            rc = cs_error_set(CS_EINVAL, "cannot create output directory %s: %s is not a directory",
                               dir, path);
         path[i] = saved;
     }
     cs_free(path);
     if (rc == CS_OK && access(dir, W_OK | X_OK) != 0)
-        rc = cs_error_set(CS_EIO, "output directory %s is not writable: %s", dir,
+        rc = cs_error_set(CS_EINVAL, "output directory %s is not writable: %s", dir,
                           strerror(errno));
     return rc;
 }

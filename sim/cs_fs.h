@@ -5,7 +5,8 @@
 #define CS_FS_H
 
 /* mkdir -p dir, then checks that dir is a writable directory. Returns
- * CS_OK, CS_ENOMEM, or CS_EIO with a message naming dir and the component
+ * CS_OK, CS_ENOMEM, or CS_EINVAL (an output directory the user named and
+ * cannot have is bad input: exit 2) with a message naming dir and the component
  * that failed ("cannot create output directory D: Not a directory (at
  * D/file)" or "output directory D is not writable: ..."). */
 int cs_fs_mkdirs(const char *dir);

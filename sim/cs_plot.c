@@ -264,11 +264,8 @@ static int cs_plot_out_dir(cs_plot_sel *sel, const cs_plot_options *o)
     int rc = CS_OK;
     if (!*dir || strchr(dir, '\n'))
         rc = cs_error_set(CS_EINVAL, "--out must be a non-empty path without newlines");
-    else if ((rc = cs_fs_mkdirs(dir)) == CS_EIO) {
-        char msg[1024]; /* cs_error_set writes the buffer cs_error_message reads */
-        snprintf(msg, sizeof msg, "%s", cs_error_message());
-        rc = cs_error_set(CS_EINVAL, "%s", msg);
-    }
+    else
+        rc = cs_fs_mkdirs(dir);
     if (rc == CS_OK) {
         size_t len = strlen(dir) + 1;
         if ((sel->out_dir = cs_malloc(len)))

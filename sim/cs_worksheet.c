@@ -352,11 +352,14 @@ int cs_worksheet_report(const cs_worksheet *ws, FILE *out, const char *dir)
         return cs_error_set(CS_EIO, "cannot write the worksheet's summaries: %s",
                             strerror(errno));
 
+    /* As for covshift plot: an output directory that cannot be made and a
+     * missing gnuplot are the user's to fix (exit 2), not failed I/O. */
     int rc = cs_fs_mkdirs(dir);
     if (rc != CS_OK)
         return rc;
     if (!cs_fs_on_path("gnuplot"))
-        return cs_error_set(CS_EIO, "gnuplot not found: install the Debian package gnuplot-nox");
+        return cs_error_set(CS_ENOTFOUND,
+                            "gnuplot not found: install the Debian package gnuplot-nox");
 
     const cs_ws_figure figures[] = {
         {"worksheet_raw.png", "raw", "Raw data: 30 images, randn * k + c", ws->raw,

@@ -366,8 +366,9 @@ static void test_worksheet_cli_rejects_bad_input(void **state)
     free(tmp);
 }
 
-/* An output directory that cannot be made, and a missing gnuplot: exit 1
- * with one message naming the directory / the package to install. */
+/* An output directory that cannot be made, and a missing gnuplot: exit 2
+ * (the user's to fix, as for covshift plot) with one message naming the
+ * directory / the package to install; a failing gnuplot: exit 1. */
 static void test_worksheet_cli_io_failures(void **state)
 {
     (void)state;
@@ -376,7 +377,7 @@ static void test_worksheet_cli_io_failures(void **state)
     /* a path through a regular file fails even for root */
     int status = cs_test_shell(&out, "touch '%s/file' && '%s' worksheet --out '%s/file/sub'",
                                tmp, CS_BINARY, tmp);
-    assert_int_equal(status, 1);
+    assert_int_equal(status, 2);
     char want[4200];
     snprintf(want, sizeof want, "covshift worksheet: cannot create output directory %s/file/sub",
              tmp);
@@ -384,7 +385,7 @@ static void test_worksheet_cli_io_failures(void **state)
     free(out);
 
     status = cs_test_shell(&out, "PATH=/nonexistent '%s' worksheet --out '%s/g'", CS_BINARY, tmp);
-    assert_int_equal(status, 1);
+    assert_int_equal(status, 2);
     assert_contains(out, "gnuplot not found: install the Debian package gnuplot-nox");
     free(out);
 
