@@ -63,6 +63,35 @@ void cs_test_assert_close(const double *got, const double *want, size_t n, doubl
                  what, n, worst, got[worst], want[worst], worst_diff, rtol, atol);
 }
 
+void cs_test_check_close(const double *got, const double *want, size_t n, double rtol,
+                         double atol, const char *what)
+{
+    double max_abs = 0, max_rel = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs(got[i] - want[i]);
+        if (isnan(want[i]) || d == 0)
+            continue;
+        if (d > max_abs)
+            max_abs = d;
+        if (want[i] != 0 && d / fabs(want[i]) > max_rel)
+            max_rel = d / fabs(want[i]);
+    }
+    print_message("%-32s max |diff| %.3g, max rel %.3g\n", what, max_abs, max_rel);
+    cs_test_assert_close(got, want, n, rtol, atol, what);
+}
+
+double *cs_test_fixture_block(const char *file, const char *prefix, const char *name,
+                              size_t count)
+{
+    char block[96];
+    size_t n;
+    snprintf(block, sizeof block, "%s%s", prefix, name);
+    double *v = cs_test_fixture(file, block, &n);
+    if (n != count)
+        fail_msg("fixture %s block %s has %zu values, expected %zu", file, block, n, count);
+    return v;
+}
+
 char *cs_test_mkdtemp(void)
 {
     const char *base = getenv("TMPDIR");

@@ -16,10 +16,20 @@
  * file or block is missing. */
 double *cs_test_fixture(const char *file, const char *name, size_t *count);
 
+/* The block PREFIX NAME of fixture FILE, which must hold exactly `count`
+ * values (the fixture scripts name per-case blocks "small_x", "large_x"). */
+double *cs_test_fixture_block(const char *file, const char *prefix, const char *name,
+                              size_t count);
+
 /* Fails the test unless |got - want| <= atol + rtol |want| for every i
  * (NaN equals NaN); prints the index and size of the largest violation. */
 void cs_test_assert_close(const double *got, const double *want, size_t n, double rtol,
                           double atol, const char *what);
+
+/* cs_test_assert_close that first prints the largest absolute and relative
+ * difference, so the margin under a reference tolerance shows in the log. */
+void cs_test_check_close(const double *got, const double *want, size_t n, double rtol,
+                         double atol, const char *what);
 
 /* A fresh directory under $TMPDIR (malloc'd path); removed by
  * cs_test_rmdir (rm -rf). */

@@ -11,25 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Prints the largest absolute and relative difference, so the margin under
- * the tolerance is visible in the test log, then asserts closeness. */
-static void check_close(const double *got, const double *want, size_t n, double rtol,
-                        double atol, const char *what)
-{
-    double max_abs = 0, max_rel = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs(got[i] - want[i]);
-        if (isnan(want[i]) || d == 0)
-            continue;
-        if (d > max_abs)
-            max_abs = d;
-        if (want[i] != 0 && d / fabs(want[i]) > max_rel)
-            max_rel = d / fabs(want[i]);
-    }
-    print_message("%-28s max |diff| %.3g, max rel %.3g\n", what, max_abs, max_rel);
-    cs_test_assert_close(got, want, n, rtol, atol, what);
-}
-
 /* Tolerances against torch: libm's erf, exp, tanh and torch's
  * (Sleef-vectorised) ones may differ by an ulp or two, hence rtol 1e-12
  * rather than exact equality (measured: <= 2.2e-16 relative wherever the
@@ -57,7 +38,7 @@ static void test_activation_forward_matches_torch(void **state)
         double *want = cs_test_fixture("torch_activation", block, &nw);
         assert_int_equal(nw, n);
         cs_activation_forward((cs_activation)k, got, z, n);
-        check_close(got, want, n, ACT_RTOL, ACT_ATOL, block);
+        cs_test_check_close(got, want, n, ACT_RTOL, ACT_ATOL, block);
         free(want);
     }
     free(got);
@@ -76,7 +57,7 @@ static void test_activation_derivative_matches_autograd(void **state)
         double *want = cs_test_fixture("torch_activation", block, &nw);
         assert_int_equal(nw, n);
         cs_activation_derivative((cs_activation)k, got, z, n);
-        check_close(got, want, n, ACT_RTOL, ACT_ATOL, block);
+        cs_test_check_close(got, want, n, ACT_RTOL, ACT_ATOL, block);
         free(want);
     }
     free(got);

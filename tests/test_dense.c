@@ -9,33 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Prints the largest absolute and relative difference, then asserts. */
-static void check_close(const double *got, const double *want, size_t n, double rtol,
-                        double atol, const char *what)
-{
-    double max_abs = 0, max_rel = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs(got[i] - want[i]);
-        if (isnan(want[i]) || d == 0)
-            continue;
-        if (d > max_abs)
-            max_abs = d;
-        if (want[i] != 0 && d / fabs(want[i]) > max_rel)
-            max_rel = d / fabs(want[i]);
-    }
-    print_message("%-20s max |diff| %.3g, max rel %.3g\n", what, max_abs, max_rel);
-    cs_test_assert_close(got, want, n, rtol, atol, what);
-}
-
+/* One block of the fixture, checked to hold `count` values. */
 static double *load(const char *prefix, const char *name, size_t count)
 {
-    char block[96];
-    size_t n;
-    snprintf(block, sizeof block, "%s%s", prefix, name);
-    double *v = cs_test_fixture("torch_dense", block, &n);
-    if (n != count)
-        fail_msg("fixture block %s has %zu values, expected %zu", block, n, count);
-    return v;
+    return cs_test_fixture_block("torch_dense", prefix, name, count);
 }
 
 typedef struct {
@@ -80,7 +57,7 @@ static void test_dense_forward_matches_torch(void **state)
         char what[64];
         cs_dense_forward(h, c.x, c.W, c.b, c.m, c.n_in, c.n_out);
         snprintf(what, sizeof what, "%sh", CASES[k]);
-        check_close(h, want, c.m * c.n_out, DENSE_RTOL, DENSE_ATOL, what);
+        cs_test_check_close(h, want, c.m * c.n_out, DENSE_RTOL, DENSE_ATOL, what);
 
         /* b NULL is no bias: h + b then equals torch's h. */
         cs_dense_forward(h, c.x, c.W, NULL, c.m, c.n_in, c.n_out);
@@ -88,7 +65,7 @@ static void test_dense_forward_matches_torch(void **state)
             for (size_t j = 0; j < c.n_out; j++)
                 h[i * c.n_out + j] += c.b[j];
         snprintf(what, sizeof what, "%sh (no bias) + b", CASES[k]);
-        check_close(h, want, c.m * c.n_out, DENSE_RTOL, DENSE_ATOL, what);
+        cs_test_check_close(h, want, c.m * c.n_out, DENSE_RTOL, DENSE_ATOL, what);
         free(want), free(h), free_case(&c);
     }
 }
@@ -108,11 +85,11 @@ static void test_dense_backward_matches_autograd(void **state)
         char what[64];
         cs_dense_backward(dx, dW, db, c.dh, c.x, c.W, c.m, c.n_in, c.n_out);
         snprintf(what, sizeof what, "%sdx", p);
-        check_close(dx, want_dx, c.m * c.n_in, DENSE_RTOL, DENSE_ATOL, what);
+        cs_test_check_close(dx, want_dx, c.m * c.n_in, DENSE_RTOL, DENSE_ATOL, what);
         snprintf(what, sizeof what, "%sdW", p);
-        check_close(dW, want_dW, c.n_out * c.n_in, DENSE_RTOL, DENSE_ATOL, what);
+        cs_test_check_close(dW, want_dW, c.n_out * c.n_in, DENSE_RTOL, DENSE_ATOL, what);
         snprintf(what, sizeof what, "%sdb", p);
-        check_close(db, want_db, c.n_out, DENSE_RTOL, DENSE_ATOL, what);
+        cs_test_check_close(db, want_db, c.n_out, DENSE_RTOL, DENSE_ATOL, what);
         free(want_dx), free(want_dW), free(want_db), free(dx), free(dW), free(db);
         free_case(&c);
     }
@@ -131,11 +108,11 @@ static void test_dense_backward_skips_null_outputs(void **state)
 
     memset(dx, 0, sizeof dx);
     cs_dense_backward(dx, NULL, NULL, c.dh, c.x, c.W, c.m, c.n_in, c.n_out);
-    check_close(dx, want_dx, c.m * c.n_in, DENSE_RTOL, DENSE_ATOL, "dx alone");
+    cs_test_check_close(dx, want_dx, c.m * c.n_in, DENSE_RTOL, DENSE_ATOL, "dx alone");
     cs_dense_backward(NULL, dW, NULL, c.dh, c.x, c.W, c.m, c.n_in, c.n_out);
-    check_close(dW, want_dW, c.n_out * c.n_in, DENSE_RTOL, DENSE_ATOL, "dW alone");
+    cs_test_check_close(dW, want_dW, c.n_out * c.n_in, DENSE_RTOL, DENSE_ATOL, "dW alone");
     cs_dense_backward(NULL, NULL, db, c.dh, c.x, c.W, c.m, c.n_in, c.n_out);
-    check_close(db, want_db, c.n_out, DENSE_RTOL, DENSE_ATOL, "db alone");
+    cs_test_check_close(db, want_db, c.n_out, DENSE_RTOL, DENSE_ATOL, "db alone");
     cs_dense_backward(NULL, NULL, NULL, c.dh, c.x, c.W, c.m, c.n_in, c.n_out);
     free(want_dx), free(want_dW), free(want_db), free_case(&c);
 }

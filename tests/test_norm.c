@@ -13,34 +13,10 @@
 
 #define BN_EPS 1e-5
 
-/* Prints the largest absolute and relative difference, then asserts. */
-static void check_close(const double *got, const double *want, size_t n, double rtol,
-                        double atol, const char *what)
-{
-    double max_abs = 0, max_rel = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs(got[i] - want[i]);
-        if (isnan(want[i]) || d == 0)
-            continue;
-        if (d > max_abs)
-            max_abs = d;
-        if (want[i] != 0 && d / fabs(want[i]) > max_rel)
-            max_rel = d / fabs(want[i]);
-    }
-    print_message("%-32s max |diff| %.3g, max rel %.3g\n", what, max_abs, max_rel);
-    cs_test_assert_close(got, want, n, rtol, atol, what);
-}
-
 /* One block of the fixture, checked to hold `count` values. */
 static double *load(const char *prefix, const char *name, size_t count)
 {
-    char block[96];
-    size_t n;
-    snprintf(block, sizeof block, "%s%s", prefix, name);
-    double *v = cs_test_fixture("torch_bn", block, &n);
-    if (n != count)
-        fail_msg("fixture block %s has %zu values, expected %zu", block, n, count);
-    return v;
+    return cs_test_fixture_block("torch_bn", prefix, name, count);
 }
 
 static void load_shape(const char *prefix, size_t *m, size_t *n)
@@ -75,11 +51,11 @@ static void test_bn_forward_matches_torch(void **state)
         cs_bn_forward_batch(z, mean, var, h, gamma, beta, m, n, BN_EPS);
         char what[64];
         snprintf(what, sizeof what, "%sz", p);
-        check_close(z, want_z, m * n, BN_RTOL, BN_ATOL, what);
+        cs_test_check_close(z, want_z, m * n, BN_RTOL, BN_ATOL, what);
         snprintf(what, sizeof what, "%smean", p);
-        check_close(mean, want_mean, n, BN_RTOL, BN_ATOL, what);
+        cs_test_check_close(mean, want_mean, n, BN_RTOL, BN_ATOL, what);
         snprintf(what, sizeof what, "%svar (biased)", p);
-        check_close(var, want_var, n, BN_RTOL, 0, what);
+        cs_test_check_close(var, want_var, n, BN_RTOL, 0, what);
         free(h), free(gamma), free(beta), free(want_z), free(want_mean), free(want_var), free(z);
     }
 }
@@ -97,7 +73,7 @@ static void test_bn_forward_defaults_and_in_place_match_torch(void **state)
         cs_bn_forward_batch(h, NULL, NULL, h, NULL, NULL, m, n, BN_EPS);
         char what[64];
         snprintf(what, sizeof what, "%sz_plain in place", p);
-        check_close(h, want, m * n, BN_RTOL, BN_ATOL, what);
+        cs_test_check_close(h, want, m * n, BN_RTOL, BN_ATOL, what);
         free(h), free(want);
     }
 }
@@ -130,12 +106,12 @@ static void test_bn_running_stats_match_torch(void **state)
             snprintf(name, sizeof name, "running_mean_%s", runs[r].tag);
             double *want = load(p, name, n);
             snprintf(what, sizeof what, "%s%s", p, name);
-            check_close(running_mean, want, n, BN_RTOL, BN_ATOL, what);
+            cs_test_check_close(running_mean, want, n, BN_RTOL, BN_ATOL, what);
             free(want);
             snprintf(name, sizeof name, "running_var_%s", runs[r].tag);
             want = load(p, name, n);
             snprintf(what, sizeof what, "%s%s", p, name);
-            check_close(running_var, want, n, BN_RTOL, 0, what);
+            cs_test_check_close(running_var, want, n, BN_RTOL, 0, what);
             free(want);
         }
         free(run_h), free(z);
@@ -157,7 +133,7 @@ static void test_bn_eval_forward_matches_torch(void **state)
         cs_bn_forward_stats(z, h, rm, rv, gamma, beta, m, n, BN_EPS);
         char what[64];
         snprintf(what, sizeof what, "%seval_z", p);
-        check_close(z, want, m * n, BN_RTOL, BN_ATOL, what);
+        cs_test_check_close(z, want, m * n, BN_RTOL, BN_ATOL, what);
         free(h), free(want), free(rm), free(rv), free(gamma), free(beta), free(z);
     }
 }
@@ -180,17 +156,17 @@ static void test_bn_backward_matches_autograd(void **state)
         cs_bn_forward_batch(z, mean, var, h, gamma, NULL, m, n, BN_EPS);
         cs_bn_backward(dh, dgamma, dbeta, dz, h, mean, var, gamma, m, n, BN_EPS);
         snprintf(what, sizeof what, "%sdh", p);
-        check_close(dh, want_dh, m * n, BN_RTOL, BN_ATOL, what);
+        cs_test_check_close(dh, want_dh, m * n, BN_RTOL, BN_ATOL, what);
         snprintf(what, sizeof what, "%sdgamma", p);
-        check_close(dgamma, want_dgamma, n, BN_RTOL, BN_ATOL, what);
+        cs_test_check_close(dgamma, want_dgamma, n, BN_RTOL, BN_ATOL, what);
         snprintf(what, sizeof what, "%sdbeta", p);
-        check_close(dbeta, want_dbeta, n, BN_RTOL, BN_ATOL, what);
+        cs_test_check_close(dbeta, want_dbeta, n, BN_RTOL, BN_ATOL, what);
 
         /* gamma NULL (= 1), dgamma and dbeta not wanted, dh aliasing dz. */
         memcpy(dh, dz, m * n * sizeof *dh);
         cs_bn_backward(dh, NULL, NULL, dh, h, mean, var, NULL, m, n, BN_EPS);
         snprintf(what, sizeof what, "%sdh_plain in place", p);
-        check_close(dh, want_dh_plain, m * n, BN_RTOL, BN_ATOL, what);
+        cs_test_check_close(dh, want_dh_plain, m * n, BN_RTOL, BN_ATOL, what);
 
         free(h), free(gamma), free(dz), free(want_dh), free(want_dgamma), free(want_dbeta);
         free(want_dh_plain), free(z), free(dh);
@@ -229,10 +205,10 @@ static void test_bn_variance_stable_at_large_mean(void **state)
     }
     cs_bn_forward_batch(z, u_mean, u_var, u, NULL, NULL, m, n, BN_EPS);
     cs_bn_forward_batch(z, mean, var, h, NULL, NULL, m, n, BN_EPS);
-    check_close(var, u_var, n, 1e-6, 0, "var at mean 1e6");
+    cs_test_check_close(var, u_var, n, 1e-6, 0, "var at mean 1e6");
     for (size_t j = 0; j < n; j++)
         u_mean[j] += 1e6;
-    check_close(mean, u_mean, n, 1e-12, 0, "mean at mean 1e6");
+    cs_test_check_close(mean, u_mean, n, 1e-12, 0, "mean at mean 1e6");
     /* The normalised column has mean 0 and variance s2 / (s2 + eps). */
     cs_bn_forward_batch(z, mean, var, z, NULL, NULL, m, n, 0.0);
     for (size_t j = 0; j < n; j++) {
@@ -279,15 +255,15 @@ static void test_bn_blocks_cover_wide_layers(void **state)
     }
     ref_moments(rmean, rvar, h, m, n);
     cs_bn_forward_batch(z, mean, var, h, gamma, beta, m, n, BN_EPS);
-    check_close(mean, rmean, n, 1e-12, 1e-14, "wide mean");
-    check_close(var, rvar, n, 1e-12, 0, "wide var");
+    cs_test_check_close(mean, rmean, n, 1e-12, 1e-14, "wide mean");
+    cs_test_check_close(var, rvar, n, 1e-12, 0, "wide var");
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < n; j++)
             want[i * n + j] =
                 gamma[j] * (h[i * n + j] - rmean[j]) / sqrt(rvar[j] + BN_EPS) + beta[j];
-    check_close(z, want, m * n, 1e-12, 1e-13, "wide z");
+    cs_test_check_close(z, want, m * n, 1e-12, 1e-13, "wide z");
     cs_bn_forward_stats(z, h, rmean, rvar, gamma, beta, m, n, BN_EPS);
-    check_close(z, want, m * n, 1e-12, 1e-13, "wide z from stats");
+    cs_test_check_close(z, want, m * n, 1e-12, 1e-13, "wide z from stats");
 
     for (size_t j = 0; j < n; j++) {
         double inv = 1 / sqrt(rvar[j] + BN_EPS), sb = 0, sg = 0;
@@ -302,9 +278,9 @@ static void test_bn_blocks_cover_wide_layers(void **state)
         }
     }
     cs_bn_backward(dh, dgamma, dbeta, dz, h, mean, var, gamma, m, n, BN_EPS);
-    check_close(dh, want, m * n, 1e-12, 1e-13, "wide dh");
-    check_close(dgamma, want_dgamma, n, 1e-12, 1e-13, "wide dgamma");
-    check_close(dbeta, want_dbeta, n, 1e-12, 1e-13, "wide dbeta");
+    cs_test_check_close(dh, want, m * n, 1e-12, 1e-13, "wide dh");
+    cs_test_check_close(dgamma, want_dgamma, n, 1e-12, 1e-13, "wide dgamma");
+    cs_test_check_close(dbeta, want_dbeta, n, 1e-12, 1e-13, "wide dbeta");
     free(h), free(dz), free(z), free(want), free(dh);
 }
 
@@ -331,10 +307,10 @@ static void test_norm_minmax_matches_numpy(void **state)
     cs_norm_minmax(out, x, m, n);
     /* Same operations in the same order as NumPy: exact. The last column is
      * constant and must be NaN in both. */
-    check_close(out, want, m * n, 0, 0, "minmax");
+    cs_test_check_close(out, want, m * n, 0, 0, "minmax");
     assert_true(isnan(out[n - 1]));
     cs_norm_minmax(x, x, m, n); /* in place */
-    check_close(x, want, m * n, 0, 0, "minmax in place");
+    cs_test_check_close(x, want, m * n, 0, 0, "minmax in place");
     free(shape), free(x), free(want), free(out);
 }
 
@@ -348,10 +324,10 @@ static void test_norm_standardize_matches_numpy(void **state)
     double *out = malloc(m * n * sizeof *out);
     cs_norm_standardize(out, x, m, n);
     /* numpy's mean and std sum in another order: ulps of O(1) results. */
-    check_close(out, want, m * n, 1e-12, 1e-13, "standardize");
+    cs_test_check_close(out, want, m * n, 1e-12, 1e-13, "standardize");
     assert_true(isnan(out[n - 1]));
     cs_norm_standardize(x, x, m, n);
-    check_close(x, want, m * n, 1e-12, 1e-13, "standardize in place");
+    cs_test_check_close(x, want, m * n, 1e-12, 1e-13, "standardize in place");
     free(shape), free(x), free(want), free(out);
 }
 
