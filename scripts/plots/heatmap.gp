@@ -62,7 +62,7 @@ set style fill solid 1.0 noborder
 unset cblabel
 
 q(c) = sprintf("SELECT step, layer, %s FROM layer_stats_by_run WHERE %s AND condition = %s AND site = %s " . \
-               "AND layer >= 1 ORDER BY layer, step", metric, where1, sqlq(c), sqlq(site))
+               "AND layer >= 1 ORDER BY layer, step", metric, where1, cq(c), sqlq(site))
 
 do for [ic = 1:nconds] {
     c = word(conds, ic)

@@ -35,11 +35,11 @@ q(c, l, ph) = sprintf("SELECT (h.lo + h.hi) / 2, h.count * 1.0 / (SELECT sum(cou
                       "WHERE t.run_id = h.run_id AND t.phase = h.phase AND t.layer = h.layer AND t.site = h.site) " . \
                       "/ (h.hi - h.lo) %s WHERE %s AND p.condition = %s AND h.layer = %d AND h.site = %s " . \
                       "AND h.phase = '%s' AND h.bin >= 0 AND h.bin < p.bins ORDER BY h.bin", \
-                      hist_from, rep(where1, "run_id", "p.run_id"), sqlq(c), l, sqlq(site), ph)
+                      hist_from, rep(where1, "run_id", "p.run_id"), cq(c), l, sqlq(site), ph)
 outside(c, l, ph) = real(sql(sprintf("SELECT 100.0 * total(CASE WHEN h.bin < 0 OR h.bin >= p.bins " . \
                       "THEN h.count END) / total(h.count) %s WHERE %s AND p.condition = %s AND h.layer = %d " . \
                       "AND h.site = %s AND h.phase = '%s'", \
-                      hist_from, rep(where1, "run_id", "p.run_id"), sqlq(c), l, sqlq(site), ph)))
+                      hist_from, rep(where1, "run_id", "p.run_id"), cq(c), l, sqlq(site), ph)))
 
 do for [ic = 1:nconds] {
     c = word(conds, ic)

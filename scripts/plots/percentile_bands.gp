@@ -27,7 +27,7 @@ eval mark_switch
 unset key
 
 q(c, l) = sprintf("SELECT step, p01, p15, p50, p85, p99 FROM layer_stats_by_run WHERE %s " . \
-                  "AND condition = %s AND layer = %d AND site = %s ORDER BY step", where1, sqlq(c), l, sqlq(site))
+                  "AND condition = %s AND layer = %d AND site = %s ORDER BY step", where1, cq(c), l, sqlq(site))
 
 do for [ic = 1:nconds] {
     c = word(conds, ic)

@@ -36,7 +36,7 @@ unset key
 q(a, c, ph) = sprintf("SELECT layer, avg(v), min(v), max(v) FROM (SELECT run_id, layer, avg(%s) AS v " . \
                       "FROM layer_stats_by_run WHERE %s AND activation = %s AND condition = %s AND site = %s " . \
                       "AND phase = '%s' GROUP BY run_id, layer) GROUP BY layer ORDER BY layer", \
-                      metric, where, sqlq(a), sqlq(c), sqlq(site), ph)
+                      metric, where, sqlq(a), cq(c), sqlq(site), ph)
 span(a) = real(sql(sprintf("SELECT coalesce(max(%s) / min(%s), 1) FROM layer_stats_by_run WHERE %s " . \
                            "AND activation = %s AND site = %s AND %s > 0", \
                            metric, metric, where, sqlq(a), sqlq(site), metric)))
