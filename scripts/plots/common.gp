@@ -123,6 +123,18 @@ rank_in(w, list, i) = i > words(list) ? 0 : word(list, i) eq w ? i : rank_in(w, 
 cond_label(c) = base_label(cond_base(c)) . (cond_rate(c) eq "" ? "" : ", dropout p=" . cond_rate(c))
 cond_color(c) = base_color(cond_base(c))
 cond_dt(c) = cond_rate(c) eq "" ? 1 : int(word("2 4 5 3", (rank_in(cond_rate(c), drop_rates, 1) - 1) % 4 + 1))
+# A point type per rate, for figures whose dashes already mean something
+# (second_moment's phase A): filled circle without dropout, then open
+# circle, open square, open triangle (larger, so that they read as open).
+cond_pt(c) = cond_rate(c) eq "" ? 7 : int(word("6 4 8 10", (rank_in(cond_rate(c), drop_rates, 1) - 1) % 4 + 1))
+cond_ps(c) = cond_rate(c) eq "" ? 0.45 : 1.0
+# Fewer words for panel titles and labels, where the legend's would not fit.
+short_base(b) = b eq 'none' ? 'no norm' : b eq 'bn-batch' ? 'BN batch stats' : \
+                b eq 'bn-frozen' ? 'BN frozen' : b eq 'bn-ema' ? 'BN ema' : b
+cond_short(c) = short_base(cond_base(c)) . (cond_rate(c) eq "" ? "" : ", p=" . cond_rate(c))
+# A panel title: the legend's words, shortened when the condition has dropout.
+cond_title(c) = cond_rate(c) eq "" ? cond_label(c) : \
+                short_base(cond_base(c)) . ", dropout p=" . cond_rate(c)
 phase_a_color = '#999999'
 
 # ---- the figure's second title line: the parameters the runs share ----
@@ -146,10 +158,13 @@ fixed_data = sql("SELECT " . pv("A", "input") . " || ', B = ' || " . \
 fixed_params = fixed_net . ", " . fixed_data
 # figure_title(what, how): what the figure shows, how to read it (line,
 # band), and the parameters; on two lines when the figure is wide, four
-# when it is narrower than 19 in. title_margin(W) is the room it needs.
-title_margin(w) = w < 19 ? 2.1 : 1.65
+# when it is narrower than 19 in (five below 12 in). title_margin(W) is the
+# room it needs.
+title_margin(w) = w < 12 ? 2.45 : w < 19 ? 2.1 : 1.65
+# Below 12 in, the network's parameters take two lines (from "init").
+net_lines(w) = w < 12 ? rep(fixed_net, ", init", "\ninit") : fixed_net
 figure_title(what, how) = W < 19 ? \
-    experiment . ": " . what . "\n" . how . "\n" . fixed_net . "\n" . fixed_data : \
+    experiment . ": " . what . "\n" . how . "\n" . net_lines(W) . "\n" . fixed_data : \
     experiment . ": " . what . " (" . how . ")\n" . fixed_net . ", " . fixed_data
 
 # ---- terminal ----

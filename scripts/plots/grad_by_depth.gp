@@ -77,11 +77,6 @@ has(a, m, c) = int(sql("SELECT count(*) FROM (" . runs_q(a, m, c) . ") WHERE v I
 # batch norm's batch statistics grows by sqrt(pi / (pi - 1)) per layer.
 yang_relu = sqrt(pi / (pi - 1))
 
-# The panel's labels in fewer words than the legend's.
-short_base(b) = b eq 'none' ? 'no norm' : b eq 'bn-batch' ? 'BN batch stats' : \
-                b eq 'bn-frozen' ? 'BN frozen' : b eq 'bn-ema' ? 'BN ema' : b
-short_label(c) = short_base(cond_base(c)) . (cond_rate(c) eq "" ? "" : ", p=" . cond_rate(c))
-
 set style textbox opaque fc rgb '#ffffff' noborder margins 1, 1
 do for [ia = 1:nacts] {
     a = word(acts, ia)
@@ -106,7 +101,7 @@ do for [ia = 1:nacts] {
                     stats srcq(qfit(a, m, c)) using 1:(log($2)) nooutput name "F"
                     k = k + 1
                     note = (a eq "relu" && c eq "bn-batch") ? sprintf(" (Yang et al. %.2f)", yang_relu) : ""
-                    set label k sprintf("%s ×%.3f%s", short_label(c), exp(-F_slope), note) \
+                    set label k sprintf("%s ×%.3f%s", cond_short(c), exp(-F_slope), note) \
                         at graph 0.98, graph 0.95 - 0.085 * (k - 1) right front boxed tc rgb cond_color(c)
                 }
             }

@@ -46,7 +46,7 @@ do for [ic = 1:nconds] {
     do for [il = 1:nlayers] {
         l = int(word(layers, il))
         eval set_panel(ic, il, nconds, nlayers)
-        set title sprintf("%s, layer %d", cond_label(c), l)
+        set title sprintf("%s, layer %d", cond_title(c), l)
         if (il == 1) { set ylabel "density" } else { unset ylabel }
         if (ic == nconds) { set xlabel site . " value" } else { unset xlabel }
         set label 3 sprintf("outside bins:\nA %.0f%%, B %.0f%%", outside(c, l, "A"), outside(c, l, "B")) \

@@ -34,7 +34,7 @@ do for [ic = 1:nconds] {
     do for [il = 1:nlayers] {
         l = int(word(layers, il))
         eval set_panel(ic, il, nconds, nlayers)
-        set title sprintf("%s, layer %d", cond_label(c), l)
+        set title sprintf("%s, layer %d", cond_title(c), l)
         if (il == 1) { set ylabel site . " value" } else { unset ylabel }
         if (ic == nconds) { set xlabel "step" } else { unset xlabel }
         plot srcq(q(c, l)) using 1:2:6 with filledcurves fs transparent solid 0.15 noborder lc rgb cond_color(c), \
