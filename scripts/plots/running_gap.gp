@@ -63,7 +63,7 @@ fixed_data = rep(fixed_data, "  ", " ")
 
 nentries = nlayers + nshuf + 1
 key_len = 30
-ml = 1.75; mr = 0.3; mt = 1.45; mb = 1.75; gx = 1.75; gy = 1.3
+ml = 1.75; mr = 0.3; mt = 1.45; mb = 1.75; gx = 2.0; gy = 1.3
 W = fig_width(5.2 * nmetrics + ml + mr + gx * (nmetrics - 1))
 mb = 0.95 + legend_h(nentries)
 mt = title_margin(W)
@@ -108,7 +108,7 @@ do for [im = 1:nmetrics] {
         set yrange [(m eq "var_ratio" ? (lo < 1 ? lo : 1) : 0) * 0.9 : (hi > 1 || m eq "var_ratio" ? hi : hi) * 1.1]
     }
     unset arrow
-    if (m eq "var_ratio") { set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dt 3 lw 1.5 lc rgb '#777777' back }
+    if (m eq "var_ratio") { set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lw 1 lc rgb "#bbbbbb" back }
     g0 = m ne "var_ratio" ? guide0(m) : 0
     # The curves here: words "layer-index:shuffle" with rows.
     cw = ""
