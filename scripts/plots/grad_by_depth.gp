@@ -108,12 +108,21 @@ do for [ia = 1:nacts] {
         }
         if (k == 1) { unset label 1 }
         set logscale y
-        # Head room: the top 3/8 of the log axis stays free for the labels.
+        # Head room: the k label lines take the top 0.06 + 0.085 k of the
+        # panel; the curves (from lo / 1.5 to hi on the log axis) the rest.
         lo = real(sql("SELECT min(v) FROM (" . runs_q(a, m, "%") . ") WHERE v > 0"))
         hi = real(sql("SELECT max(v) FROM (" . runs_q(a, m, "%") . ") WHERE v > 0"))
         lo = lo > 0 ? lo : 1e-3
         hi = hi > lo ? hi : lo * 10
-        set yrange [lo / 1.5 : hi * (hi / lo * 1.5) ** 0.6]
+        room = k > 1 ? 0.06 + 0.085 * k : 0.05
+        set yrange [lo / 1.5 : (lo / 1.5) * (hi / (lo / 1.5)) ** (1 / (1 - room))]
+        # An activation whose runs did not measure this quantity: an empty
+        # panel that says so (an empty plot list would stop gnuplot).
+        if (words(pconds) == 0) {
+            set label 1 "no gradient rows for this activation" at graph 0.5, graph 0.5 center front
+            plot 1/0 notitle
+            continue
+        }
         plot for [c in pconds] srcq(q(a, m, c)) using 1:3:4 with filledcurves lc rgb cond_color(c) notitle, \
              for [c in pconds] srcq(q(a, m, c)) using 1:2 with linespoints lw 2 pt 7 ps 0.45 \
                  lc rgb cond_color(c) dt cond_dt(c) notitle
