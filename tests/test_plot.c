@@ -621,6 +621,24 @@ static void test_claim_scripts_run_standalone(void **state)
         unsigned long w, h;
         check_png(out, &w, &h);
     }
+    /* an activation whose runs measured no gradients: a panel that says
+     * so, no warning, no failure */
+    char *said = NULL, out[4400];
+    snprintf(out, sizeof out, "%s/alone_partial.png", tmp);
+    int status = cs_test_shell(
+        &said,
+        "cp '%s' '%s/partial.db' && sqlite3 '%s/partial.db' \"UPDATE runs SET activation = "
+        "'tanh' WHERE seed = 2; DELETE FROM grad_stats WHERE run_id IN (SELECT id FROM runs "
+        "WHERE activation = 'tanh')\" && gnuplot -e \"db='%s/partial.db'; out='%s'\" "
+        "'%s/grad_by_depth.gp'",
+        claims_db, tmp, tmp, tmp, out, PLOTS_DIR);
+    if (status != 0 || *said)
+        fail_msg("grad_by_depth.gp with an activation without gradients: exit %d, said:\n%s",
+                 status, said);
+    free(said);
+    unsigned long pw, ph;
+    check_png(out, &pw, &ph);
+
     static const char *const missing[][2] = {
         {"grad_by_depth", "has no gradient rows"},
         {"bn_noise", "has no noise rows"},
