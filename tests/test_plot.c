@@ -768,8 +768,9 @@ static double query_double(sqlite3 *d, const char *sql, int nparams, const char 
 /* Gradient table: for each row, the mean over runs of each run's mean over
  * its phase's steps, recomputed here from grad_stats and runs (not the
  * views the report reads), and the growth refitted in this test: the
- * least-squares slope of ln(norm) against layer over layers 1..4. */
-static void check_grad_table(sqlite3 *d, char *section)
+ * least-squares slope of ln(norm) against layer over layers 1..4; the
+ * figure's growth label (svg) agrees with the table. */
+static void check_grad_table(sqlite3 *d, char *section, const char *svg)
 {
     /* per layer: the mean over runs of the per-run step mean */
     const char *sql =
@@ -821,6 +822,21 @@ static void check_grad_table(sqlite3 *d, char *section)
             snprintf(what, sizeof what, "growth of %s %s", key, metric);
             expect_close(atof(c[8 + 4 * m]), exp(-slope), 0, 6e-5, what);
         }
+        /* The figure's label shows the same fit (its first panel, dL/dx):
+         * "BN frozen, p=0.2 ×1.244" in grad_by_depth.svg. */
+        char label[160];
+        const char *rate = strstr(key, " dropout=");
+        snprintf(label, sizeof label, "%s%s%.*s \u00d7",
+                 strncmp(key, "none", 4) == 0       ? "no norm"
+                 : strncmp(key, "bn-batch", 8) == 0 ? "BN batch stats"
+                                                    : "BN frozen",
+                 rate ? ", p=" : "", rate ? (int)strlen(rate + 9) : 0, rate ? rate + 9 : "");
+        const char *found = strstr(svg, label);
+        if (!found)
+            fail_msg("grad_by_depth.svg has no growth label '%s'", label);
+        char what[256];
+        snprintf(what, sizeof what, "growth label '%s' in the figure against the report", label);
+        expect_close(atof(found + strlen(label)), atof(c[8]), 0, 6e-4, what);
         rows++;
     }
     assert_int_equal(rows, 6); /* 3 conditions x 2 dropout rates */
@@ -914,8 +930,12 @@ static void test_report_claim_tables_match_database(void **state)
     snprintf(path, sizeof path, "%s/claims_report/report.md", tmp);
     char *md = read_file(path, NULL);
     sqlite3 *d = open_db(claims_db);
+    char svg_path[4400];
+    snprintf(svg_path, sizeof svg_path, "%s/claims_svg/grad_by_depth.svg", tmp);
+    char *svg = read_file(svg_path, NULL);
     char *section = report_section(md, "Gradients by depth");
-    check_grad_table(d, section);
+    check_grad_table(d, section, svg);
+    free(svg);
     free(section);
     section = report_section(md, "Batch-norm and dropout noise");
     check_noise_table(d, section);
