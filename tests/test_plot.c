@@ -582,6 +582,7 @@ static void test_plot_claim_figures_name_conditions_in_words(void **state)
         {"bn_noise", "BN, batch 16"},
         {"bn_noise", "dropout p=0.2"},
         {"bn_noise", "batch norm with dropout p=0.2"},
+        {"bn_noise", "\u221a(p/(1\u2212p)): dropout, layer 1"},
         {"running_gap", "plot_claims: batch norm's running statistics after phase A"},
         {"running_gap", "A mixture (k 2, sep 3)"},
         {"running_gap", "input (layer 0)"},

@@ -7,8 +7,9 @@
 # rate; the batch size changes nothing there, so its runs are pooled) and
 # the noise-free reference (black, exactly 0). Each further panel is batch
 # norm with dropout at one rate, against that rate alone. Lines: the mean
-# over seeds (and pooled batch sizes), band: min to max. A panel row per
-# activation.
+# over seeds (and pooled batch sizes), band: min to max. At site post an
+# open diamond at layer 1 marks dropout's expected noise sqrt(p / (1 - p)).
+# A panel row per activation.
 #   gnuplot -e "db='results/bn_noise.db'; out='bn_noise.png'" scripts/plots/bn_noise.gp
 # Optional: site = pre | norm | post (default post: what the next layer
 # receives, after dropout), and common.gp's filters.
@@ -56,7 +57,9 @@ fixed_data = sql("SELECT " . pv("A", "input") . " || ', ' || " . pv("", "noise_p
     "FROM run_params WHERE " . wherer . " AND noise_probes > 0")
 fixed_data = rep(rep(fixed_data, "  ", " "), ",  ", ", ")
 
-nentries = 1 + nb + nr
+# The dropout theory marks need dropout rows at the post site.
+theory = site eq "post" && nr > 0
+nentries = 1 + nb + nr + theory
 key_len = 34
 ml = 1.6; mr = 0.3; mt = 1.45; mb = 1.75; gx = 1.5; gy = 1.3
 W = fig_width(5.6 * npanels + ml + mr + gx * (npanels - 1))
@@ -69,7 +72,8 @@ set output out
 set multiplot title figure_title(sprintf("noise of a probe's activations at site %s by depth", site), \
     "sd across batch compositions and masks / rms value; line: mean, band: min to max over seeds")
 eval int_tics(maxdepth)
-set xrange [1:maxdepth]
+# From 0.5, so that layer 1 and its marks stand clear of the axis.
+set xrange [0.5:maxdepth + 0.5]
 set mxtics
 set xlabel "layer"
 set ylabel "noise-to-signal ratio"
@@ -113,6 +117,15 @@ do for [ia = 1:nacts] {
             unset label 9
             continue
         }
+        # Dropout alone at rate p has noise sqrt(p / (1 - p)) at layer 1's
+        # post site (README "The notes' claims"): an open diamond there.
+        unset label
+        if (theory) {
+            do for [ir in dw] {
+                p = real(word(rates, int(ir)))
+                set label 10 + int(ir) "" at first 1, first sqrt(p / (1 - p)) point pt 12 ps 2.2 lw 1.5 lc rgb drop_color front
+            }
+        }
         plot for [ib in bw] srcq(qbn(a, word(bsizes, int(ib)), r)) using 1:3:4 with filledcurves lc rgb bn_color(int(ib)) notitle, \
              for [ib in bw] srcq(qbn(a, word(bsizes, int(ib)), r)) using 1:2 with linespoints lw 2 pt 7 ps 0.45 \
                  lc rgb bn_color(int(ib)) notitle, \
@@ -122,10 +135,12 @@ do for [ia = 1:nacts] {
              for [k = 1:ref] srcq(qdrop(a, "0")) using 1:2 with linespoints lw 2 pt 7 ps 0.45 lc rgb '#000000' notitle
     }
 }
+unset label
 eval legend_strip(nentries)
 plot for [ib = 1:nb] 2 with linespoints lw 2 pt 7 ps 0.45 lc rgb bn_color(ib) title sprintf("BN, batch %s", word(bsizes, ib)), \
      for [ir = 1:nr] 2 with linespoints lw 2 pt 6 ps 0.6 lc rgb drop_color dt rate_dt(ir) \
          title sprintf("dropout p=%s", word(rates, ir)), \
-     2 with linespoints lw 2 pt 7 ps 0.45 lc rgb '#000000' title "no norm, no dropout (noise 0)"
+     2 with linespoints lw 2 pt 7 ps 0.45 lc rgb '#000000' title "no norm, no dropout (noise 0)", \
+     for [k = 1:theory] 2 with points pt 12 ps 2.2 lw 1.5 lc rgb drop_color title "√(p/(1−p)): dropout, layer 1"
 unset multiplot
 set output
