@@ -527,16 +527,33 @@ static void cs_plot_put_value(FILE *f, sqlite3_stmt *st, int col)
 }
 
 /* The parameters table: each run_params column with its one value, or
- * its values and "(varies)". */
+ * its values and "(varies)". The keys of issue 6 (dropout, the
+ * measurements, the mixture) only when some run uses them: they are 0 or
+ * NULL for every run of the other experiments. */
 static int cs_plot_report_params(cs_plot_sel *sel, FILE *f)
 {
     static const char *const columns[] = {
         "depth", "width", "input_dim", "batch", "activation", "init", "sigma_w", "sigma_b",
         "norm", "bn_phase_b", "momentum", "eps", "input", "shift_mean", "shift_scale",
-        "steps_a", "steps_b", "bins", "seed"};
+        "steps_a", "steps_b", "bins", "seed", "dropout", "mixture_k", "mixture_sep", "shuffle",
+        "grad", "noise_probes", "noise_batches", "population"};
+    static const size_t first_optional = 19; /* "dropout" */
     fputs("| parameter | value |\n|---|---|\n", f);
     for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++) {
         char *v = NULL;
+        if (i >= first_optional) {
+            int64_t used = 0;
+            int rc = cs_plot_query_int(
+                sel,
+                sqlite3_mprintf("SELECT count(*) FROM run_params WHERE status = 'done' AND %s "
+                                "AND coalesce(%s, 0) != 0",
+                                sel->filter, columns[i]),
+                &used);
+            if (rc != CS_OK)
+                return rc;
+            if (!used)
+                continue;
+        }
         int rc = cs_plot_query_text(
             sel,
             sqlite3_mprintf("SELECT group_concat(v, ', ') || CASE WHEN count(*) > 1 THEN "

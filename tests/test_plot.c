@@ -683,6 +683,9 @@ static void test_plot_without_claim_rows_draws_standard_set_only(void **state)
     if (strstr(md, "## Gradients by depth") || strstr(md, "## Batch-norm and dropout noise") ||
         strstr(md, "## Running against population statistics"))
         fail_msg("report.md has a claim section without claim rows");
+    /* keys no run used are left out of the parameters table */
+    if (strstr(md, "| grad |") || strstr(md, "| dropout |") || strstr(md, "| population |"))
+        fail_msg("report.md lists issue-6 keys that no run used");
     free(md);
 }
 
@@ -930,6 +933,11 @@ static void test_report_claim_tables_match_database(void **state)
     char path[4400];
     snprintf(path, sizeof path, "%s/claims_report/report.md", tmp);
     char *md = read_file(path, NULL);
+    /* the issue-6 keys in the parameters table, as the runs have them */
+    assert_contains(md, "| dropout | 0.0, 0.2 (varies) |", path);
+    assert_contains(md, "| shuffle | 0, 1 (varies) |", path);
+    assert_contains(md, "| grad | 1 |", path);
+    assert_contains(md, "| noise_probes | 2 |", path);
     sqlite3 *d = open_db(claims_db);
     char svg_path[4400];
     snprintf(svg_path, sizeof svg_path, "%s/claims_svg/grad_by_depth.svg", tmp);
