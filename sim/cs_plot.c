@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -37,6 +38,9 @@ typedef struct {
     char *activations[16];
     size_t n_activations;
     char *out_dir; /* cs_malloc'd */
+    /* draw[f]: figure f of cs_plot_figures has rows to show (the claim
+     * figures need their tables' rows; the standard set always draws). */
+    unsigned char draw[16];
 } cs_plot_sel;
 
 static void cs_plot_sel_free(cs_plot_sel *sel)
@@ -287,31 +291,51 @@ typedef struct {
     int per_activation;       /* one run per condition: a file per activation */
     const char *title;        /* for the report */
     const char *what;         /* the report's sentence */
+    const char *needs;        /* a view that must hold rows of the runs, or NULL */
 } cs_plot_figure;
 
 static const cs_plot_figure cs_plot_figures[] = {
     {"drift_by_depth", "drift_by_depth", NULL, 0, "Drift by depth",
      "Drift from phase A to phase B at each layer (site post), a panel per metric and "
      "activation, a curve per condition: the mean over seeds, the band from the smallest to "
-     "the largest seed."},
+     "the largest seed.", NULL},
     {"second_moment", "second_moment", NULL, 0, "Second moment of the pre-activations",
      "The variance of the pre-activations h by depth, phase B solid with a band over seeds, "
-     "phase A dashed: whether the signal explodes or vanishes with depth."},
+     "phase A dashed: whether the signal explodes or vanishes with depth.", NULL},
     {"percentile_bands", "percentile_bands", NULL, 1, "Percentile bands over steps",
      "p15, p50 and p85 (p01 to p99 lighter) of what the activation function receives, at the "
      "first, middle and last layer, step by step, with the switch from A to B marked, as "
-     "Ioffe and Szegedy's Figure 1."},
+     "Ioffe and Szegedy's Figure 1.", NULL},
     {"heatmap", "heatmap_mean", "mean", 1, "Mean by layer and step",
      "The mean of the layer outputs (site post) over the hidden layers and the steps, one "
-     "colour scale for every condition."},
+     "colour scale for every condition.", NULL},
     {"heatmap", "heatmap_var", "var", 1, "Variance by layer and step",
      "The variance of the layer outputs (site post) over the hidden layers and the steps, "
-     "logarithmic colours when it spans decades."},
+     "logarithmic colours when it spans decades.", NULL},
     {"histograms", "histograms", NULL, 1, "Histograms, phase A against phase B",
      "What the activation function receives at the first, middle and last layer, phase A "
-     "filled grey and phase B as a line, on the bins they share."},
+     "filled grey and phase B as a line, on the bins they share.", NULL},
+    /* Issue 6, the notes' claims: drawn when the runs measured them. */
+    {"grad_by_depth", "grad_by_depth", NULL, 0, "Gradient norms by depth",
+     "The gradient of a random readout's squared error at initialisation, at each layer's "
+     "output and for its weights, on a log axis, a curve per condition (mean over seeds, band "
+     "min to max; BN frozen and ema read from phase B, where they normalise with running "
+     "statistics); each panel lists the growth per layer towards the input fitted to the "
+     "curve, against Yang et al. 2019's 1.21 for relu through batch statistics.",
+     "grad_by_depth"},
+    {"bn_noise", "bn_noise", NULL, 0, "Batch-norm noise against dropout noise",
+     "How much of a probe example's activation (site post) depends on its random batch-mates "
+     "and dropout masks, by depth: batch norm at each batch size against dropout at each "
+     "rate, then batch norm with each rate.",
+     "noise_by_depth"},
+    {"running_gap", "running_gap", NULL, 0, "Running against population statistics",
+     "The gap between batch norm's running mean and variance after phase A and the "
+     "population's, against the batch size, a colour per layer, shuffled batches solid and "
+     "one-component batches dashed.",
+     "running_gap_by_run"},
 };
 #define CS_PLOT_NFIGURES (sizeof cs_plot_figures / sizeof cs_plot_figures[0])
+_Static_assert(CS_PLOT_NFIGURES <= sizeof((cs_plot_sel *)0)->draw, "cs_plot_sel.draw too small");
 
 /* "dir/stem[_activation].ext" (cs_malloc'd) */
 static char *cs_plot_file(const char *dir, const char *stem, const char *activation,
@@ -386,6 +410,8 @@ static int cs_plot_render_sel(const cs_plot_sel *sel, const cs_plot_options *o, 
     int rc = CS_OK;
     for (size_t f = 0; f < CS_PLOT_NFIGURES && rc == CS_OK; f++) {
         const cs_plot_figure *fig = &cs_plot_figures[f];
+        if (!sel->draw[f])
+            continue;
         size_t copies = fig->per_activation ? sel->n_activations : 1;
         for (size_t a = 0; a < copies && rc == CS_OK; a++) {
             const char *act = fig->per_activation ? sel->activations[a] : NULL;
@@ -412,10 +438,33 @@ static int cs_plot_render_sel(const cs_plot_sel *sel, const cs_plot_options *o, 
     return rc;
 }
 
+/* Which figures to draw: the standard set always, a claim figure when its
+ * view holds rows of the selected runs (README "The notes' claims"), so
+ * that an experiment without grad, noise_probes or population gets the
+ * standard set alone and no empty figure. */
+static int cs_plot_find_figures(cs_plot_sel *sel)
+{
+    for (size_t f = 0; f < CS_PLOT_NFIGURES; f++) {
+        int64_t rows = 1;
+        if (cs_plot_figures[f].needs) {
+            int rc = cs_plot_query_int(sel,
+                                       sqlite3_mprintf("SELECT EXISTS (SELECT 1 FROM %s WHERE %s)",
+                                                       cs_plot_figures[f].needs, sel->filter),
+                                       &rows);
+            if (rc != CS_OK)
+                return rc;
+        }
+        sel->draw[f] = rows != 0;
+    }
+    return CS_OK;
+}
+
 /* Selection, tools and output directory in the order a user fixes them. */
 static int cs_plot_prepare(cs_plot_sel *sel, const cs_plot_options *o)
 {
     int rc = cs_plot_select(sel, o);
+    if (rc == CS_OK)
+        rc = cs_plot_find_figures(sel);
     if (rc == CS_OK)
         rc = cs_plot_check_tools();
     if (rc == CS_OK)
@@ -435,23 +484,37 @@ int cs_plot_render(const cs_plot_options *o, FILE *log, char ***paths, size_t *n
 
 /* ---- report ---- */
 
-/* The conditions' words, as the scripts' legends (scripts/plots/common.gp). */
-static const char *cs_plot_condition_words(const char *condition)
+/* The conditions' words, as the scripts' legends (scripts/plots/common.gp):
+ * the base condition's words, then ", dropout p=RATE" for a condition with
+ * dropout ('bn-batch dropout=0.3', run_params). Returns buf. */
+static const char *cs_plot_condition_words(const char *condition, char *buf, size_t size)
 {
-    if (strcmp(condition, "none") == 0)
-        return "no norm";
-    if (strcmp(condition, "bn-batch") == 0)
-        return "BN, batch stats in B";
-    if (strcmp(condition, "bn-frozen") == 0)
-        return "BN, frozen (inference) in B";
-    if (strcmp(condition, "bn-ema") == 0)
-        return "BN, running average (ema) in B";
-    return condition;
+    static const char *const words[][2] = {
+        {"none", "no norm"},
+        {"bn-batch", "BN, batch stats in B"},
+        {"bn-frozen", "BN, frozen (inference) in B"},
+        {"bn-ema", "BN, running average (ema) in B"},
+    };
+    const char *rate = strstr(condition, " dropout=");
+    size_t base_len = rate ? (size_t)(rate - condition) : strlen(condition);
+    const char *base = NULL;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strlen(words[i][0]) == base_len && strncmp(condition, words[i][0], base_len) == 0)
+            base = words[i][1];
+    if (!base)
+        snprintf(buf, size, "%s", condition);
+    else if (rate)
+        snprintf(buf, size, "%s, dropout p=%s", base, rate + strlen(" dropout="));
+    else
+        snprintf(buf, size, "%s", base);
+    return buf;
 }
 
-#define CS_PLOT_COND_RANK                                                                       \
-    "CASE condition WHEN 'none' THEN 0 WHEN 'bn-batch' THEN 1 WHEN 'bn-frozen' THEN 2 ELSE 3 " \
-    "END"
+/* The scripts' order of conditions (common.gp cond_rank): a condition
+ * with dropout after its base, by rate. For sqlite3_mprintf formats ('%%'). */
+#define CS_PLOT_COND_RANK                                                                \
+    "CASE WHEN condition LIKE 'none%%' THEN 0 WHEN condition LIKE 'bn-batch%%' THEN 1 " \
+    "WHEN condition LIKE 'bn-frozen%%' THEN 2 ELSE 3 END, condition"
 
 /* A drift value as the table prints it: 4 significant digits; NULL (a
  * diverged run, DESIGN §3) as n/a. */
@@ -464,16 +527,33 @@ static void cs_plot_put_value(FILE *f, sqlite3_stmt *st, int col)
 }
 
 /* The parameters table: each run_params column with its one value, or
- * its values and "(varies)". */
+ * its values and "(varies)". The keys of issue 6 (dropout, the
+ * measurements, the mixture) only when some run uses them: they are 0 or
+ * NULL for every run of the other experiments. */
 static int cs_plot_report_params(cs_plot_sel *sel, FILE *f)
 {
     static const char *const columns[] = {
         "depth", "width", "input_dim", "batch", "activation", "init", "sigma_w", "sigma_b",
         "norm", "bn_phase_b", "momentum", "eps", "input", "shift_mean", "shift_scale",
-        "steps_a", "steps_b", "bins", "seed"};
+        "steps_a", "steps_b", "bins", "seed", "dropout", "mixture_k", "mixture_sep", "shuffle",
+        "grad", "noise_probes", "noise_batches", "population"};
+    static const size_t first_optional = 19; /* "dropout" */
     fputs("| parameter | value |\n|---|---|\n", f);
     for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++) {
         char *v = NULL;
+        if (i >= first_optional) {
+            int64_t used = 0;
+            int rc = cs_plot_query_int(
+                sel,
+                sqlite3_mprintf("SELECT count(*) FROM run_params WHERE status = 'done' AND %s "
+                                "AND coalesce(%s, 0) != 0",
+                                sel->filter, columns[i]),
+                &used);
+            if (rc != CS_OK)
+                return rc;
+            if (!used)
+                continue;
+        }
         int rc = cs_plot_query_text(
             sel,
             sqlite3_mprintf("SELECT group_concat(v, ', ') || CASE WHEN count(*) > 1 THEN "
@@ -528,8 +608,10 @@ static int cs_plot_report_drift(cs_plot_sel *sel, FILE *f)
     if (src == SQLITE_OK)
         src = SQLITE_ROW;
     while (src == SQLITE_ROW && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        char words[256];
         fprintf(f, "| %s | %s | %d of %d | %d |", (const char *)sqlite3_column_text(st, 0),
-                cs_plot_condition_words((const char *)sqlite3_column_text(st, 1)),
+                cs_plot_condition_words((const char *)sqlite3_column_text(st, 1), words,
+                                        sizeof words),
                 sqlite3_column_int(st, 2), sqlite3_column_int(st, 3), sqlite3_column_int(st, 4));
         for (int col = 5; col <= 8; col++)
             cs_plot_put_value(f, st, col);
@@ -539,6 +621,264 @@ static int cs_plot_report_drift(cs_plot_sel *sel, FILE *f)
     if (src != SQLITE_DONE)
         return cs_error_set(CS_EDB, "querying the drift table: %s", sqlite3_errmsg(sel->db));
     return CS_OK;
+}
+
+/* ---- the claims' tables (issue 6; README "The notes' claims") ---- */
+
+/* Prepares sql (sqlite3_mprintf'd, freed here) into *st. */
+static int cs_plot_prepare_sql(cs_plot_sel *sel, char *sql, sqlite3_stmt **st)
+{
+    *st = NULL;
+    if (!sql)
+        return cs_error_set(CS_ENOMEM, "out of memory building a query");
+    int rc = sqlite3_prepare_v2(sel->db, sql, -1, st, NULL);
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK)
+        return cs_error_set(CS_EDB, "querying %s: %s", sqlite3_db_filename(sel->db, "main"),
+                            sqlite3_errmsg(sel->db));
+    return CS_OK;
+}
+
+/* Least-squares line through (layer, ln v) for the growth factor: the same
+ * fit as grad_by_depth.gp's `stats ... using 1:(log($2))`. */
+typedef struct {
+    double n, sx, sy, sxx, sxy;
+} cs_plot_fit;
+
+static void cs_plot_fit_add(cs_plot_fit *fit, double layer, double v)
+{
+    if (!(v > 0)) /* NULL read as 0, a NaN, a zero gradient: no log */
+        return;
+    double y = log(v);
+    fit->n += 1;
+    fit->sx += layer;
+    fit->sy += y;
+    fit->sxx += layer * layer;
+    fit->sxy += layer * y;
+}
+
+/* exp(-slope): the factor by which the curve grows per layer towards the
+ * input; NAN with fewer than two points. */
+static double cs_plot_fit_growth(const cs_plot_fit *fit)
+{
+    double d = fit->n * fit->sxx - fit->sx * fit->sx;
+    if (fit->n < 2 || d == 0)
+        return NAN;
+    return exp(-(fit->n * fit->sxy - fit->sx * fit->sy) / d);
+}
+
+static void cs_plot_put_double(FILE *f, double v, const char *format)
+{
+    if (isnan(v))
+        fputs(" n/a |", f);
+    else
+        fprintf(f, format, v);
+}
+
+/* The gradient table: per activation, condition and depth, the mean over
+ * seeds of each run's mean over the steps of its phase (B for bn-frozen and
+ * bn-ema, else A, as grad_by_depth.gp) of ||dL/dx|| and ||dL/dW||_F at the
+ * first, middle and last layer, with the growth per layer towards the
+ * input fitted over layers 1..depth. */
+static int cs_plot_report_grad(cs_plot_sel *sel, FILE *f)
+{
+    fputs("Gradients at initialisation (`grad_stats`, view `grad_by_depth`): the "
+          "per-example norm of dL/dx at each layer's output and the Frobenius norm of dL/dW, "
+          "each run's mean over the steps of its phase (B for BN frozen or ema, whose phase "
+          "B normalises with running statistics; A for the others), then the mean over "
+          "the runs (seeds, and any other parameter that varies, as in the figure). *growth* "
+          "is exp(−slope) of a least-squares line through ln(norm) over "
+          "layers 1 to depth: the factor by which the gradient grows per layer towards the "
+          "input (Yang et al. 2019: sqrt(π / (π − 1)) = 1.21 for a wide relu stack through "
+          "batch statistics).\n\n",
+          f);
+    fputs("| activation | condition | phase | runs | layers | dL/dx first | dL/dx middle | "
+          "dL/dx last | dL/dx growth | dL/dW first | dL/dW middle | dL/dW last | dL/dW growth "
+          "|\n|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+          f);
+    sqlite3_stmt *st = NULL;
+    int rc = cs_plot_prepare_sql(
+        sel,
+        sqlite3_mprintf(
+            "WITH r AS (SELECT activation, condition, depth, phase, run_id, layer, "
+            "avg(grad_x_norm) AS x, avg(grad_w_norm) AS w FROM grad_by_depth WHERE %s AND "
+            "phase = CASE WHEN bn_phase_b IN ('frozen', 'ema') AND steps_b > 0 THEN 'B' ELSE "
+            "'A' END GROUP BY run_id, layer) "
+            "SELECT activation, condition, depth, min(phase), layer, count(*), avg(x), avg(w) "
+            "FROM r GROUP BY activation, condition, depth, layer "
+            "ORDER BY activation, " CS_PLOT_COND_RANK ", depth, layer",
+            sel->filter),
+        &st);
+    if (rc != CS_OK)
+        return rc;
+    /* One pass over the rows, a table row at each change of (activation,
+     * condition, depth). */
+    char act[128] = "", cond[128] = "", phase[4] = "";
+    int depth = -1, seeds = 0, have = 0;
+    double x[3], w[3];
+    cs_plot_fit fx, fw;
+    int src;
+    for (;;) {
+        src = sqlite3_step(st);
+        const char *a = NULL, *c = NULL;
+        int d = 0;
+        if (src == SQLITE_ROW) {
+            a = (const char *)sqlite3_column_text(st, 0);
+            c = (const char *)sqlite3_column_text(st, 1);
+            d = sqlite3_column_int(st, 2);
+        }
+        if (have && (src != SQLITE_ROW || strcmp(a, act) != 0 || strcmp(c, cond) != 0 ||
+                     d != depth)) {
+            char words[256];
+            fprintf(f, "| %s | %s | %s | %d | 1, %d, %d |", act,
+                    cs_plot_condition_words(cond, words, sizeof words), phase, seeds,
+                    (depth + 1) / 2, depth);
+            for (int k = 0; k < 3; k++)
+                cs_plot_put_double(f, x[k], " %.4g |");
+            cs_plot_put_double(f, cs_plot_fit_growth(&fx), " %.4f |");
+            for (int k = 0; k < 3; k++)
+                cs_plot_put_double(f, w[k], " %.4g |");
+            cs_plot_put_double(f, cs_plot_fit_growth(&fw), " %.4f |");
+            fputc('\n', f);
+            have = 0;
+        }
+        if (src != SQLITE_ROW)
+            break;
+        if (!have) {
+            snprintf(act, sizeof act, "%s", a);
+            snprintf(cond, sizeof cond, "%s", c);
+            snprintf(phase, sizeof phase, "%s", (const char *)sqlite3_column_text(st, 3));
+            depth = d;
+            seeds = 0;
+            for (int k = 0; k < 3; k++)
+                x[k] = w[k] = NAN;
+            memset(&fx, 0, sizeof fx);
+            memset(&fw, 0, sizeof fw);
+            have = 1;
+        }
+        int layer = sqlite3_column_int(st, 4);
+        double vx = sqlite3_column_type(st, 6) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 6);
+        double vw = sqlite3_column_type(st, 7) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 7);
+        if (layer >= 1) {
+            cs_plot_fit_add(&fx, layer, vx);
+            cs_plot_fit_add(&fw, layer, vw);
+        }
+        /* first, middle, last: a depth-1 or -2 stack repeats a layer */
+        int at[3] = {1, (depth + 1) / 2, depth};
+        for (int k = 0; k < 3; k++)
+            if (layer == at[k]) {
+                x[k] = vx;
+                w[k] = vw;
+                if (sqlite3_column_int(st, 5) > seeds)
+                    seeds = sqlite3_column_int(st, 5);
+            }
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        return cs_error_set(CS_EDB, "querying the gradient table: %s", sqlite3_errmsg(sel->db));
+    return CS_OK;
+}
+
+/* The noise table: at site post, layer 1 and the last layer, the mean over
+ * runs per activation, normalisation, dropout rate and (with batch norm)
+ * batch size; without batch norm the batch size changes nothing and its
+ * runs are pooled, as in bn_noise.gp. */
+static int cs_plot_report_noise(cs_plot_sel *sel, FILE *f)
+{
+    fputs("Noise of a probe example's activations (`bn_noise`, view `noise_by_depth`, site "
+          "`post`): the spread across random batch compositions and dropout masks relative to "
+          "the activation's size, the mean over runs; without batch norm the batch size "
+          "changes nothing and its runs are pooled (*any*). For dropout alone at rate p it is "
+          "sqrt(p / (1 − p)) at layer 1; with neither it is exactly 0.\n\n",
+          f);
+    fputs("| activation | batch norm | dropout | batch | runs | layers | noise at first | "
+          "noise at last |\n|---|---|---:|---|---:|---|---:|---:|\n",
+          f);
+    sqlite3_stmt *st = NULL;
+    int rc = cs_plot_prepare_sql(
+        sel,
+        sqlite3_mprintf("SELECT activation, norm, dropout, CASE WHEN norm = 'batch' THEN batch "
+                        "END AS b, depth, count(DISTINCT run_id), avg(CASE WHEN layer = 1 THEN "
+                        "noise END), avg(CASE WHEN layer = depth THEN noise END) FROM "
+                        "noise_by_depth WHERE %s AND site = 'post' GROUP BY activation, norm, "
+                        "dropout, b, depth ORDER BY activation, norm = 'batch', dropout, b, depth",
+                        sel->filter),
+        &st);
+    if (rc != CS_OK)
+        return rc;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        char batch[32] = "any";
+        if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+            snprintf(batch, sizeof batch, "%d", sqlite3_column_int(st, 3));
+        fprintf(f, "| %s | %s | %g | %s | %d | 1, %d |", (const char *)sqlite3_column_text(st, 0),
+                strcmp((const char *)sqlite3_column_text(st, 1), "batch") == 0 ? "yes" : "no",
+                sqlite3_column_double(st, 2), batch, sqlite3_column_int(st, 5),
+                sqlite3_column_int(st, 4));
+        cs_plot_put_value(f, st, 6);
+        cs_plot_put_value(f, st, 7);
+        fputc('\n', f);
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        return cs_error_set(CS_EDB, "querying the noise table: %s", sqlite3_errmsg(sel->db));
+    return CS_OK;
+}
+
+/* The running-gap table: per shuffle setting and batch size, mean_gap and
+ * var_gap at the input (layer 0), layer 1 and the last layer, the mean
+ * over runs (seeds and conditions, whose phase A is the same), as
+ * running_gap.gp. */
+static int cs_plot_report_gap(cs_plot_sel *sel, FILE *f)
+{
+    fputs("Batch norm's running statistics after phase A against the population's "
+          "(`running_gap`, view `running_gap_by_run`): mean_gap = mean over units of "
+          "|running mean − population mean| / population sd, var_gap = mean over units of "
+          "|log(running var / population var)|, at the input (layer 0), the first and the last "
+          "layer, the mean over runs. *one component* batches are drawn from a single mixture "
+          "component (`shuffle = false`).\n\n",
+          f);
+    fputs("| batches | batch | runs | layers | mean_gap input | mean_gap first | mean_gap last | "
+          "var_gap input | var_gap first | var_gap last |\n"
+          "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|\n",
+          f);
+    sqlite3_stmt *st = NULL;
+    int rc = cs_plot_prepare_sql(
+        sel,
+        sqlite3_mprintf("SELECT coalesce(shuffle, 1) AS s, batch, depth, count(DISTINCT run_id), "
+                        "avg(CASE WHEN layer = 0 THEN mean_gap END), avg(CASE WHEN layer = 1 "
+                        "THEN mean_gap END), avg(CASE WHEN layer = depth THEN mean_gap END), "
+                        "avg(CASE WHEN layer = 0 THEN var_gap END), avg(CASE WHEN layer = 1 THEN "
+                        "var_gap END), avg(CASE WHEN layer = depth THEN var_gap END) FROM "
+                        "running_gap_by_run WHERE %s GROUP BY s, batch, depth ORDER BY s DESC, "
+                        "batch, depth",
+                        sel->filter),
+        &st);
+    if (rc != CS_OK)
+        return rc;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        fprintf(f, "| %s | %d | %d | 0, 1, %d |",
+                sqlite3_column_int(st, 0) ? "shuffled" : "one component",
+                sqlite3_column_int(st, 1), sqlite3_column_int(st, 3), sqlite3_column_int(st, 2));
+        for (int col = 4; col <= 9; col++)
+            cs_plot_put_value(f, st, col);
+        fputc('\n', f);
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        return cs_error_set(CS_EDB, "querying the running-gap table: %s",
+                            sqlite3_errmsg(sel->db));
+    return CS_OK;
+}
+
+/* Whether the figure drawn by script is in this report. */
+static int cs_plot_drawn(const cs_plot_sel *sel, const char *script)
+{
+    for (size_t f = 0; f < CS_PLOT_NFIGURES; f++)
+        if (strcmp(cs_plot_figures[f].script, script) == 0 && sel->draw[f])
+            return 1;
+    return 0;
 }
 
 /* The file name part of path (the report links figures relative to itself). */
@@ -596,10 +936,28 @@ static int cs_plot_write_report(cs_plot_sel *sel, const cs_plot_options *o, FILE
     fputs("## Drift at the first, middle and last layer\n\n", f);
     if ((rc = cs_plot_report_drift(sel, f)) != CS_OK)
         goto done;
+    /* The notes' claims, each when the runs measured it. */
+    if (cs_plot_drawn(sel, "grad_by_depth")) {
+        fputs("\n## Gradients by depth\n\n", f);
+        if ((rc = cs_plot_report_grad(sel, f)) != CS_OK)
+            goto done;
+    }
+    if (cs_plot_drawn(sel, "bn_noise")) {
+        fputs("\n## Batch-norm and dropout noise\n\n", f);
+        if ((rc = cs_plot_report_noise(sel, f)) != CS_OK)
+            goto done;
+    }
+    if (cs_plot_drawn(sel, "running_gap")) {
+        fputs("\n## Running against population statistics\n\n", f);
+        if ((rc = cs_plot_report_gap(sel, f)) != CS_OK)
+            goto done;
+    }
     fputs("\n## Figures\n\n", f);
     size_t k = 0;
     for (size_t fig = 0; fig < CS_PLOT_NFIGURES; fig++) {
         const cs_plot_figure *d = &cs_plot_figures[fig];
+        if (!sel->draw[fig])
+            continue;
         size_t copies = d->per_activation ? sel->n_activations : 1;
         fprintf(f, "### %s\n\n%s\n\n", d->title, d->what);
         for (size_t a = 0; a < copies && k < n_paths; a++, k++) {

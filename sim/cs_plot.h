@@ -35,7 +35,10 @@ const char *cs_plot_scripts_dir(void);
  * selected runs drift_by_depth and second_moment (a panel per
  * activation), then percentile_bands, heatmap_mean, heatmap_var and
  * histograms (one run per condition: per activation, with the activation
- * in the file name when there are several). Prints each file written on
+ * in the file name when there are several); then, each only when the
+ * selected runs have rows in its table (issue 6), grad_by_depth
+ * (grad_stats), bn_noise (bn_noise) and running_gap (running_gap). Prints
+ * each file written on
  * log, and any warning gnuplot printed. Returns CS_OK or:
  *   CS_ENOTFOUND  the database does not exist, no done run matches the
  *                 filter, gnuplot or sqlite3 is not on PATH (the message
@@ -52,7 +55,10 @@ void cs_plot_free_paths(char **paths, size_t n);
 /* Renders the standard set as PNG into the output directory and writes
  * report.md there: the experiment, its parameters (fixed and varied), a
  * table of drift at site post at the first (1), middle ((depth + 1) / 2)
- * and last layer per activation and condition (mean over seeds), and the
+ * and last layer per activation and condition (mean over seeds), a table
+ * per claim figure drawn (gradient norms at the first, middle and last
+ * layer with the fitted growth per layer; noise at the first and last
+ * layer; the running gap at the input, first and last layer), and the
  * figures embedded with a sentence each. Markdown with pipe tables, so
  * that it reads as it is and converts with pandoc. Returns the codes of
  * cs_plot_render, or CS_EIO when report.md cannot be written. */

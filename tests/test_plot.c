@@ -4,8 +4,12 @@
  * depth 4), every standard figure rendered in png, svg and pdf and checked
  * valid and not blank, the report's drift table compared with the database
  * through the sqlite3 C API, the scripts run alone with gnuplot -e, and
- * every error a user can make: exit status 2 with the message. gnuplot and
- * sqlite3 are declared dependencies (scripts/setup.sh): no skipping. */
+ * every error a user can make: exit status 2 with the message. The claim
+ * figures of issue 6 (grad_by_depth, bn_noise, running_gap) from a second
+ * database made from tests/fixtures/plot_claims.ini: each in every format,
+ * the report's claim tables against the database, and none of them for a
+ * database without claim rows. gnuplot and sqlite3 are declared
+ * dependencies (scripts/setup.sh): no skipping. */
 #include "cs_test_util.h"
 
 #include <math.h>
@@ -16,11 +20,15 @@
 #include <sys/stat.h>
 
 #define PLOT_INI CS_FIXTURES "/plot_small.ini"
+#define CLAIMS_INI CS_FIXTURES "/plot_claims.ini"
 #define PLOTS_DIR CS_SOURCE_DIR "/scripts/plots"
 
 static const char *const figures[] = {"drift_by_depth", "second_moment", "percentile_bands",
                                       "heatmap_mean",   "heatmap_var",   "histograms"};
 #define NFIGURES (sizeof figures / sizeof figures[0])
+/* Issue 6: drawn only when the runs have rows in their tables. */
+static const char *const claim_figures[] = {"grad_by_depth", "bn_noise", "running_gap"};
+#define NCLAIMS (sizeof claim_figures / sizeof claim_figures[0])
 static const char *const formats[] = {"png", "svg", "pdf"};
 #define NFORMATS 3
 
@@ -34,6 +42,9 @@ static char *tmp;
 static char db[4200];
 static int run_status, plot_status[NFORMATS], report_status;
 static char *run_output, *plot_output[NFORMATS], *report_output;
+static char claims_db[4200];
+static int claims_run_status, claims_plot_status[NFORMATS], claims_report_status;
+static char *claims_run_output, *claims_plot_output[NFORMATS], *claims_report_output;
 
 /* ---- helpers ---- */
 
@@ -223,6 +234,17 @@ static int setup(void **state)
                                        CS_BINARY, db, formats[f], tmp, formats[f]);
     report_status = cs_test_shell(&report_output, "'%s' report '%s' --out '%s/report'",
                                   CS_BINARY, db, tmp);
+
+    snprintf(claims_db, sizeof claims_db, "%s/plot_claims.db", tmp);
+    claims_run_status = cs_test_shell(&claims_run_output, "'%s' run '%s' --db '%s' --quiet",
+                                      CS_BINARY, CLAIMS_INI, claims_db);
+    for (int f = 0; f < NFORMATS; f++)
+        claims_plot_status[f] =
+            cs_test_shell(&claims_plot_output[f], "'%s' plot '%s' --format %s --out '%s/claims_%s'",
+                          CS_BINARY, claims_db, formats[f], tmp, formats[f]);
+    claims_report_status = cs_test_shell(&claims_report_output,
+                                         "'%s' report '%s' --out '%s/claims_report'", CS_BINARY,
+                                         claims_db, tmp);
     return 0;
 }
 
@@ -233,6 +255,10 @@ static int teardown(void **state)
     for (int f = 0; f < NFORMATS; f++)
         free(plot_output[f]);
     free(report_output);
+    free(claims_run_output);
+    for (int f = 0; f < NFORMATS; f++)
+        free(claims_plot_output[f]);
+    free(claims_report_output);
     if (tmp)
         cs_test_rmdir(tmp);
     free(tmp);
@@ -240,6 +266,8 @@ static int teardown(void **state)
 }
 
 /* ---- the figures ---- */
+
+static void check_figure(const char *prefix, const char *figure, char *const outputs[NFORMATS]);
 
 /* Every figure in every format: valid, the PNG's size, not blank, and no
  * gnuplot warning (an empty panel makes gnuplot warn "Skipping data file
@@ -257,27 +285,34 @@ static void test_plot_renders_every_figure_valid_and_not_blank(void **state)
             fail_msg("covshift plot --format %s: gnuplot warned:\n%s", formats[f],
                      plot_output[f]);
     }
-    for (size_t i = 0; i < NFIGURES; i++) {
-        char path[4400];
-        unsigned long w = 0, h = 0;
-        snprintf(path, sizeof path, "%s/png/%s.png", tmp, figures[i]);
-        check_png(path, &w, &h);
-        for (int f = 0; f < NFORMATS; f++) {
-            snprintf(path, sizeof path, "%s/%s/%s.%s", tmp, formats[f], figures[i], formats[f]);
-            assert_contains(plot_output[f], path, "covshift plot lists each file");
-            if (f == 1) {
-                long elements = check_svg(path);
-                /* titles, axes, tics, curves: hundreds of elements */
-                if (elements < 100)
-                    fail_msg("%s: only %ld elements", path, elements);
-            } else if (f == 2) {
-                check_pdf(path);
-            }
-            long size = file_size(path), blank = blank_size(formats[f], w, h);
-            if (size < NOT_BLANK_FACTOR * blank)
-                fail_msg("%s: %ld bytes, less than %d x a blank %lu x %lu page (%ld bytes)",
-                         path, size, NOT_BLANK_FACTOR, w, h, blank);
+    for (size_t i = 0; i < NFIGURES; i++)
+        check_figure("", figures[i], plot_output);
+}
+
+/* One figure written by covshift plot into DIR/<prefix><format>/ in every
+ * format: listed in the command's output, valid, the PNG's size, and not
+ * blank. */
+static void check_figure(const char *prefix, const char *figure, char *const outputs[NFORMATS])
+{
+    char path[4400];
+    unsigned long w = 0, h = 0;
+    snprintf(path, sizeof path, "%s/%spng/%s.png", tmp, prefix, figure);
+    check_png(path, &w, &h);
+    for (int f = 0; f < NFORMATS; f++) {
+        snprintf(path, sizeof path, "%s/%s%s/%s.%s", tmp, prefix, formats[f], figure, formats[f]);
+        assert_contains(outputs[f], path, "covshift plot lists each file");
+        if (f == 1) {
+            long elements = check_svg(path);
+            /* titles, axes, tics, curves: hundreds of elements */
+            if (elements < 100)
+                fail_msg("%s: only %ld elements", path, elements);
+        } else if (f == 2) {
+            check_pdf(path);
         }
+        long size = file_size(path), blank = blank_size(formats[f], w, h);
+        if (size < NOT_BLANK_FACTOR * blank)
+            fail_msg("%s: %ld bytes, less than %d x a blank %lu x %lu page (%ld bytes)", path,
+                     size, NOT_BLANK_FACTOR, w, h, blank);
     }
 }
 
@@ -504,6 +539,431 @@ static void test_plot_and_report_help(void **state)
     free(out);
 }
 
+/* ---- the notes' claims (issue 6) ---- */
+
+/* The claim figures in every format, beside the standard set, with no
+ * gnuplot warning: each of them has rows to draw. */
+static void test_plot_claim_figures_valid_in_every_format(void **state)
+{
+    (void)state;
+    if (claims_run_status != 0)
+        fail_msg("covshift run %s exited %d:\n%s", CLAIMS_INI, claims_run_status,
+                 claims_run_output);
+    for (int f = 0; f < NFORMATS; f++) {
+        if (claims_plot_status[f] != 0)
+            fail_msg("covshift plot --format %s exited %d:\n%s", formats[f],
+                     claims_plot_status[f], claims_plot_output[f]);
+        if (strstr(claims_plot_output[f], "warning"))
+            fail_msg("covshift plot --format %s: gnuplot warned:\n%s", formats[f],
+                     claims_plot_output[f]);
+    }
+    for (size_t i = 0; i < NCLAIMS; i++)
+        check_figure("claims_", claim_figures[i], claims_plot_output);
+    for (size_t i = 0; i < NFIGURES; i++)
+        check_figure("claims_", figures[i], claims_plot_output);
+}
+
+/* What each claim figure says in words (the SVG, where text is text):
+ * the experiment, the growth labels beside Yang et al.'s value, the
+ * batch sizes and rates in the noise legend, the two kinds of batches. */
+static void test_plot_claim_figures_name_conditions_in_words(void **state)
+{
+    (void)state;
+    assert_int_equal(claims_plot_status[1], 0);
+    static const char *const want[][2] = {
+        {"grad_by_depth", "plot_claims: gradient norms at initialisation by depth"},
+        {"grad_by_depth", "growth per layer towards the input:"},
+        {"grad_by_depth", "(Yang et al. 1.21)"},
+        {"grad_by_depth", "BN, frozen (inference) in B, dropout p=0.2"},
+        {"grad_by_depth", "no norm, dropout p=0.2"},
+        {"bn_noise", "plot_claims: noise of a probe's activations at site post by depth"},
+        {"bn_noise", "2 probes, each in 4 random batches"},
+        {"bn_noise", "BN, batch 8"},
+        {"bn_noise", "BN, batch 16"},
+        {"bn_noise", "dropout p=0.2"},
+        {"bn_noise", "batch norm with dropout p=0.2"},
+        {"bn_noise", "\u221a(p/(1\u2212p)): dropout, layer 1"},
+        {"running_gap", "plot_claims: batch norm's running statistics after phase A"},
+        {"running_gap", "A mixture (k 2, sep 3)"},
+        {"running_gap", "input (layer 0)"},
+        {"running_gap", "each batch from one component"},
+        {"running_gap", "shuffled batches"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/claims_svg/%s.svg", tmp, want[i][0]);
+        char *svg = read_file(path, NULL);
+        assert_contains(svg, want[i][1], path);
+        free(svg);
+    }
+}
+
+/* The claim scripts alone with their options, and their message on a
+ * database without their rows. */
+static void test_claim_scripts_run_standalone(void **state)
+{
+    (void)state;
+    assert_int_equal(claims_run_status, 0);
+    static const char *const calls[][2] = {
+        {"grad_by_depth", "metric='all'; phase='A'"},
+        {"grad_by_depth", "metric='grad_h_norm'; runs='1,2,3,4,5,6'"},
+        {"bn_noise", "site='norm'"},
+        {"running_gap", "metric='var_gap'; layers='0 2'"},
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        char out[4400], *said = NULL;
+        snprintf(out, sizeof out, "%s/alone_claim_%zu.png", tmp, i);
+        int status = cs_test_shell(&said, "gnuplot -e \"db='%s'; out='%s'; %s\" '%s/%s.gp'",
+                                   claims_db, out, calls[i][1], PLOTS_DIR, calls[i][0]);
+        if (status != 0 || *said)
+            fail_msg("gnuplot %s.gp with %s: exit %d, said:\n%s", calls[i][0], calls[i][1],
+                     status, said);
+        free(said);
+        unsigned long w, h;
+        check_png(out, &w, &h);
+    }
+    /* an activation whose runs measured no gradients: a panel that says
+     * so, no warning, no failure */
+    char *said = NULL, out[4400];
+    snprintf(out, sizeof out, "%s/alone_partial.png", tmp);
+    int status = cs_test_shell(
+        &said,
+        "cp '%s' '%s/partial.db' && sqlite3 '%s/partial.db' \"UPDATE runs SET activation = "
+        "'tanh' WHERE seed = 2; DELETE FROM grad_stats WHERE run_id IN (SELECT id FROM runs "
+        "WHERE activation = 'tanh')\" && gnuplot -e \"db='%s/partial.db'; out='%s'\" "
+        "'%s/grad_by_depth.gp'",
+        claims_db, tmp, tmp, tmp, out, PLOTS_DIR);
+    if (status != 0 || *said)
+        fail_msg("grad_by_depth.gp with an activation without gradients: exit %d, said:\n%s",
+                 status, said);
+    free(said);
+    unsigned long pw, ph;
+    check_png(out, &pw, &ph);
+
+    static const char *const missing[][2] = {
+        {"grad_by_depth", "has no gradient rows"},
+        {"bn_noise", "has no noise rows"},
+        {"running_gap", "has no running-gap rows"},
+    };
+    for (size_t i = 0; i < NCLAIMS; i++) {
+        char *said = NULL;
+        int status = cs_test_shell(&said, "gnuplot -e \"db='%s'; out='%s/none.png'\" '%s/%s.gp'",
+                                   db, tmp, PLOTS_DIR, missing[i][0]);
+        if (status == 0)
+            fail_msg("%s.gp on a database without its rows exited 0", missing[i][0]);
+        assert_contains(said, missing[i][1], missing[i][0]);
+        free(said);
+    }
+}
+
+/* A database without claim rows: the standard set, no claim figure, no
+ * claim table. */
+static void test_plot_without_claim_rows_draws_standard_set_only(void **state)
+{
+    (void)state;
+    assert_int_equal(plot_status[0], 0);
+    assert_int_equal(report_status, 0);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/report/report.md", tmp);
+    char *md = read_file(path, NULL);
+    for (size_t i = 0; i < NCLAIMS; i++) {
+        for (int f = 0; f < NFORMATS; f++) {
+            snprintf(path, sizeof path, "%s/%s/%s.%s", tmp, formats[f], claim_figures[i],
+                     formats[f]);
+            if (file_size(path) >= 0)
+                fail_msg("%s drawn for a database without its rows", path);
+            if (strstr(plot_output[f], claim_figures[i]))
+                fail_msg("covshift plot lists %s:\n%s", claim_figures[i], plot_output[f]);
+        }
+        char link[128];
+        snprintf(link, sizeof link, "](%s.png)", claim_figures[i]);
+        if (strstr(md, link))
+            fail_msg("report.md links %s without its rows", claim_figures[i]);
+    }
+    if (strstr(md, "## Gradients by depth") || strstr(md, "## Batch-norm and dropout noise") ||
+        strstr(md, "## Running against population statistics"))
+        fail_msg("report.md has a claim section without claim rows");
+    /* keys no run used are left out of the parameters table */
+    if (strstr(md, "| grad |") || strstr(md, "| dropout |") || strstr(md, "| population |"))
+        fail_msg("report.md lists issue-6 keys that no run used");
+    free(md);
+}
+
+/* The cells of a Markdown table row "| a | b |", trimmed, in cells[]
+ * (pointers into line, which is modified). Returns their number, 0 when
+ * line is not a row. */
+static int split_row(char *line, char **cells, int max)
+{
+    char *end = strchr(line, '\n');
+    if (end)
+        *end = '\0';
+    if (line[0] != '|')
+        return 0;
+    int n = 0;
+    for (char *p = line + 1; *p && n < max;) {
+        char *bar = strchr(p, '|');
+        if (!bar)
+            break;
+        *bar = '\0';
+        while (*p == ' ')
+            p++;
+        char *q = bar;
+        while (q > p && q[-1] == ' ')
+            *--q = '\0';
+        cells[n++] = p;
+        p = bar + 1;
+    }
+    return n;
+}
+
+/* The lines of report.md's section "## title" up to the next "## ", as a
+ * malloc'd copy. */
+static char *report_section(const char *md, const char *title)
+{
+    char head[256];
+    snprintf(head, sizeof head, "\n## %s\n", title);
+    const char *start = strstr(md, head);
+    if (!start)
+        fail_msg("report.md has no section '## %s'", title);
+    start += strlen(head);
+    const char *end = strstr(start, "\n## ");
+    size_t n = end ? (size_t)(end - start) : strlen(start);
+    return strndup(start, n);
+}
+
+static void expect_close(double got, double want, double rtol, double atol, const char *what)
+{
+    if (fabs(got - want) > atol + rtol * fabs(want))
+        fail_msg("%s: report %.17g, database %.17g", what, got, want);
+}
+
+/* The condition key of the legend words (common.gp, cs_plot.c). */
+static void condition_key(const char *words, char *key, size_t size)
+{
+    static const char *const bases[][2] = {{"no norm", "none"},
+                                           {"BN, batch stats in B", "bn-batch"},
+                                           {"BN, frozen (inference) in B", "bn-frozen"}};
+    const char *rate = strstr(words, ", dropout p=");
+    size_t len = rate ? (size_t)(rate - words) : strlen(words);
+    for (size_t i = 0; i < 3; i++)
+        if (strlen(bases[i][0]) == len && strncmp(words, bases[i][0], len) == 0) {
+            snprintf(key, size, "%s%s%s", bases[i][1], rate ? " dropout=" : "",
+                     rate ? rate + strlen(", dropout p=") : "");
+            return;
+        }
+    fail_msg("report row with unexpected condition '%s'", words);
+}
+
+/* The first column of a one-row query with parameters bound as text. */
+static double query_double(sqlite3 *d, const char *sql, int nparams, const char *const *params)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(d, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(d));
+    for (int i = 0; i < nparams; i++)
+        sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        fail_msg("%s: no row", sql);
+    double v = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Gradient table: for each row, the mean over runs of each run's mean over
+ * its phase's steps, recomputed here from grad_stats and runs (not the
+ * views the report reads), and the growth refitted in this test: the
+ * least-squares slope of ln(norm) against layer over layers 1..4; the
+ * figure's growth label (svg) agrees with the table. */
+static void check_grad_table(sqlite3 *d, char *section, const char *svg)
+{
+    /* per layer: the mean over runs of the per-run step mean */
+    const char *sql =
+        "SELECT avg(v) FROM (SELECT g.run_id, avg(CASE ?3 WHEN 'x' THEN g.grad_x_norm ELSE "
+        "g.grad_w_norm END) AS v FROM grad_stats g JOIN runs r ON r.id = g.run_id WHERE "
+        "r.activation = 'relu' AND (CASE WHEN r.norm = 'none' THEN 'none' ELSE 'bn-' || "
+        "r.bn_phase_b END || CASE WHEN r.dropout > 0 THEN ' dropout=' || r.dropout ELSE '' END) "
+        "= ?1 AND g.phase = ?2 AND g.layer = ?4 GROUP BY g.run_id)";
+    int rows = 0;
+    for (char *line = section; line && *line;) {
+        char *next = strchr(line, '\n');
+        next = next ? next + 1 : NULL;
+        char *c[16];
+        int n = split_row(line, c, 16);
+        line = next;
+        if (n != 13 || strcmp(c[0], "relu") != 0)
+            continue;
+        char key[128];
+        condition_key(c[1], key, sizeof key);
+        /* bn-frozen normalises with running statistics in phase B */
+        const char *phase = strncmp(key, "bn-frozen", 9) == 0 ? "B" : "A";
+        assert_string_equal(c[2], phase);
+        assert_int_equal(atoi(c[3]), 8); /* 2 batch sizes x 2 shuffles x 2 seeds */
+        assert_string_equal(c[4], "1, 2, 4");
+        static const int at[3] = {1, 2, 4};
+        for (int m = 0; m < 2; m++) {
+            const char *metric = m == 0 ? "x" : "w";
+            double sx = 0, sy = 0, sxx = 0, sxy = 0;
+            for (int layer = 1; layer <= 4; layer++) {
+                char lbuf[8];
+                snprintf(lbuf, sizeof lbuf, "%d", layer);
+                const char *params[4] = {key, phase, metric, lbuf};
+                double v = query_double(d, sql, 4, params);
+                for (int k = 0; k < 3; k++)
+                    if (at[k] == layer) {
+                        char what[256];
+                        snprintf(what, sizeof what, "gradient %s %s layer %d", key, metric,
+                                 layer);
+                        expect_close(atof(c[5 + 4 * m + k]), v, 5e-4, 0, what);
+                    }
+                double y = log(v);
+                sx += layer;
+                sy += y;
+                sxx += (double)layer * layer;
+                sxy += layer * y;
+            }
+            double slope = (4 * sxy - sx * sy) / (4 * sxx - sx * sx);
+            char what[256];
+            snprintf(what, sizeof what, "growth of %s %s", key, metric);
+            expect_close(atof(c[8 + 4 * m]), exp(-slope), 0, 6e-5, what);
+        }
+        /* The figure's label shows the same fit (its first panel, dL/dx):
+         * "BN frozen, p=0.2 ×1.244" in grad_by_depth.svg. */
+        char label[160];
+        const char *rate = strstr(key, " dropout=");
+        snprintf(label, sizeof label, "%s%s%.*s \u00d7",
+                 strncmp(key, "none", 4) == 0       ? "no norm"
+                 : strncmp(key, "bn-batch", 8) == 0 ? "BN batch stats"
+                                                    : "BN frozen",
+                 rate ? ", p=" : "", rate ? (int)strlen(rate + 9) : 0, rate ? rate + 9 : "");
+        const char *found = strstr(svg, label);
+        if (!found)
+            fail_msg("grad_by_depth.svg has no growth label '%s'", label);
+        char what[256];
+        snprintf(what, sizeof what, "growth label '%s' in the figure against the report", label);
+        expect_close(atof(found + strlen(label)), atof(c[8]), 0, 6e-4, what);
+        rows++;
+    }
+    assert_int_equal(rows, 6); /* 3 conditions x 2 dropout rates */
+}
+
+/* Noise table: layer 1 and 4 at site post, the mean over runs. */
+static void check_noise_table(sqlite3 *d, char *section)
+{
+    const char *sql = "SELECT avg(n.noise) FROM bn_noise n JOIN runs r ON r.id = n.run_id WHERE "
+                      "n.site = 'post' AND r.norm = ?1 AND r.dropout = CAST(?2 AS REAL) AND "
+                      "(?3 = 'any' OR r.batch = CAST(?3 AS INTEGER)) AND n.layer = CAST(?4 AS "
+                      "INTEGER)";
+    const char *count = "SELECT count(DISTINCT n.run_id) FROM bn_noise n JOIN runs r ON r.id = "
+                        "n.run_id WHERE r.norm = ?1 AND r.dropout = CAST(?2 AS REAL) AND (?3 = "
+                        "'any' OR r.batch = CAST(?3 AS INTEGER))";
+    int rows = 0, zero_seen = 0;
+    for (char *line = section; line && *line;) {
+        char *next = strchr(line, '\n');
+        next = next ? next + 1 : NULL;
+        char *c[16];
+        int n = split_row(line, c, 16);
+        line = next;
+        if (n != 8 || strcmp(c[0], "relu") != 0)
+            continue;
+        const char *norm = strcmp(c[1], "yes") == 0 ? "batch" : "none";
+        if (strcmp(norm, "none") == 0)
+            assert_string_equal(c[3], "any");
+        const char *params[4] = {norm, c[2], c[3], "1"};
+        assert_int_equal(atoi(c[4]), (int)query_double(d, count, 3, params));
+        assert_string_equal(c[5], "1, 4");
+        for (int k = 0; k < 2; k++) {
+            params[3] = k == 0 ? "1" : "4";
+            char what[256];
+            snprintf(what, sizeof what, "noise %s dropout %s batch %s layer %s", norm, c[2], c[3],
+                     params[3]);
+            expect_close(atof(c[6 + k]), query_double(d, sql, 4, params), 5e-4, 1e-12, what);
+        }
+        /* without batch norm and dropout, exactly 0 (README) */
+        if (strcmp(norm, "none") == 0 && atof(c[2]) == 0) {
+            assert_string_equal(c[6], "0");
+            zero_seen = 1;
+        }
+        rows++;
+    }
+    /* none x 2 rates (batch pooled) + batch norm x 2 rates x 2 batch sizes */
+    assert_int_equal(rows, 6);
+    assert_true(zero_seen);
+}
+
+/* Running-gap table: layers 0, 1 and 4, the mean over runs. */
+static void check_gap_table(sqlite3 *d, char *section)
+{
+    const char *sql = "SELECT avg(CASE ?4 WHEN 'mean' THEN g.mean_gap ELSE g.var_gap END) FROM "
+                      "running_gap g JOIN runs r ON r.id = g.run_id WHERE r.shuffle = CAST(?1 AS "
+                      "INTEGER) AND r.batch = CAST(?2 AS INTEGER) AND g.layer = CAST(?3 AS "
+                      "INTEGER)";
+    int rows = 0;
+    for (char *line = section; line && *line;) {
+        char *next = strchr(line, '\n');
+        next = next ? next + 1 : NULL;
+        char *c[16];
+        int n = split_row(line, c, 16);
+        line = next;
+        if (n != 10 || (strcmp(c[0], "shuffled") != 0 && strcmp(c[0], "one component") != 0))
+            continue;
+        const char *shuffle = strcmp(c[0], "shuffled") == 0 ? "1" : "0";
+        /* batch norm (batch, frozen) x 2 dropout rates x 2 seeds */
+        assert_int_equal(atoi(c[2]), 8);
+        assert_string_equal(c[3], "0, 1, 4");
+        static const char *const layers[3] = {"0", "1", "4"};
+        for (int k = 0; k < 6; k++) {
+            const char *params[4] = {shuffle, c[1], layers[k % 3], k < 3 ? "mean" : "var"};
+            char what[256];
+            snprintf(what, sizeof what, "%s_gap %s batch %s layer %s", params[3], c[0], c[1],
+                     layers[k % 3]);
+            expect_close(atof(c[4 + k]), query_double(d, sql, 4, params), 5e-4, 0, what);
+        }
+        rows++;
+    }
+    assert_int_equal(rows, 4); /* 2 shuffles x 2 batch sizes */
+}
+
+/* report.md's claim tables equal the database, and the claim figures are
+ * embedded and on disk beside it. */
+static void test_report_claim_tables_match_database(void **state)
+{
+    (void)state;
+    if (claims_report_status != 0)
+        fail_msg("covshift report exited %d:\n%s", claims_report_status, claims_report_output);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/claims_report/report.md", tmp);
+    char *md = read_file(path, NULL);
+    /* the issue-6 keys in the parameters table, as the runs have them */
+    assert_contains(md, "| dropout | 0.0, 0.2 (varies) |", path);
+    assert_contains(md, "| shuffle | 0, 1 (varies) |", path);
+    assert_contains(md, "| grad | 1 |", path);
+    assert_contains(md, "| noise_probes | 2 |", path);
+    sqlite3 *d = open_db(claims_db);
+    char svg_path[4400];
+    snprintf(svg_path, sizeof svg_path, "%s/claims_svg/grad_by_depth.svg", tmp);
+    char *svg = read_file(svg_path, NULL);
+    char *section = report_section(md, "Gradients by depth");
+    check_grad_table(d, section, svg);
+    free(svg);
+    free(section);
+    section = report_section(md, "Batch-norm and dropout noise");
+    check_noise_table(d, section);
+    free(section);
+    section = report_section(md, "Running against population statistics");
+    check_gap_table(d, section);
+    free(section);
+    sqlite3_close(d);
+    for (size_t i = 0; i < NCLAIMS; i++) {
+        char link[128], png[4400];
+        snprintf(link, sizeof link, "](%s.png)", claim_figures[i]);
+        assert_contains(md, link, path);
+        snprintf(png, sizeof png, "%s/claims_report/%s.png", tmp, claim_figures[i]);
+        unsigned long w, h;
+        check_png(png, &w, &h);
+    }
+    free(md);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,6 +973,11 @@ int main(void)
         cmocka_unit_test(test_report_drift_table_matches_database),
         cmocka_unit_test(test_plot_errors_exit_2_with_message),
         cmocka_unit_test(test_plot_and_report_help),
+        cmocka_unit_test(test_plot_claim_figures_valid_in_every_format),
+        cmocka_unit_test(test_plot_claim_figures_name_conditions_in_words),
+        cmocka_unit_test(test_claim_scripts_run_standalone),
+        cmocka_unit_test(test_plot_without_claim_rows_draws_standard_set_only),
+        cmocka_unit_test(test_report_claim_tables_match_database),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

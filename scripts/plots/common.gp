@@ -70,9 +70,15 @@ if (nruns == 0) {
 }
 
 # Conditions in a fixed order, so that panels and legends always read the
-# same way; activations as sorted names.
-cond_rank = "CASE condition WHEN 'none' THEN 0 WHEN 'bn-batch' THEN 1 WHEN 'bn-frozen' THEN 2 ELSE 3 END"
-conds = sql("SELECT group_concat(condition, ' ') FROM (SELECT DISTINCT condition FROM run_params WHERE " \
+# same way (a condition with dropout after its base, by rate); activations
+# as sorted names. A condition with dropout has a space ('bn-batch
+# dropout=0.3', run_params), so the word lists hold it with '~' for the
+# space: cq(c) is the SQL literal of such a word, and every cond_ function
+# takes it as it is.
+cond_rank = "CASE WHEN condition LIKE 'none%' THEN 0 WHEN condition LIKE 'bn-batch%' THEN 1 " . \
+            "WHEN condition LIKE 'bn-frozen%' THEN 2 ELSE 3 END, condition"
+cq(c) = sqlq(rep(c, "~", " "))
+conds = sql("SELECT group_concat(replace(condition, ' ', '~'), ' ') FROM (SELECT DISTINCT condition FROM run_params WHERE " \
             . wherer . " ORDER BY " . cond_rank . ")")
 acts = sql("SELECT group_concat(activation, ' ') FROM (SELECT DISTINCT activation FROM run_params WHERE " \
            . wherer . " ORDER BY activation)")
@@ -98,14 +104,37 @@ nlayers = words(layers)
 
 # ---- conditions: the words and the colour of each, in every figure ----
 # Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
-cond_label(c) = c eq 'none' ? 'no norm' : \
+base_label(c) = c eq 'none' ? 'no norm' : \
                 c eq 'bn-batch' ? 'BN, batch stats in B' : \
                 c eq 'bn-frozen' ? 'BN, frozen (inference) in B' : \
                 c eq 'bn-ema' ? 'BN, running average (ema) in B' : c
-cond_color(c) = c eq 'none' ? '#000000' : \
+base_color(c) = c eq 'none' ? '#000000' : \
                 c eq 'bn-batch' ? '#0072B2' : \
                 c eq 'bn-frozen' ? '#D55E00' : \
                 c eq 'bn-ema' ? '#009E73' : '#888888'
+# A condition with dropout keeps its base's colour and gets a dash pattern
+# per rate (the experiment's rates in increasing order: dashes, dash-dot,
+# dash-dot-dot, dots), and its words add "dropout p=RATE".
+cond_base(c) = strstrt(c, "~dropout=") == 0 ? c : c[1:strstrt(c, "~dropout=") - 1]
+cond_rate(c) = strstrt(c, "~dropout=") == 0 ? "" : c[strstrt(c, "~dropout=") + 9:]
+drop_rates = sql("SELECT group_concat(d, ' ') FROM (SELECT DISTINCT dropout AS d FROM run_params WHERE " \
+                 . wherer . " AND dropout > 0 ORDER BY d)")
+rank_in(w, list, i) = i > words(list) ? 0 : word(list, i) eq w ? i : rank_in(w, list, i + 1)
+cond_label(c) = base_label(cond_base(c)) . (cond_rate(c) eq "" ? "" : ", dropout p=" . cond_rate(c))
+cond_color(c) = base_color(cond_base(c))
+cond_dt(c) = cond_rate(c) eq "" ? 1 : int(word("2 4 5 3", (rank_in(cond_rate(c), drop_rates, 1) - 1) % 4 + 1))
+# A point type per rate, for figures whose dashes already mean something
+# (second_moment's phase A): filled circle without dropout, then open
+# circle, open square, open triangle (larger, so that they read as open).
+cond_pt(c) = cond_rate(c) eq "" ? 7 : int(word("6 4 8 10", (rank_in(cond_rate(c), drop_rates, 1) - 1) % 4 + 1))
+cond_ps(c) = cond_rate(c) eq "" ? 0.45 : 1.0
+# Fewer words for panel titles and labels, where the legend's would not fit.
+short_base(b) = b eq 'none' ? 'no norm' : b eq 'bn-batch' ? 'BN batch stats' : \
+                b eq 'bn-frozen' ? 'BN frozen' : b eq 'bn-ema' ? 'BN ema' : b
+cond_short(c) = short_base(cond_base(c)) . (cond_rate(c) eq "" ? "" : ", p=" . cond_rate(c))
+# A panel title: the legend's words, shortened when the condition has dropout.
+cond_title(c) = cond_rate(c) eq "" ? cond_label(c) : \
+                short_base(cond_base(c)) . ", dropout p=" . cond_rate(c)
 phase_a_color = '#999999'
 
 # ---- the figure's second title line: the parameters the runs share ----
@@ -129,10 +158,13 @@ fixed_data = sql("SELECT " . pv("A", "input") . " || ', B = ' || " . \
 fixed_params = fixed_net . ", " . fixed_data
 # figure_title(what, how): what the figure shows, how to read it (line,
 # band), and the parameters; on two lines when the figure is wide, four
-# when it is narrower than 19 in. title_margin(W) is the room it needs.
-title_margin(w) = w < 19 ? 2.1 : 1.65
+# when it is narrower than 19 in (five below 12 in). title_margin(W) is the
+# room it needs.
+title_margin(w) = w < 12 ? 2.45 : w < 19 ? 2.1 : 1.65
+# Below 12 in, the network's parameters take two lines (from "init").
+net_lines(w) = w < 12 ? rep(fixed_net, ", init", "\ninit") : fixed_net
 figure_title(what, how) = W < 19 ? \
-    experiment . ": " . what . "\n" . how . "\n" . fixed_net . "\n" . fixed_data : \
+    experiment . ": " . what . "\n" . how . "\n" . net_lines(W) . "\n" . fixed_data : \
     experiment . ": " . what . " (" . how . ")\n" . fixed_net . ", " . fixed_data
 
 # ---- terminal ----
@@ -176,12 +208,18 @@ set_panel(r, c, nr, nc) = sprintf("set lmargin at screen %.5f; set rmargin at sc
 # whole width (a key inside one panel wraps to that panel's width). The
 # script then plots constants (2: below the y range [10:11], so that even a
 # box from 0 stays invisible) with their titles. gnuplot gives an entry
-# about 0.45 in per point of font (it overestimates proportional text), so
+# about 0.45 in per point of font for 30 characters (it overestimates
+# proportional text), so
 # legend_h(n) is the strip's height in inches for n entries: as many rows
 # as they need, each a little more than a line of text.
 imax(a, b) = a > b ? a : b
 imin(a, b) = a < b ? a : b
-key_cols(n) = imax(1, imin(n, floor((W - 0.2) / (0.45 * font_pt(W)))))
+# key_len: the longest entry in characters (the conditions' words unless a
+# script sets it for its own entries); an entry wider than 30 characters
+# widens its column in proportion.
+key_len = 0
+do for [c in conds] { key_len = imax(key_len, strlen(cond_label(c))) }
+key_cols(n) = imax(1, imin(n, floor((W - 0.2) / (0.45 * font_pt(W) * imax(key_len, 30) / 30.0))))
 legend_h(n) = 0.25 + 0.26 * ceil(n * 1.0 / key_cols(n)) * font_pt(W) / 13.0
 legend_strip(n) = sprintf("set lmargin at screen 0.01; set rmargin at screen 0.99; set bmargin at screen 0; " . \
     "set tmargin at screen %.5f; unset border; unset tics; unset xlabel; unset ylabel; " . \

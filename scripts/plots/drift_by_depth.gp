@@ -37,7 +37,7 @@ unset key
 # Per (activation, metric, condition): layer, mean, min, max over seeds.
 q(a, m, c) = sprintf("SELECT layer, avg(%s), min(%s), max(%s) FROM drift_by_depth WHERE %s " . \
                      "AND activation = %s AND condition = %s AND site = %s GROUP BY layer ORDER BY layer", \
-                     m, m, m, where, sqlq(a), sqlq(c), sqlq(site))
+                     m, m, m, where, sqlq(a), cq(c), sqlq(site))
 # max / min of the positive values of a panel: a log axis past 100.
 span(a, m) = real(sql(sprintf("SELECT coalesce(max(%s) / min(%s), 1) FROM drift_by_depth WHERE %s " . \
                                "AND activation = %s AND site = %s AND %s > 0", \
@@ -53,10 +53,10 @@ do for [ia = 1:nacts] {
         if (span(a, m) > 100) { set logscale y; set format y log_format } else { unset logscale y; set format y "%g" }
         eval set_panel(ia, im, nacts, nmetrics)
         plot for [c in conds] srcq(q(a, m, c)) using 1:3:4 with filledcurves lc rgb cond_color(c) notitle, \
-             for [c in conds] srcq(q(a, m, c)) using 1:2 with linespoints lw 2 pt 7 ps 0.45 lc rgb cond_color(c) notitle
+             for [c in conds] srcq(q(a, m, c)) using 1:2 with linespoints lw 2 pt 7 ps 0.45 lc rgb cond_color(c) dt cond_dt(c) notitle
     }
 }
 eval legend_strip(nconds)
-plot for [c in conds] 2 with linespoints lw 2 pt 7 ps 0.45 lc rgb cond_color(c) title cond_label(c)
+plot for [c in conds] 2 with linespoints lw 2 pt 7 ps 0.45 lc rgb cond_color(c) dt cond_dt(c) title cond_label(c)
 unset multiplot
 set output

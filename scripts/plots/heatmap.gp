@@ -62,7 +62,7 @@ set style fill solid 1.0 noborder
 unset cblabel
 
 q(c) = sprintf("SELECT step, layer, %s FROM layer_stats_by_run WHERE %s AND condition = %s AND site = %s " . \
-               "AND layer >= 1 ORDER BY layer, step", metric, where1, sqlq(c), sqlq(site))
+               "AND layer >= 1 ORDER BY layer, step", metric, where1, cq(c), sqlq(site))
 
 do for [ic = 1:nconds] {
     c = word(conds, ic)
@@ -72,7 +72,7 @@ do for [ic = 1:nconds] {
     # Each panel's colour bar just right of it, the same scale everywhere.
     set colorbox vertical user origin (ml + (k - 1) * (pw(ncols) + gx) + pw(ncols) + 0.15) / W, \
         1 - (mt + (r - 1) * (ph(nrows) + gy) + ph(nrows)) / H size 0.18 / W, ph(nrows) / H
-    set title cond_label(c) textcolor rgb cond_color(c)
+    set title cond_title(c) textcolor rgb cond_color(c)
     if (k == 1) { set ylabel "layer" } else { unset ylabel }
     if (r == nrows || ic + ncols > nconds) { set xlabel "step" } else { unset xlabel }
     plot srcq(q(c)) using 1:2:3 with image

@@ -35,18 +35,18 @@ q(c, l, ph) = sprintf("SELECT (h.lo + h.hi) / 2, h.count * 1.0 / (SELECT sum(cou
                       "WHERE t.run_id = h.run_id AND t.phase = h.phase AND t.layer = h.layer AND t.site = h.site) " . \
                       "/ (h.hi - h.lo) %s WHERE %s AND p.condition = %s AND h.layer = %d AND h.site = %s " . \
                       "AND h.phase = '%s' AND h.bin >= 0 AND h.bin < p.bins ORDER BY h.bin", \
-                      hist_from, rep(where1, "run_id", "p.run_id"), sqlq(c), l, sqlq(site), ph)
+                      hist_from, rep(where1, "run_id", "p.run_id"), cq(c), l, sqlq(site), ph)
 outside(c, l, ph) = real(sql(sprintf("SELECT 100.0 * total(CASE WHEN h.bin < 0 OR h.bin >= p.bins " . \
                       "THEN h.count END) / total(h.count) %s WHERE %s AND p.condition = %s AND h.layer = %d " . \
                       "AND h.site = %s AND h.phase = '%s'", \
-                      hist_from, rep(where1, "run_id", "p.run_id"), sqlq(c), l, sqlq(site), ph)))
+                      hist_from, rep(where1, "run_id", "p.run_id"), cq(c), l, sqlq(site), ph)))
 
 do for [ic = 1:nconds] {
     c = word(conds, ic)
     do for [il = 1:nlayers] {
         l = int(word(layers, il))
         eval set_panel(ic, il, nconds, nlayers)
-        set title sprintf("%s, layer %d", cond_label(c), l)
+        set title sprintf("%s, layer %d", cond_title(c), l)
         if (il == 1) { set ylabel "density" } else { unset ylabel }
         if (ic == nconds) { set xlabel site . " value" } else { unset xlabel }
         set label 3 sprintf("outside bins:\nA %.0f%%, B %.0f%%", outside(c, l, "A"), outside(c, l, "B")) \

@@ -27,14 +27,14 @@ eval mark_switch
 unset key
 
 q(c, l) = sprintf("SELECT step, p01, p15, p50, p85, p99 FROM layer_stats_by_run WHERE %s " . \
-                  "AND condition = %s AND layer = %d AND site = %s ORDER BY step", where1, sqlq(c), l, sqlq(site))
+                  "AND condition = %s AND layer = %d AND site = %s ORDER BY step", where1, cq(c), l, sqlq(site))
 
 do for [ic = 1:nconds] {
     c = word(conds, ic)
     do for [il = 1:nlayers] {
         l = int(word(layers, il))
         eval set_panel(ic, il, nconds, nlayers)
-        set title sprintf("%s, layer %d", cond_label(c), l)
+        set title sprintf("%s, layer %d", cond_title(c), l)
         if (il == 1) { set ylabel site . " value" } else { unset ylabel }
         if (ic == nconds) { set xlabel "step" } else { unset xlabel }
         plot srcq(q(c, l)) using 1:2:6 with filledcurves fs transparent solid 0.15 noborder lc rgb cond_color(c), \

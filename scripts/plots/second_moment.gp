@@ -36,7 +36,7 @@ unset key
 q(a, c, ph) = sprintf("SELECT layer, avg(v), min(v), max(v) FROM (SELECT run_id, layer, avg(%s) AS v " . \
                       "FROM layer_stats_by_run WHERE %s AND activation = %s AND condition = %s AND site = %s " . \
                       "AND phase = '%s' GROUP BY run_id, layer) GROUP BY layer ORDER BY layer", \
-                      metric, where, sqlq(a), sqlq(c), sqlq(site), ph)
+                      metric, where, sqlq(a), cq(c), sqlq(site), ph)
 span(a) = real(sql(sprintf("SELECT coalesce(max(%s) / min(%s), 1) FROM layer_stats_by_run WHERE %s " . \
                            "AND activation = %s AND site = %s AND %s > 0", \
                            metric, metric, where, sqlq(a), sqlq(site), metric)))
@@ -47,11 +47,11 @@ do for [ia = 1:nacts] {
     set title a
     if (span(a) > 100) { set logscale y; set format y log_format } else { unset logscale y; set format y "%g" }
     plot for [c in conds] srcq(q(a, c, "B")) using 1:3:4 with filledcurves lc rgb cond_color(c) notitle, \
-         for [c in conds] srcq(q(a, c, "B")) using 1:2 with linespoints lw 2 pt 7 ps 0.45 lc rgb cond_color(c) notitle, \
+         for [c in conds] srcq(q(a, c, "B")) using 1:2 with linespoints lw 2 pt cond_pt(c) ps cond_ps(c) lc rgb cond_color(c) notitle, \
          for [c in conds] srcq(q(a, c, "A")) using 1:2 with lines lw 1.5 dt 2 lc rgb cond_color(c) notitle
 }
 eval legend_strip(nconds + 1)
-plot for [c in conds] 2 with linespoints lw 2 pt 7 ps 0.45 lc rgb cond_color(c) title cond_label(c), \
+plot for [c in conds] 2 with linespoints lw 2 pt cond_pt(c) ps cond_ps(c) lc rgb cond_color(c) title cond_label(c), \
      2 with lines lw 1.5 dt 2 lc rgb '#000000' title "phase A (dashed)"
 unset multiplot
 set output

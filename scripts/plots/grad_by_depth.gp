@@ -1,0 +1,135 @@
+# Gradient norms at initialisation by depth (issue 6, table grad_stats,
+# view grad_by_depth; README "The notes' claims"): a panel per activation
+# and metric, a curve per condition on a log y axis, the mean over seeds of
+# each run's mean over steps, with a band from the smallest to the largest
+# seed. Each panel lists the growth factor per layer towards the input,
+# exp(-slope) of a least-squares line through ln(curve) over layers
+# 1..depth, to compare with Yang et al. 2019 ("A Mean Field Theory of
+# Batch Normalization": through batch statistics the gradient grows
+# geometrically towards the input, sqrt(pi / (pi - 1)) = 1.21 per layer for
+# a wide relu stack).
+#   gnuplot -e "db='results/grad_by_depth.db'; out='grad_by_depth.png'" scripts/plots/grad_by_depth.gp
+# Optional: metric = grad_x_norm | grad_h_norm | grad_w_norm | grad_b_norm
+# | all (default grad_x_norm and grad_w_norm), phase = A | B (default: B
+# for bn-frozen and bn-ema, whose phase B normalises with running
+# statistics, when the run has phase B steps; A for the others), and
+# common.gp's filters. The report's gradient table (cs_plot.c) uses the
+# same curves and the same fit.
+here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
+load here(ARG0) . "common.gp"
+
+if (!exists("metric")) { metric = "grad_x_norm grad_w_norm" }
+if (metric eq "all") { metric = "grad_x_norm grad_h_norm grad_w_norm grad_b_norm" }
+do for [m in metric] {
+    if (strstrt(" grad_x_norm grad_h_norm grad_w_norm grad_b_norm ", " " . m . " ") == 0) {
+        exit error sprintf("metric must be grad_x_norm, grad_h_norm, grad_w_norm, grad_b_norm or all, got '%s'", m)
+    }
+}
+nmetrics = words(metric)
+if (exists("phase") && phase ne "A" && phase ne "B") {
+    exit error sprintf("phase must be A or B, got '%s'", phase)
+}
+# The phase a run's gradients are read from: with frozen or ema batch norm,
+# phase A is training mode (the same as bn-batch) and phase B is what the
+# condition is about.
+phase_rule = exists("phase") ? sprintf("phase = '%s'", phase) : \
+    "phase = CASE WHEN bn_phase_b IN ('frozen', 'ema') AND steps_b > 0 THEN 'B' ELSE 'A' END"
+if (int(sql("SELECT count(*) FROM grad_by_depth WHERE " . where . " AND " . phase_rule)) == 0) {
+    exit error sprintf("experiment '%s' has no gradient rows (grad_stats; run it with grad = true in [measure])", experiment)
+}
+
+metric_label(m) = m eq "grad_x_norm" ? "mean over examples of ‖dL/dx‖" : \
+                  m eq "grad_h_norm" ? "mean over examples of ‖dL/dh‖" : \
+                  m eq "grad_w_norm" ? "‖dL/dW‖ (Frobenius)" : "‖dL/db‖"
+metric_title(m) = m eq "grad_x_norm" ? "gradient at the layer output x" : \
+                  m eq "grad_h_norm" ? "gradient at the pre-activation h" : \
+                  m eq "grad_w_norm" ? "gradient of the weights W" : "gradient of the biases b"
+
+ml = 1.6; mr = 0.3; mt = 1.45; mb = 1.75; gx = 1.5; gy = 1.3
+W = fig_width(6.0 * nmetrics + ml + mr + gx * (nmetrics - 1))
+mb = 0.95 + legend_h(nconds)
+mt = title_margin(W)
+H = 3.6 * nacts + mt + mb + gy * (nacts - 1)
+eval set_term(W, H)
+set output out
+
+set multiplot title figure_title("gradient norms at initialisation by depth", \
+    "line: mean over seeds, band: min to max; BN frozen and ema from phase B")
+eval int_tics(maxdepth)
+set xrange [0:maxdepth]
+set mxtics
+set format y log_format
+unset key
+
+# Per (activation, metric, condition): layer, mean, min, max over seeds of
+# the run's mean over steps; NULL (layer 0 of dL/dW, a diverged run) is NaN.
+# c = '%' (LIKE) takes every condition: the panel's range.
+runs_q(a, m, c) = sprintf("SELECT run_id, layer, avg(%s) AS v FROM grad_by_depth WHERE %s AND %s " . \
+                          "AND activation = %s AND condition LIKE %s GROUP BY run_id, layer", \
+                          m, where, phase_rule, sqlq(a), cq(c))
+q(a, m, c) = "SELECT layer, avg(v), min(v), max(v) FROM (" . runs_q(a, m, c) . ") GROUP BY layer ORDER BY layer"
+# The growth fit: the mean curve over the hidden layers where it is positive.
+qfit(a, m, c) = "SELECT layer, avg(v) FROM (" . runs_q(a, m, c) . ") WHERE layer >= 1 " . \
+                "GROUP BY layer HAVING avg(v) > 0 ORDER BY layer"
+nfit(a, m, c) = int(sql("SELECT count(*) FROM (" . qfit(a, m, c) . ")"))
+has(a, m, c) = int(sql("SELECT count(*) FROM (" . runs_q(a, m, c) . ") WHERE v IS NOT NULL")) > 0
+# Yang et al. 2019 (Theorem/Corollary for ReLU): the gradient through
+# batch norm's batch statistics grows by sqrt(pi / (pi - 1)) per layer.
+yang_relu = sqrt(pi / (pi - 1))
+
+set style textbox opaque fc rgb '#ffffff' noborder margins 1, 1
+do for [ia = 1:nacts] {
+    a = word(acts, ia)
+    do for [im = 1:nmetrics] {
+        m = word(metric, im)
+        set title sprintf("%s: %s", a, metric_title(m))
+        set ylabel metric_label(m)
+        if (ia == nacts) { set xlabel "layer (0 = input)" } else { unset xlabel }
+        eval set_panel(ia, im, nacts, nmetrics)
+        # The conditions with values here, and the growth label of each.
+        # stats filters by the current axis ranges: free them for the fit.
+        set autoscale y
+        unset logscale y
+        pconds = ""
+        unset label
+        set label 1 "growth per layer towards the input:" at graph 0.98, graph 0.95 right front boxed
+        k = 1
+        do for [c in conds] {
+            if (has(a, m, c)) {
+                pconds = pconds . " " . c
+                if (nfit(a, m, c) >= 2) {
+                    stats srcq(qfit(a, m, c)) using 1:(log($2)) nooutput name "F"
+                    k = k + 1
+                    note = (a eq "relu" && c eq "bn-batch") ? sprintf(" (Yang et al. %.2f)", yang_relu) : ""
+                    set label k sprintf("%s ×%.3f%s", cond_short(c), exp(-F_slope), note) \
+                        at graph 0.98, graph 0.95 - 0.085 * (k - 1) right front boxed tc rgb cond_color(c)
+                }
+            }
+        }
+        if (k == 1) { unset label 1 }
+        set logscale y
+        # Head room: the k label lines take the top 0.06 + 0.085 k of the
+        # panel; the curves (from lo / 1.5 to hi on the log axis) the rest.
+        lo = real(sql("SELECT min(v) FROM (" . runs_q(a, m, "%") . ") WHERE v > 0"))
+        hi = real(sql("SELECT max(v) FROM (" . runs_q(a, m, "%") . ") WHERE v > 0"))
+        lo = lo > 0 ? lo : 1e-3
+        hi = hi > lo ? hi : lo * 10
+        room = k > 1 ? 0.06 + 0.085 * k : 0.05
+        set yrange [lo / 1.5 : (lo / 1.5) * (hi / (lo / 1.5)) ** (1 / (1 - room))]
+        # An activation whose runs did not measure this quantity: an empty
+        # panel that says so (an empty plot list would stop gnuplot).
+        if (words(pconds) == 0) {
+            set label 1 "no gradient rows for this activation" at graph 0.5, graph 0.5 center front
+            plot 1/0 notitle
+            continue
+        }
+        plot for [c in pconds] srcq(q(a, m, c)) using 1:3:4 with filledcurves lc rgb cond_color(c) notitle, \
+             for [c in pconds] srcq(q(a, m, c)) using 1:2 with linespoints lw 2 pt 7 ps 0.45 \
+                 lc rgb cond_color(c) dt cond_dt(c) notitle
+    }
+}
+unset label
+eval legend_strip(nconds)
+plot for [c in conds] 2 with linespoints lw 2 pt 7 ps 0.45 lc rgb cond_color(c) dt cond_dt(c) title cond_label(c)
+unset multiplot
+set output
