@@ -155,22 +155,23 @@ def build_model(p, gen):
 
 
 def saturated(act, z, y):
-    """frac_saturated (DESIGN §2): share of phi'(z) < 0.05 max phi'."""
+    """frac_saturated (DESIGN §2): share of phi'(z) < 0.05 max phi'; z, y the
+    activation's input and output as NumPy arrays."""
     if act == "linear":
         return 0.0
     if act == "tanh":
-        d = 1.0 - y * y                     # 1 - tanh^2, from the output
+        count = np.count_nonzero(1.0 - y * y < 0.05)          # 1 - tanh^2, max 1
     elif act == "sigmoid":
-        d = (y * (1.0 - y)) / 0.25
+        count = np.count_nonzero(y * (1.0 - y) < 0.05 * 0.25)  # max 1/4 at 0
     elif act == "relu":
-        d = (z > 0).to(torch.float64)
+        count = np.count_nonzero(z <= 0.0)                     # relu'(0) = 0, as covshift
     else:                                   # derivative by autograd, the general way
         with torch.enable_grad():
-            zz = z.detach().requires_grad_(True)
+            zz = torch.from_numpy(z).requires_grad_(True)
             ACTIVATIONS[act]()(zz).sum().backward()
-            d = zz.grad
-            d = d / d.abs().max().clamp_min(1e-300)  # a batch estimate of max phi'
-    return float((d < 0.05).sum()) / d.numel()
+            d = zz.grad.numpy()
+            count = np.count_nonzero(d < 0.05 * np.abs(d).max())  # batch estimate of max phi'
+    return count / z.size
 
 
 # ---- statistics of one site of one batch (DESIGN §2) ----
@@ -188,37 +189,45 @@ class Recorder:
         self.sd_a0 = {}   # (layer, site) -> sd of A's first batch
 
     def record(self, layer, site, x, z=None, y=None):
+        """One (step, layer, site) of x (m, n): a layer_stats row, histogram
+        counts, per-unit sums for drift. z, y: the activation's input and
+        output (site post), for frac_saturated. The statistics are NumPy on
+        the tensor's memory: torch's intra-op threads cost more than they
+        save on a 256 x 512 matrix (measured, 2 threads on 2 busy cores)."""
         p, step = self.p, self.step
         phase = "A" if step < p["steps_a"] else "B"
-        x = x.detach()
-        n_all = x.numel()
-        finite_mask = torch.isfinite(x)
-        nonfinite = n_all - int(finite_mask.sum())
-        v, mu = torch.var_mean(x, dim=0, unbiased=False)   # per-unit moments
-        if nonfinite == 0:
+        a = x.detach().numpy()
+        m, n_units = a.shape
+        n_all = a.size
+        mu = a.mean(axis=0)                 # per-unit means and biased variances
+        v = a.var(axis=0)
+        if np.isfinite(mu).all():           # a NaN or Inf entry makes its unit's mean nonfinite
+            nonfinite = 0
             mean = float(mu.mean())
-            spread2 = float(((mu - mu.mean()) ** 2).mean())
+            spread2 = float(((mu - mean) ** 2).mean())
             within = float(v.mean())
-            var = within + spread2  # law of total variance: equal rows per unit
-            flat = x.reshape(-1).numpy()
+            var = within + spread2          # law of total variance: m entries per unit
+            flat = a.reshape(-1)
         else:
-            good = torch.isfinite(mu)
-            mean_u = mu[good].mean()
-            spread2 = float(((mu[good] - mean_u) ** 2).mean())
-            within = float(v[good].mean())
-            xf = x[finite_mask]
-            mean, var = float(xf.mean()), float(xf.var(unbiased=False))
-            flat = xf.numpy()
+            good = np.isfinite(mu)
+            mean_u = mu[good].mean() if good.any() else math.nan
+            spread2 = float(((mu[good] - mean_u) ** 2).mean()) if good.any() else math.nan
+            within = float(v[good].mean()) if good.any() else math.nan
+            flat = a[np.isfinite(a)]
+            nonfinite = n_all - flat.size
+            mean = float(flat.mean()) if flat.size else math.nan
+            var = float(flat.var()) if flat.size else math.nan
         n = flat.size
         if n:
             ranks = [round(q * (n - 1)) for q in QUANTILES]   # order statistic round(q(N-1))
-            part = np.partition(flat, ranks)
+            part = np.partition(flat, ranks)                  # one selection, all five ranks
             qs = [float(part[r]) for r in ranks]
             lo_val, hi_val = float(part[:ranks[0] + 1].min()), float(part[ranks[-1]:].max())
         else:
             qs, lo_val, hi_val = [None] * 5, None, None
-        frac_zero = float((x == 0).sum()) / n_all
-        frac_sat = saturated(p["activation"], z, y) if z is not None else None
+        frac_zero = np.count_nonzero(a == 0.0) / n_all
+        frac_sat = (saturated(p["activation"], z.detach().numpy(), y.detach().numpy())
+                    if z is not None else None)
         self.stat_rows.append((step, phase, layer, site, mean, var, math.sqrt(spread2), within,
                                lo_val, hi_val, *qs, frac_zero, frac_sat, nonfinite))
 
@@ -228,13 +237,14 @@ class Recorder:
             self.sd_a0[key] = math.sqrt(var)
         lo, hi = self.bins[key]
         nb = p["bins"]
-        # bin = floor((x - lo) / width), under/overflow at -1 and nb, as bins 0 and nb + 1 here
+        # bin = floor((x - lo) / width); under/overflow clipped to -1 and nb,
+        # stored at 0 and nb + 1 of counts
         idx = np.floor((flat - lo) * (nb / (hi - lo)))
         np.clip(idx, -1, nb, out=idx)
         counts = np.bincount(idx.astype(np.int64) + 1, minlength=nb + 2)
         if nonfinite:  # as covshift: -inf is underflow, +inf overflow, NaN nowhere
-            counts[0] += int((x == -math.inf).sum())
-            counts[-1] += int((x == math.inf).sum())
+            counts[0] += np.count_nonzero(a == -math.inf)
+            counts[-1] += np.count_nonzero(a == math.inf)
         hk = (phase, layer, site)
         if hk in self.hist:
             self.hist[hk] += counts
@@ -243,7 +253,7 @@ class Recorder:
             s[1] += v
         else:
             self.hist[hk] = counts
-            self.sums[hk] = [mu.clone(), v.clone()]
+            self.sums[hk] = [mu, v]
 
     def drift_rows(self):
         p, rows = self.p, []
@@ -251,8 +261,8 @@ class Recorder:
             mu_a, v_a = (t / p["steps_a"] for t in self.sums[("A", layer, site)])
             mu_b, v_b = (t / p["steps_b"] for t in self.sums[("B", layer, site)])
             va, vb, d = v_a + DRIFT_EPS, v_b + DRIFT_EPS, mu_b - mu_a
-            mean_shift = float((d.abs() / va.sqrt()).mean())
-            var_log_ratio = float(torch.log(vb / va).abs().mean())
+            mean_shift = float((np.abs(d) / np.sqrt(va)).mean())
+            var_log_ratio = float(np.abs(np.log(vb / va)).mean())
             kl_sym = float((0.25 * ((va - vb) ** 2 / (va * vb) + d * d / va + d * d / vb)).mean())
             ha, hb = self.hist[("A", layer, site)], self.hist[("B", layer, site)]
             fa = np.cumsum(ha[:-1]) / ha.sum()
