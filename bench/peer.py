@@ -8,8 +8,9 @@ step by step (phase A, then B) under torch.no_grad(), forward hooks computing
 every statistic of DESIGN §2 at the sites pre, norm and post, histograms on
 bins fixed by phase A's first batch, drift per layer and site, and all rows of
 a run written to SQLite in one transaction. Written to be fast where a careful
-user would: moments from one var_mean per unit, exact quantiles from one
-np.partition with all five ranks, histograms by bincount.
+user would: per-unit moments with the whole-matrix ones derived from them,
+exact quantiles from one np.partition with all five ranks, histograms by
+bincount, statistics in NumPy on the tensors' memory (no copies).
 
 It reads covshift's experiment files (bench/w1.ini) with configparser and runs
 the same sweep; the random numbers differ (torch's generator, not GSL's), so
