@@ -144,7 +144,9 @@ p_m=$(median "$work/peer.times" 3)
 g_m=$(median "$work/gemm.times" 3)
 
 echo
-echo "covshift benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($(uname -n)), OpenBLAS" \
+revision=$(git rev-parse --short HEAD 2>/dev/null || echo 'unknown revision')
+git diff --quiet HEAD 2>/dev/null || revision="$revision+changes"
+echo "covshift $revision benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($(uname -n)), OpenBLAS" \
     "$(dpkg-query -W -f='${Version}' libopenblas0 2>/dev/null || echo '?'), torch" \
     "$("$PYTHON" -c 'import torch; print(torch.__version__)')"
 echo "W1 = bench/w1.ini: depth 20, width 512, batch 256, tanh, 10 A + 10 B batches, 3 runs" \
