@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs covshift's build and run-time dependencies (DESIGN §6), all
 # Debian packages. As root it runs apt-get for what is missing; otherwise it
-# prints the exact apt-get line and stops. Sourced by quickstart.sh and test.sh.
+# prints the exact apt-get line and stops. Run by quickstart.sh, test.sh and
+# bench/bench.sh; CS_EXTRA_PACKAGES (space-separated) adds a caller's own
+# packages (bench.sh: python3-torch python3-numpy time) to the same check.
 set -euo pipefail
 
 CS_PACKAGES=(cmake gcc make pkg-config libgsl-dev libopenblas-dev libsqlite3-dev sqlite3
              libcmocka-dev libinih-dev gnuplot-nox)
+read -r -a cs_extra <<< "${CS_EXTRA_PACKAGES-}"
+CS_PACKAGES+=("${cs_extra[@]}")
 
 cs_missing=()
 for pkg in "${CS_PACKAGES[@]}"; do

@@ -13,7 +13,7 @@
 
 static const char *const cs_run_usage =
     "usage: covshift run FILE [--db PATH] [--set key=value ...] [--jobs N]\n"
-    "                    [--dry-run] [--fail-fast] [--quiet]\n"
+    "                    [--dry-run] [--fail-fast] [--quiet] [--gemm-only]\n"
     "\n"
     "Runs every run of the experiment file FILE (the cartesian product of its\n"
     "list and range values) and stores each, whole or not at all, in a SQLite\n"
@@ -32,6 +32,12 @@ static const char *const cs_run_usage =
     "  --fail-fast       stop after the first failed run (default: record it as\n"
     "                    failed and go on)\n"
     "  --quiet           no progress line or summary on stderr\n"
+    "  --gemm-only       run the same schedule (input draws, weights, dense forward,\n"
+    "                    normalisation with its running statistics, activation,\n"
+    "                    dropout) with statistics, histograms, drift, the gradient,\n"
+    "                    noise and gap passes and every database write switched off:\n"
+    "                    no database is opened or created, no run is skipped; prints\n"
+    "                    one summary line on stderr (the speed baseline of issue 5)\n"
     "  -h, --help        this text and the experiment file keys\n"
     "\n"
     "exit status: 0 every run done, 1 some run failed or I/O error, 2 bad input\n"
@@ -41,7 +47,8 @@ static const struct option cs_run_options[] = {
     {"db", required_argument, NULL, 'd'},      {"set", required_argument, NULL, 's'},
     {"jobs", required_argument, NULL, 'j'},    {"dry-run", no_argument, NULL, 'n'},
     {"fail-fast", no_argument, NULL, 'f'},     {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    {"gemm-only", no_argument, NULL, 'g'},     {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 /* The command line as one string, for provenance. */
@@ -99,6 +106,7 @@ int cmd_run(int argc, char **argv)
         case 'n': opts.dry_run = 1; break;
         case 'f': opts.fail_fast = 1; break;
         case 'q': opts.quiet = 1; break;
+        case 'g': opts.gemm_only = 1; break;
         case 'h':
             fputs(cs_run_usage, stdout);
             fputs("\nexperiment file keys:\n", stdout);

@@ -178,10 +178,10 @@ static void cs_net_finish_slot(cs_result *r, cs_net_work *w, int layer, cs_site 
 }
 
 /* Layer 0: draws every batch of the run (A, then B = shift of A draws from
- * the same per-step stream) into w->x_prev and records it at site post. */
-static int cs_net_input(cs_result *r, cs_net_work *w)
+ * the same per-step stream) into w->x_prev and records it at site post
+ * (r NULL: records nothing). */
+static int cs_net_input(const cs_run_params *p, cs_result *r, cs_net_work *w)
 {
-    const cs_run_params *p = &r->params;
     size_t m = (size_t)p->batch, d = (size_t)p->input_dim;
     int steps = p->steps_a + p->steps_b;
     cs_source *src = cs_source_alloc(p);
@@ -191,13 +191,14 @@ static int cs_net_input(cs_result *r, cs_net_work *w)
     for (int s = 0; s < steps && rc == CS_OK; s++) {
         double *x = w->x_prev + (size_t)s * m * d;
         rc = cs_source_batch(src, s, x, w->rng);
-        if (rc == CS_OK)
+        if (rc == CS_OK && r)
             rc = cs_net_record(r, w, s, 0, CS_SITE_POST, x, m, d, NULL, CS_ACT_LINEAR);
     }
     cs_source_free(src);
     if (rc != CS_OK)
         return rc;
-    cs_net_finish_slot(r, w, 0, CS_SITE_POST, d);
+    if (r)
+        cs_net_finish_slot(r, w, 0, CS_SITE_POST, d);
     return CS_OK;
 }
 
@@ -229,7 +230,9 @@ static void cs_net_normalise(const cs_run_params *p, cs_net_work *w, int step, s
     cs_bn_forward_stats(w->z, w->h, w->running_mean, w->running_var, NULL, NULL, m, n, p->eps);
 }
 
-int cs_net_run(const cs_run_params *p, cs_result *r)
+/* cs_net_run when r is given; cs_net_forward when r is NULL: the same
+ * calls in the same order, minus every cs_net_record and finish. */
+static int cs_net_schedule(const cs_run_params *p, cs_result *r)
 {
     int rc = cs_params_validate(p);
     if (rc != CS_OK)
@@ -240,7 +243,7 @@ int cs_net_run(const cs_run_params *p, cs_result *r)
     size_t m = (size_t)p->batch, width = (size_t)p->width;
     int steps = p->steps_a + p->steps_b;
 
-    if ((rc = cs_net_input(r, &w)) != CS_OK)
+    if ((rc = cs_net_input(p, r, &w)) != CS_OK)
         goto done;
     size_t n_in = (size_t)p->input_dim;
     for (int layer = 1; layer <= p->depth; layer++) {
@@ -261,20 +264,20 @@ int cs_net_run(const cs_run_params *p, cs_result *r)
             const double *x = w.x_prev + (size_t)s * m * n_in;
             double *post = w.x_next + (size_t)s * m * width;
             cs_dense_forward(w.h, x, w.W, w.b, m, n_in, width);
-            if ((rc = cs_net_record(r, &w, s, layer, CS_SITE_PRE, w.h, m, width, NULL,
+            if (r && (rc = cs_net_record(r, &w, s, layer, CS_SITE_PRE, w.h, m, width, NULL,
                                     p->activation)) != CS_OK)
                 goto done;
             cs_net_normalise(p, &w, s, m, width);
-            if ((rc = cs_net_record(r, &w, s, layer, CS_SITE_NORM, w.z, m, width, NULL,
+            if (r && (rc = cs_net_record(r, &w, s, layer, CS_SITE_NORM, w.z, m, width, NULL,
                                     p->activation)) != CS_OK)
                 goto done;
             cs_activation_forward(p->activation, post, w.z, m * width);
             cs_stack_dropout(p, w.rng, s, layer, post, m * width); /* issue 6; w.rng is free here */
-            if ((rc = cs_net_record(r, &w, s, layer, CS_SITE_POST, post, m, width, w.z,
+            if (r && (rc = cs_net_record(r, &w, s, layer, CS_SITE_POST, post, m, width, w.z,
                                     p->activation)) != CS_OK)
                 goto done;
         }
-        for (int site = 0; site < CS_SITE_COUNT; site++)
+        for (int site = 0; r && site < CS_SITE_COUNT; site++)
             cs_net_finish_slot(r, &w, layer, (cs_site)site, width);
         double *t = w.x_prev;
         w.x_prev = w.x_next;
@@ -284,4 +287,16 @@ int cs_net_run(const cs_run_params *p, cs_result *r)
 done:
     cs_net_work_free(&w);
     return rc;
+}
+
+int cs_net_run(const cs_run_params *p, cs_result *r)
+{
+    if (!r)
+        return cs_error_set(CS_EINVAL, "cs_net_run: result must not be NULL");
+    return cs_net_schedule(p, r);
+}
+
+int cs_net_forward(const cs_run_params *p)
+{
+    return cs_net_schedule(p, NULL);
 }

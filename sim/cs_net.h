@@ -20,6 +20,13 @@
  * Returns CS_OK, CS_EINVAL (invalid p), CS_ENOMEM. */
 int cs_net_run(const cs_run_params *p, cs_result *r);
 
+/* The schedule of cs_net_run on p with nothing recorded: the same input
+ * draws, weights, dense forward, normalisation (running statistics
+ * included), activation and dropout, with no statistics, histograms or
+ * drift. The GEMM-only baseline of `covshift run --gemm-only` (issue 5).
+ * Returns CS_OK, CS_EINVAL (invalid p), CS_ENOMEM. */
+int cs_net_forward(const cs_run_params *p);
+
 /* Bytes of working memory cs_net_run allocates for p (weights, the batches
  * at two depths, workspaces), excluding the result: for --dry-run and the
  * README's memory claim. */

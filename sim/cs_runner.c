@@ -49,7 +49,12 @@ static int cs_runner_one(cs_store *store, int64_t experiment_id, const cs_run_pa
 {
     int64_t run_id = 0;
     double t0 = cs_runner_now();
-    int rc = cs_store_run_begin(store, experiment_id, p, &run_id);
+    int rc;
+    if (!store) { /* --gemm-only: the schedule alone, nothing stored */
+        rc = cs_net_forward(p);
+        goto out;
+    }
+    rc = cs_store_run_begin(store, experiment_id, p, &run_id);
     if (rc != CS_OK)
         goto out;
     cs_result *r = cs_result_alloc(p);
@@ -131,7 +136,7 @@ static void cs_runner_worker(const char *db_path, int64_t experiment_id, const c
     if (blas_threads > 0)
         openblas_set_num_threads(blas_threads);
     cs_store *store = NULL;
-    int open_rc = cs_store_open(&store, db_path);
+    int open_rc = db_path ? cs_store_open(&store, db_path) : CS_OK; /* NULL: --gemm-only */
     int32_t index;
     while (read(task_fd, &index, sizeof index) == (ssize_t)sizeof index) {
         cs_runner_msg msg;
@@ -212,7 +217,7 @@ static int cs_runner_parallel(const cs_runner_opts *o, int64_t experiment_id,
         if (pid == 0) {
             close(task_pipe[1]);
             close(result_pipe[0]);
-            cs_runner_worker(o->db_path, experiment_id, todo, blas_threads, task_pipe[0],
+            cs_runner_worker(o->gemm_only ? NULL : o->db_path, experiment_id, todo, blas_threads, task_pipe[0],
                              result_pipe[1]);
         }
         pids[started++] = pid;
@@ -301,6 +306,21 @@ static int cs_runner_serial(const cs_runner_opts *o, cs_store *store, int64_t ex
     return CS_OK;
 }
 
+/* --gemm-only: every run, serially or in --jobs workers, with no store. */
+static int cs_runner_gemm_only(const cs_runner_opts *o, const cs_run_params *runs, size_t nruns,
+                               cs_runner_summary *sum)
+{
+    cs_progress pg = {!o->quiet && isatty(STDERR_FILENO), cs_runner_now(), nruns, 0};
+    int rc = nruns == 0 ? CS_OK
+             : o->jobs <= 1
+                 ? cs_runner_serial(o, NULL, 0, runs, nruns, &pg, sum)
+                 : cs_runner_parallel(o, 0, runs, nruns, &pg, sum);
+    if (!o->quiet)
+        fprintf(stderr, "gemm-only: %zu runs, %zu done, %zu failed in %.3f s (jobs %d)\n", nruns,
+                sum->done, sum->failed, cs_runner_now() - pg.t0, o->jobs < 1 ? 1 : o->jobs);
+    return rc;
+}
+
 int cs_runner_run(const cs_experiment *e, const cs_runner_opts *o, cs_runner_summary *sum)
 {
     memset(sum, 0, sizeof *sum);
@@ -324,6 +344,10 @@ int cs_runner_run(const cs_experiment *e, const cs_runner_opts *o, cs_runner_sum
         goto done;
     }
 
+    if (o->gemm_only) {
+        rc = cs_runner_gemm_only(o, runs, nruns, sum);
+        goto done;
+    }
     if ((rc = cs_runner_make_parent(o->db_path)) != CS_OK)
         goto done;
     if ((rc = cs_store_open(&store, o->db_path)) != CS_OK)

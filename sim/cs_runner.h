@@ -15,6 +15,8 @@ typedef struct {
     int fail_fast;            /* stop dispatching after the first failed run */
     int quiet;                /* no progress line, no summary */
     int dry_run;              /* print the runs, touch no database */
+    int gemm_only;            /* run the schedule with nothing recorded and no
+                                 database (cs_net_forward; issue 5 baseline) */
 } cs_runner_opts;
 
 typedef struct {
@@ -24,7 +26,10 @@ typedef struct {
     size_t failed;  /* failed now */
 } cs_runner_summary;
 
-/* Runs experiment e per opts. Bad input (expansion errors) returns
+/* Runs experiment e per opts. With opts->gemm_only every run of e is
+ * computed by cs_net_forward (no statistics, no issue-6 passes), nothing
+ * is skipped and no database is opened or created; a one-line summary
+ * goes to stderr unless quiet. Bad input (expansion errors) returns
  * CS_EINVAL before the database is opened, so nothing is written. A failed
  * run is stored with status 'failed' and counted in summary->failed; it is
  * not an error of this function. Returns CS_OK, CS_EINVAL, CS_EIO, CS_EDB,

@@ -467,6 +467,54 @@ static void assert_no_database(const char *db_path, const char *context)
     assert_false(file_exists(side));
 }
 
+/* ---- issue 5: --gemm-only runs the schedule and writes nothing ---- */
+
+static void test_gemm_only_runs_every_run_and_creates_no_database(void **state)
+{
+    (void)state;
+    char dir[4200], db_path[4300], results[4300], *out = NULL;
+    snprintf(dir, sizeof dir, "%s/gemm_only", tmp);
+    assert_int_equal(mkdir(dir, 0777), 0);
+    snprintf(db_path, sizeof db_path, "%s/g.db", dir);
+    snprintf(results, sizeof results, "%s/results", dir);
+    const char *jobs[] = {"1", "2"};
+    for (int k = 0; k < 2; k++) {
+        int status = cs_test_shell(&out, "cd '%s' && '%s' run '%s' --db '%s' --gemm-only --jobs %s",
+                                   dir, CS_BINARY, SMALL_INI, db_path, jobs[k]);
+        if (status != 0)
+            fail_msg("--gemm-only --jobs %s exited %d:\n%s", jobs[k], status, out);
+        /* one summary line, every run of the file counted */
+        assert_contains(out, "gemm-only: 8 runs, 8 done, 0 failed", "--gemm-only");
+        const char *nl = strchr(out, '\n');
+        assert_true(nl && nl[1] == '\0');
+        free(out);
+        assert_no_database(db_path, "--gemm-only");
+    }
+    /* without --db: the default results/ database is not made either */
+    int status = cs_test_shell(&out, "cd '%s' && '%s' run '%s' --gemm-only --quiet", dir,
+                               CS_BINARY, SMALL_INI);
+    if (status != 0)
+        fail_msg("--gemm-only --quiet exited %d:\n%s", status, out);
+    assert_string_equal(out, "");
+    free(out);
+    assert_false(file_exists(results));
+    /* an existing database is left exactly as it was (no run marked, none skipped) */
+    char *before = db_fingerprint(small_db);
+    status = cs_test_shell(&out, "cd '%s' && '%s' run '%s' --db '%s' --gemm-only", dir,
+                           CS_BINARY, SMALL_INI, small_db);
+    assert_int_equal(status, 0);
+    assert_contains(out, "8 runs, 8 done", "--gemm-only on a done database");
+    free(out);
+    char *after = db_fingerprint(small_db);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    /* documented in --help */
+    assert_int_equal(cs_test_shell(&out, "'%s' run --help", CS_BINARY), 0);
+    assert_contains(out, "--gemm-only", "covshift run --help");
+    free(out);
+}
+
 static void test_bad_experiment_files_exit_2_name_the_line_and_write_nothing(void **state)
 {
     (void)state;
@@ -612,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_jobs_1_and_2_store_bit_identical_results),
         cmocka_unit_test(test_resume_after_sigkill_completes_only_missing_runs),
         cmocka_unit_test(test_dry_run_prints_runs_and_creates_no_database),
+        cmocka_unit_test(test_gemm_only_runs_every_run_and_creates_no_database),
         cmocka_unit_test(test_bad_experiment_files_exit_2_name_the_line_and_write_nothing),
         cmocka_unit_test(test_bad_command_lines_exit_2_and_write_nothing),
         cmocka_unit_test(test_bad_input_leaves_an_existing_database_unchanged),
