@@ -8,6 +8,7 @@
 #include "cs_error.h"
 #include "cs_stats.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,7 +293,7 @@ static void test_empty_matrix_gives_nan(void **state)
  * chosen either side of each threshold:
  *   tanh:  1 - tanh(z)^2 < 0.05  <=>  |z| > atanh(sqrt 0.95) = 2.1783...
  *   relu:  relu'(z) = 0 for z <= 0 (autograd's choice at the kink)
- *   linear: never saturated. More than one derivative chunk (512) is used. */
+ *   linear: never saturated. */
 static void test_frac_saturated_tanh_relu_linear(void **state)
 {
     (void)state;
@@ -322,6 +323,89 @@ static void test_frac_saturated_tanh_relu_linear(void **state)
     /* By hand, per 8 entries: tanh saturates at edge+, -edge-, 5; relu at
      * 0, -1, -edge-, -0.5. */
     assert_true(tanh_want == 3.0 / 8.0 && relu_want == 4.0 / 8.0);
+}
+
+/* The brute-force frac_saturated: phi' per entry, as DESIGN §2 reads. */
+static double saturated_by_derivative(const double *z, size_t n, cs_activation act)
+{
+    double cutoff = 0.05 * cs_activation_max_derivative(act), d;
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        cs_activation_derivative(act, &d, &z[i], 1);
+        count += d < cutoff;
+    }
+    return (double)count / (double)n;
+}
+
+/* Where phi' crosses the cutoff between a and b (bisection on phi'). */
+static double crossing(cs_activation act, double a, double b)
+{
+    double cutoff = 0.05 * cs_activation_max_derivative(act), d;
+    cs_activation_derivative(act, &d, &a, 1);
+    int sat_a = d < cutoff;
+    for (int k = 0; k < 200; k++) {
+        double mid = a + 0.5 * (b - a);
+        if (mid == a || mid == b)
+            break;
+        cs_activation_derivative(act, &d, &mid, 1);
+        if ((d < cutoff) == sat_a)
+            a = mid;
+        else
+            b = mid;
+    }
+    return b;
+}
+
+/* cs_stats computes frac_saturated from thresholds on z found once per
+ * call, not from phi' per entry; the count must still be exactly the
+ * per-entry one, for every activation, on gaussians of several scales, on
+ * every double within 2000 ulps and at relative steps up to 1e-4 of each
+ * crossing (where the thresholds' exact fallback band lies), and on
+ * +-0, denormals, +-DBL_MAX, +-Inf and NaN. */
+static void test_frac_saturated_equals_per_entry_derivative_for_every_activation(void **state)
+{
+    (void)state;
+    enum { N = 64, CAP = 40000 };
+    double *z = malloc(CAP * sizeof *z);
+    assert_non_null(z);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    const double special[] = {0.0, -0.0, 0x1p-1074, -0x1p-1074, 1e-310, -1e-310, DBL_MAX,
+                              -DBL_MAX, INFINITY, -INFINITY, NAN, 1.0, -1.0, -1.4142135623730951};
+    for (int a = 0; a < CS_ACT_COUNT; a++) {
+        cs_activation act = (cs_activation)a;
+        size_t n = 0;
+        const double scales[] = {0.1, 1.0, 3.0, 30.0};
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < 2048; i++)
+                z[n++] = scales[k] * gsl_ran_gaussian(r, 1.0);
+        for (size_t k = 0; k < sizeof special / sizeof special[0]; k++)
+            z[n++] = special[k];
+        /* crossings on each side that has one (tanh and sigmoid both, selu
+         * and gelu below, relu and leaky_relu at 0) */
+        double edges[2] = {crossing(act, -40.0, 0.0), crossing(act, 40.0, 0.0)};
+        for (int e = 0; e < 2; e++) {
+            double c = edges[e];
+            double up = c, down = c;
+            for (int k = 0; k < 2000; k++) {
+                z[n++] = up = nextafter(up, INFINITY);
+                z[n++] = down = nextafter(down, -INFINITY);
+            }
+            for (double rel = 1e-12; rel < 1e-4; rel *= 1.5) {
+                z[n++] = c * (1 + rel);
+                z[n++] = c * (1 - rel);
+            }
+        }
+        assert_true(n <= CAP);
+        size_t rows = n / N; /* whole rows; cs_stats wants an m x n matrix */
+        cs_stats st;
+        compute_ok(&st, z, rows, N, z, act, NULL, NULL);
+        double want = saturated_by_derivative(z, rows * N, act);
+        if (!(st.frac_saturated == want))
+            fail_msg("%s: frac_saturated %.17g, per-entry phi' gives %.17g (of %zu entries)",
+                     cs_activation_name(act), st.frac_saturated, want, rows * N);
+    }
+    gsl_rng_free(r);
+    free(z);
 }
 
 /* Two-pass stability: mean 1e6 and variance 1. One-pass E[x^2] - E[x]^2
@@ -494,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_all_nonfinite_gives_nan_moments),
         cmocka_unit_test(test_empty_matrix_gives_nan),
         cmocka_unit_test(test_frac_saturated_tanh_relu_linear),
+        cmocka_unit_test(test_frac_saturated_equals_per_entry_derivative_for_every_activation),
         cmocka_unit_test(test_variance_stable_at_mean_1e6),
         cmocka_unit_test(test_workspace_too_small_returns_einval),
         cmocka_unit_test(test_work_alloc_failure_returns_null),
