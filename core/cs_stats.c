@@ -25,6 +25,8 @@ struct cs_stats_work {
     double *select;    /* (max_entries) finite entries, permuted by selection */
     double *unit_mean; /* (max_units) column sums, then per-unit means */
     double *unit_m2;   /* (max_units) per-unit sum of squared deviations */
+    uint8_t *slot_of;  /* (max_entries) histogram slot of each entry */
+    uint64_t tally[CS_STATS_NARROW_BINS + 3];
 };
 
 cs_stats_work *cs_stats_work_alloc(size_t max_entries, size_t max_units)
@@ -36,7 +38,7 @@ cs_stats_work *cs_stats_work_alloc(size_t max_entries, size_t max_units)
                      max_entries, max_units);
         return NULL;
     }
-    if (!(w = cs_malloc(sizeof *w)))
+    if (!(w = cs_calloc(1, sizeof *w)))
         goto fail;
     w->max_entries = max_entries;
     w->max_units = max_units;
@@ -45,9 +47,11 @@ cs_stats_work *cs_stats_work_alloc(size_t max_entries, size_t max_units)
         goto fail;
     w->unit_mean = w->select + max_entries;
     w->unit_m2 = w->unit_mean + max_units;
+    if (!(w->slot_of = cs_malloc(max_entries ? max_entries : 1)))
+        goto fail;
     return w;
 fail:
-    cs_free(w);
+    cs_stats_work_free(w);
     return NULL;
 }
 
@@ -56,6 +60,7 @@ void cs_stats_work_free(cs_stats_work *w)
     if (!w)
         return;
     cs_free(w->select);
+    cs_free(w->slot_of);
     cs_free(w);
 }
 
@@ -324,13 +329,227 @@ static double saturated_fraction(const double *z, size_t count, cs_activation ac
     return (double)saturated / (double)count;
 }
 
+/* DESIGN §2: order statistic round(q (N-1)) of N entries. The sorted
+ * entries hold the zeros at ranks [negatives, negatives + zeros): a rank
+ * there is 0 with no selection. That is where relu's dead units put
+ * p01..p50, and a block of ties is the slowest input for selection.
+ * Fills ranks[] and returns in todo[] (count returned) the ranks that need
+ * a selection. */
+static int quantile_ranks(size_t finite, size_t zeros, size_t negatives,
+                          ptrdiff_t ranks[CS_STATS_NQ], ptrdiff_t todo[CS_STATS_NQ])
+{
+    ptrdiff_t last = (ptrdiff_t)finite - 1;
+    ptrdiff_t zero_lo = (ptrdiff_t)negatives, zero_hi = (ptrdiff_t)(negatives + zeros);
+    int ntodo = 0;
+    for (int k = 0; k < CS_STATS_NQ; k++) {
+        ranks[k] = (ptrdiff_t)round(cs_stats_quantile_levels[k] * (double)last);
+        assert(ranks[k] >= 0 && ranks[k] <= last && (k == 0 || ranks[k] >= ranks[k - 1]));
+        if (ranks[k] < zero_lo || ranks[k] >= zero_hi)
+            todo[ntodo++] = ranks[k];
+    }
+    return ntodo;
+}
+
+static int rank_is_zero(ptrdiff_t rank, size_t zeros, size_t negatives)
+{
+    return rank >= (ptrdiff_t)negatives && rank < (ptrdiff_t)(negatives + zeros);
+}
+
+/* Quantiles, min and max of the `finite` entries in sel (permuted): one
+ * multi-selection over all of them, extremes from the tails outside the
+ * outer selected ranks (when an outer rank is a zero, 0 is the extreme
+ * unless entries lie beyond the zeros, which then takes one scan). */
+static void quantiles_by_selection(cs_stats *out, double *sel, size_t finite, size_t zeros,
+                                   size_t negatives)
+{
+    ptrdiff_t last = (ptrdiff_t)finite - 1, ranks[CS_STATS_NQ], todo[CS_STATS_NQ];
+    ptrdiff_t zero_lo = (ptrdiff_t)negatives, zero_hi = (ptrdiff_t)(negatives + zeros);
+    int ntodo = quantile_ranks(finite, zeros, negatives, ranks, todo);
+    select_ranks(sel, 0, last, todo, ntodo);
+    for (int k = 0; k < CS_STATS_NQ; k++)
+        out->q[k] = rank_is_zero(ranks[k], zeros, negatives) ? 0.0 : sel[ranks[k]];
+    double mn, mx;
+    if (rank_is_zero(ranks[0], zeros, negatives) && zero_lo == 0) {
+        mn = 0.0;
+    } else {
+        ptrdiff_t end = rank_is_zero(ranks[0], zeros, negatives) ? last : ranks[0];
+        mn = sel[end];
+        for (ptrdiff_t i = 0; i < end; i++)
+            mn = sel[i] < mn ? sel[i] : mn;
+    }
+    ptrdiff_t top = ranks[CS_STATS_NQ - 1];
+    if (rank_is_zero(top, zeros, negatives) && zero_hi == last + 1) {
+        mx = 0.0;
+    } else {
+        ptrdiff_t start = rank_is_zero(top, zeros, negatives) ? 0 : top;
+        mx = sel[start];
+        for (ptrdiff_t i = start + 1; i <= last; i++)
+            mx = sel[i] > mx ? sel[i] : mx;
+    }
+    out->min = mn;
+    out->max = mx;
+}
+
+/* Slot of v on nbins equal bins over [lo, hi) of the given width, by
+ * cs_hist_accumulate's rule: 0 below lo, 1 + k for bin k, nbins + 1 at or
+ * above hi, nbins + 2 for NaN. Monotone in v (NaN aside). */
+static inline size_t hist_slot(double v, double lo, double hi, double width, size_t nbins)
+{
+    if (v < lo)
+        return 0;
+    if (v >= hi)
+        return nbins + 1;
+    if (v != v)
+        return nbins + 2;
+    size_t b = (size_t)((v - lo) / width);
+    return 1 + (b < nbins ? b : nbins - 1);
+}
+
+/* Quantiles of an all-finite x (count entries) without selecting over all
+ * of them. One pass puts every entry in a histogram slot (the caller's
+ * histogram when it has at most CS_STATS_NARROW_BINS bins, counted on the
+ * way; else 64 bins over this matrix's mean +- 6 sd) and remembers each
+ * entry's slot. The slots are ordered by value, so cumulative counts say
+ * which slot holds each wanted rank; a second pass gathers only those
+ * slots' entries, and selection runs inside each. The order statistics are
+ * exactly the same; a slot holds about 1/15 of a gaussian's entries. When
+ * the wanted slots hold more than half the entries (data far outside the
+ * caller's bins), it selects over a copy of all of them instead. */
+static void quantiles_finite(cs_stats *out, const double *x, size_t count, size_t zeros,
+                             size_t negatives, cs_hist_spec *hist, cs_stats_work *w)
+{
+    double *sel = w->select;
+    double lo, hi;
+    size_t nbins;
+    int own = !hist || hist->nbins > CS_STATS_NARROW_BINS;
+    if (own) {
+        nbins = 64;
+        cs_hist_range(&lo, &hi, out->mean, out->var);
+        if (hist)
+            cs_hist_accumulate(hist->counts, hist->under, hist->over, hist->nbins, hist->lo,
+                               hist->hi, x, count);
+    } else {
+        nbins = hist->nbins;
+        lo = hist->lo;
+        hi = hist->hi;
+    }
+    size_t nslots = nbins + 3;
+    uint64_t *tally = w->tally;
+    uint8_t *slot_of = w->slot_of;
+    memset(tally, 0, nslots * sizeof *tally);
+    double width = (hi - lo) / (double)nbins;
+    size_t i = 0;
+#ifdef __SSE2__
+    /* Two divisions at once; entries are finite here, so only the
+     * underflow and overflow tests remain, rarely true. */
+    {
+        const __m128d vlo = _mm_set1_pd(lo), vhi = _mm_set1_pd(hi), vwidth = _mm_set1_pd(width);
+        for (; i + 2 <= count; i += 2) {
+            __m128d v = _mm_loadu_pd(x + i);
+            __m128i b = _mm_cvttpd_epi32(_mm_div_pd(_mm_sub_pd(v, vlo), vwidth));
+            int under = _mm_movemask_pd(_mm_cmplt_pd(v, vlo));
+            int over = _mm_movemask_pd(_mm_cmpge_pd(v, vhi));
+            long bin[2] = {_mm_cvtsi128_si32(b), _mm_cvtsi128_si32(_mm_srli_si128(b, 4))};
+            for (int k = 0; k < 2; k++) {
+                size_t g = (under >> k) & 1 ? 0
+                           : (over >> k) & 1 ? nbins + 1
+                           : 1 + ((size_t)bin[k] < nbins ? (size_t)bin[k] : nbins - 1);
+                slot_of[i + (size_t)k] = (uint8_t)g;
+                tally[g]++;
+            }
+        }
+    }
+#endif
+    for (; i < count; i++) {
+        size_t g = hist_slot(x[i], lo, hi, width, nbins);
+        slot_of[i] = (uint8_t)g;
+        tally[g]++;
+    }
+    if (!own) {
+        *hist->under += tally[0];
+        for (size_t k = 0; k < nbins; k++)
+            hist->counts[k] += tally[1 + k];
+        *hist->over += tally[nbins + 1];
+    }
+
+    ptrdiff_t ranks[CS_STATS_NQ], todo[CS_STATS_NQ];
+    int ntodo = quantile_ranks(count, zeros, negatives, ranks, todo);
+    /* slot_start[g]: rank of slot g's first entry; the slot of each todo rank */
+    uint64_t slot_start[CS_STATS_NARROW_BINS + 3];
+    uint64_t base[CS_STATS_NARROW_BINS + 3];
+    unsigned char wanted[CS_STATS_NARROW_BINS + 3];
+    size_t todo_slot[CS_STATS_NQ];
+    uint64_t cum = 0;
+    for (size_t g = 0; g < nslots; g++) {
+        slot_start[g] = cum;
+        cum += tally[g];
+        wanted[g] = 0;
+    }
+    size_t gathered = 0;
+    for (int k = 0; k < ntodo; k++) {
+        size_t g = 0;
+        while ((uint64_t)todo[k] >= slot_start[g] + tally[g])
+            g++;
+        todo_slot[k] = g;
+        if (!wanted[g]) {
+            wanted[g] = 1;
+            gathered += tally[g];
+        }
+    }
+    if (gathered > count / 2) {
+        memcpy(sel, x, count * sizeof *sel);
+        double mn = out->min, mx = out->max;
+        quantiles_by_selection(out, sel, count, zeros, negatives);
+        out->min = mn; /* pass 1's, identical but for the sign of a zero */
+        out->max = mx;
+        return;
+    }
+    /* The wanted slots' entries, compacted into sel[0, gathered) with no
+     * branch (every entry is written at the end, only wanted ones advance
+     * it). Slots are ordered by value, so rank r of wanted slot g is rank
+     * r - slot_start[g] + base[g] among them, base[g] = the entries of
+     * wanted slots below g; one multi-selection then finds them all. */
+    uint64_t below = 0;
+    for (size_t g = 0; g < nslots; g++) {
+        base[g] = below;
+        below += wanted[g] ? tally[g] : 0;
+    }
+    size_t kept = 0;
+    for (size_t e = 0; e < count; e++) {
+        sel[kept] = x[e];
+        kept += wanted[slot_of[e]];
+    }
+    assert(kept == gathered);
+    for (int k = 0; k < ntodo; k++)
+        todo[k] = todo[k] - (ptrdiff_t)slot_start[todo_slot[k]] + (ptrdiff_t)base[todo_slot[k]];
+    select_ranks(sel, 0, (ptrdiff_t)gathered - 1, todo, ntodo);
+    int t = 0;
+    for (int k = 0; k < CS_STATS_NQ; k++) {
+        if (rank_is_zero(ranks[k], zeros, negatives)) {
+            out->q[k] = 0.0;
+        } else {
+            out->q[k] = sel[todo[t]];
+            t++;
+        }
+    }
+}
+
 int cs_stats_compute(cs_stats *out, const double *x, size_t m, size_t n, const double *z,
                      cs_activation act, double *unit_mean, double *unit_var, cs_stats_work *w)
+{
+    return cs_stats_compute_hist(out, x, m, n, z, act, unit_mean, unit_var, NULL, w);
+}
+
+int cs_stats_compute_hist(cs_stats *out, const double *x, size_t m, size_t n, const double *z,
+                          cs_activation act, double *unit_mean, double *unit_var,
+                          cs_hist_spec *hist, cs_stats_work *w)
 {
     if (!out || !w || (!x && m && n))
         return cs_error_set(CS_EINVAL, "stats: out, x and workspace must not be NULL");
     if ((unsigned)act >= CS_ACT_COUNT)
         return cs_error_set(CS_EINVAL, "stats: activation %d is out of range", (int)act);
+    if (hist && (hist->nbins < 1 || !hist->counts || !hist->under || !hist->over))
+        return cs_error_set(CS_EINVAL, "stats: histogram needs nbins >= 1 and its counts");
     if (n > w->max_units || (n && m > w->max_entries / n))
         return cs_error_set(CS_EINVAL,
                             "stats: %zu x %zu matrix exceeds the workspace (%zu entries, "
@@ -358,20 +577,52 @@ int cs_stats_compute(cs_stats *out, const double *x, size_t m, size_t n, const d
     }
 
     /* Pass 1, one row-major sweep: column sums S_j = sum_i x_ij, the zero
-     * count, and a copy of x for selection. No branch on finiteness: a NaN or
+     * and negative counts, min and max. No branch on finiteness: a NaN or
      * Inf makes its column sum nonfinite, which is checked once per unit
      * below, so the common all-finite case runs as straight vector code. */
     memset(usum, 0, n * sizeof *usum);
     size_t zeros = 0, negatives = 0;
-    for (size_t i = 0; i < m; i++) {
+    double mn = x[0], mx = x[0];
+    size_t j_vec = 0;
+#ifdef __SSE2__
+    /* GCC 12 keeps this loop scalar (counts and extremes of doubles): by
+     * hand, two units a step, in the same per-unit order of additions. */
+    j_vec = n & ~(size_t)1;
+    {
+        __m128i n_zero = _mm_setzero_si128(), n_neg = _mm_setzero_si128();
+        __m128d vmin = _mm_set1_pd(mn), vmax = vmin, zero = _mm_setzero_pd();
+        for (size_t i = 0; i < m; i++) {
+            const double *row = x + i * n;
+            for (size_t j = 0; j < j_vec; j += 2) {
+                __m128d v = _mm_loadu_pd(row + j);
+                _mm_storeu_pd(usum + j, _mm_add_pd(_mm_loadu_pd(usum + j), v));
+                n_zero = _mm_sub_epi64(n_zero, _mm_castpd_si128(_mm_cmpeq_pd(v, zero)));
+                n_neg = _mm_sub_epi64(n_neg, _mm_castpd_si128(_mm_cmplt_pd(v, zero)));
+                vmin = _mm_min_pd(v, vmin); /* NaN: the all-finite path alone uses these */
+                vmax = _mm_max_pd(v, vmax);
+            }
+        }
+        uint64_t lanes[2];
+        double pair[2];
+        _mm_storeu_si128((__m128i *)lanes, n_zero);
+        zeros = (size_t)(lanes[0] + lanes[1]);
+        _mm_storeu_si128((__m128i *)lanes, n_neg);
+        negatives = (size_t)(lanes[0] + lanes[1]);
+        _mm_storeu_pd(pair, vmin);
+        mn = pair[0] < pair[1] ? pair[0] : pair[1];
+        _mm_storeu_pd(pair, vmax);
+        mx = pair[0] > pair[1] ? pair[0] : pair[1];
+    }
+#endif
+    for (size_t i = 0; j_vec < n && i < m; i++) {
         const double *row = x + i * n;
-        double *copy = sel + i * n;
-        for (size_t j = 0; j < n; j++) {
+        for (size_t j = j_vec; j < n; j++) {
             double v = row[j];
             usum[j] += v;
-            copy[j] = v;
             zeros += v == 0.0;
             negatives += v < 0.0;
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
         }
     }
     out->frac_zero = (double)zeros / (double)count;
@@ -433,75 +684,45 @@ int cs_stats_compute(cs_stats *out, const double *x, size_t m, size_t n, const d
         finite = count;
         out->mean = mean_of_units;
         out->var = within + spread2;
-    } else {
-        /* Slow path, only for a matrix with a nonfinite entry: compact the
-         * finite entries and take the two-pass moments over them. */
-        finite = 0;
-        negatives = 0; /* -Inf was counted */
-        double s = 0.0;
-        for (size_t i = 0; i < count; i++) {
-            double v = x[i];
-            if (isfinite(v)) {
-                sel[finite++] = v;
-                s += v;
-                negatives += v < 0.0;
-            }
-        }
-        out->nonfinite = (long)(count - finite);
-        if (finite) {
-            double mean = s / (double)finite, d2 = 0.0;
-            for (size_t i = 0; i < finite; i++) {
-                double d = sel[i] - mean;
-                d2 += d * d;
-            }
-            out->mean = mean;
-            out->var = d2 / (double)finite;
-        }
-    }
-    if (!finite)
+        /* Pass 1's extremes; a zero extreme is +0 whatever zero it met. */
+        out->min = mn == 0.0 ? 0.0 : mn;
+        out->max = mx == 0.0 ? 0.0 : mx;
+        if (hist && hist->range_from_stats)
+            cs_hist_range(&hist->lo, &hist->hi, out->mean, out->var);
+        quantiles_finite(out, x, count, zeros, negatives, hist, w);
         return CS_OK;
-
-    /* DESIGN §2: order statistic round(q (N-1)), N = finite count, found by
-     * selection rather than a sort. The sorted entries hold the zeros at
-     * ranks [negatives, negatives + zeros): a rank there is 0 with no
-     * selection. That is where relu's dead units put p01..p50, and a block
-     * of ties is the slowest input for selection. */
-    ptrdiff_t last = (ptrdiff_t)finite - 1, ranks[CS_STATS_NQ], todo[CS_STATS_NQ];
-    ptrdiff_t zero_lo = (ptrdiff_t)negatives, zero_hi = (ptrdiff_t)(negatives + zeros);
-    int ntodo = 0;
-    for (int k = 0; k < CS_STATS_NQ; k++) {
-        ranks[k] = (ptrdiff_t)round(cs_stats_quantile_levels[k] * (double)last);
-        assert(ranks[k] >= 0 && ranks[k] <= last && (k == 0 || ranks[k] >= ranks[k - 1]));
-        if (ranks[k] < zero_lo || ranks[k] >= zero_hi)
-            todo[ntodo++] = ranks[k];
     }
-    select_ranks(sel, 0, last, todo, ntodo);
-    for (int k = 0; k < CS_STATS_NQ; k++)
-        out->q[k] = (ranks[k] < zero_lo || ranks[k] >= zero_hi) ? sel[ranks[k]] : 0.0;
-
-    /* min and max from the tails outside the outer selected ranks; when an
-     * outer rank is a zero, 0 is the extreme unless entries lie beyond the
-     * zeros, which then takes one scan. */
-    double mn, mx;
-    if (ranks[0] >= zero_lo && ranks[0] < zero_hi && zero_lo == 0) {
-        mn = 0.0;
-    } else {
-        ptrdiff_t end = ranks[0] >= zero_lo && ranks[0] < zero_hi ? last : ranks[0];
-        mn = sel[end];
-        for (ptrdiff_t i = 0; i < end; i++)
-            mn = sel[i] < mn ? sel[i] : mn;
+    /* Slow path, only for a matrix with a nonfinite entry: compact the
+     * finite entries and take the two-pass moments over them. */
+    finite = 0;
+    negatives = 0; /* -Inf was counted */
+    double s = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        double v = x[i];
+        if (isfinite(v)) {
+            sel[finite++] = v;
+            s += v;
+            negatives += v < 0.0;
+        }
     }
-    ptrdiff_t top = ranks[CS_STATS_NQ - 1];
-    if (top >= zero_lo && top < zero_hi && zero_hi == last + 1) {
-        mx = 0.0;
-    } else {
-        ptrdiff_t start = top >= zero_lo && top < zero_hi ? 0 : top;
-        mx = sel[start];
-        for (ptrdiff_t i = start + 1; i <= last; i++)
-            mx = sel[i] > mx ? sel[i] : mx;
+    out->nonfinite = (long)(count - finite);
+    if (finite) {
+        double mean = s / (double)finite, d2 = 0.0;
+        for (size_t i = 0; i < finite; i++) {
+            double d = sel[i] - mean;
+            d2 += d * d;
+        }
+        out->mean = mean;
+        out->var = d2 / (double)finite;
     }
-    out->min = mn;
-    out->max = mx;
+    if (hist) {
+        if (hist->range_from_stats)
+            cs_hist_range(&hist->lo, &hist->hi, out->mean, out->var);
+        cs_hist_accumulate(hist->counts, hist->under, hist->over, hist->nbins, hist->lo, hist->hi,
+                           x, count);
+    }
+    if (finite)
+        quantiles_by_selection(out, sel, finite, zeros, negatives);
     return CS_OK;
 }
 

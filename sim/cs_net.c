@@ -203,17 +203,21 @@ static int cs_net_record(cs_net_work *w, cs_net_thread *t, int step, int layer, 
     const cs_run_params *p = w->p;
     size_t slot = cs_result_slot(layer, site);
     cs_stats *st = &r->stats[(size_t)step * r->nslots + slot];
-    int rc = cs_stats_compute(st, x, w->m, n, z, p->activation,
-                              w->unit_mean[site] + (size_t)step * w->dmax,
-                              w->unit_var[site] + (size_t)step * w->dmax, t->stats_work);
-    if (rc != CS_OK)
-        return rc;
-    if (step == 0) /* DESIGN §2: bins fixed per (layer, site) by phase A's first batch */
-        cs_hist_range(&r->hist_lo[slot], &r->hist_hi[slot], st->mean, st->var);
     uint64_t *h = cs_net_hist_step(w, step, site);
     memset(h, 0, (size_t)(r->bins + 2) * sizeof *h);
-    cs_hist_accumulate(h + 1, &h[0], &h[r->bins + 1], (size_t)r->bins, r->hist_lo[slot],
-                       r->hist_hi[slot], x, w->m * n);
+    /* DESIGN §2: bins fixed per (layer, site) by phase A's first batch */
+    cs_hist_spec hist = {(size_t)r->bins, r->hist_lo[slot], r->hist_hi[slot], step == 0,
+                         h + 1, &h[0], &h[r->bins + 1]};
+    int rc = cs_stats_compute_hist(st, x, w->m, n, z, p->activation,
+                                   w->unit_mean[site] + (size_t)step * w->dmax,
+                                   w->unit_var[site] + (size_t)step * w->dmax, &hist,
+                                   t->stats_work);
+    if (rc != CS_OK)
+        return rc;
+    if (step == 0) {
+        r->hist_lo[slot] = hist.lo;
+        r->hist_hi[slot] = hist.hi;
+    }
     return CS_OK;
 }
 

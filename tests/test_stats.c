@@ -219,6 +219,83 @@ static void test_quantiles_match_sort_on_adversarial_orders(void **state)
     free(x);
 }
 
+/* cs_stats_compute_hist counts the histogram in its own passes and uses
+ * the bins to narrow the quantile selection: its counts must equal
+ * cs_hist_accumulate's and its quantiles, min and max the sort's, and
+ * every other column cs_stats_compute's, bit for bit. Bins 1, 7, 64, 253
+ * (the most that narrow) and 254 (the matrix's own 64 bins instead);
+ * ranges that hold the data, that cut it (most in under/overflow: the
+ * full selection), whose edges fall on entries (ties at the edges, the
+ * top edge's rounding), one fixed from the matrix's own moments; and a
+ * matrix with NaN and Inf (counted as cs_hist_accumulate counts them). */
+static void test_hist_spec_matches_accumulate_and_sort(void **state)
+{
+    (void)state;
+    const size_t m = 53, n = 67, count = m * n;
+    double *x = malloc(count * sizeof *x);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 11);
+    cs_stats_work *w = cs_stats_work_alloc(count, n);
+    assert_non_null(w);
+    const size_t nbins_list[] = {1, 7, 64, 253, 254};
+    const double ranges[][2] = {{-6, 6}, {0.5, 0.75}, {-1, 1}, {-1e-3, 1e9}, {0, 0}};
+    for (int pattern = 0; pattern < 4; pattern++) {
+        for (size_t e = 0; e < count; e++) {
+            double g = gsl_ran_gaussian(rng, 1.0);
+            double v[] = {g, g > 0 ? g : 0.0, (double)(gsl_rng_get(rng) % 9) / 4.0 - 1.0, g};
+            x[e] = v[pattern];
+        }
+        if (pattern == 3) {
+            x[5] = NAN;
+            x[77] = INFINITY;
+            x[901] = -INFINITY;
+        }
+        for (size_t b = 0; b < sizeof nbins_list / sizeof nbins_list[0]; b++) {
+            for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+                size_t nb = nbins_list[b];
+                uint64_t *got_h = calloc(nb + 2, sizeof *got_h), *want_h = calloc(nb + 2, 8);
+                cs_hist_spec spec = {nb, ranges[r][0], ranges[r][1], ranges[r][0] == ranges[r][1],
+                                     got_h + 1, &got_h[0], &got_h[nb + 1]};
+                cs_stats st, plain;
+                double um[67], uv[67], um2[67], uv2[67];
+                assert_int_equal(cs_stats_compute_hist(&st, x, m, n, NULL, CS_ACT_LINEAR, um, uv,
+                                                       &spec, w),
+                                 CS_OK);
+                assert_int_equal(
+                    cs_stats_compute(&plain, x, m, n, NULL, CS_ACT_LINEAR, um2, uv2, w), CS_OK);
+                assert_memory_equal(&st, &plain, sizeof st);
+                assert_memory_equal(um, um2, sizeof um);
+                assert_memory_equal(uv, uv2, sizeof uv);
+                if (spec.range_from_stats) {
+                    double lo, hi;
+                    cs_hist_range(&lo, &hi, plain.mean, plain.var);
+                    assert_true(spec.lo == lo && spec.hi == hi);
+                }
+                cs_hist_accumulate(want_h + 1, &want_h[0], &want_h[nb + 1], nb, spec.lo, spec.hi,
+                                   x, count);
+                if (memcmp(got_h, want_h, (nb + 2) * sizeof *got_h) != 0)
+                    fail_msg("pattern %d, %zu bins over [%g, %g): counts differ from "
+                             "cs_hist_accumulate", pattern, nb, spec.lo, spec.hi);
+                if (pattern != 3) {
+                    double want[CS_STATS_NQ + 2], got[CS_STATS_NQ + 2];
+                    sorted_quantiles(want, x, count);
+                    got_quantiles(got, &st);
+                    cs_test_assert_close(got, want, CS_STATS_NQ + 2, 0.0, 0.0, "hist spec");
+                }
+                free(got_h);
+                free(want_h);
+            }
+        }
+    }
+    cs_hist_spec bad = {0, 0, 1, 0, NULL, NULL, NULL};
+    cs_stats st;
+    assert_int_equal(cs_stats_compute_hist(&st, x, m, n, NULL, CS_ACT_LINEAR, NULL, NULL, &bad, w),
+                     CS_EINVAL);
+    cs_stats_work_free(w);
+    gsl_rng_free(rng);
+    free(x);
+}
+
 /* A diverged stack is recorded, not crashed on: NaN and +-Inf are counted
  * and every statistic is that of the remaining finite entries. The units
  * holding them report NaN and drop out of mean_spread and var_within. */
@@ -577,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_nonfinite_entries_are_counted_and_excluded),
         cmocka_unit_test(test_all_nonfinite_gives_nan_moments),
         cmocka_unit_test(test_empty_matrix_gives_nan),
+        cmocka_unit_test(test_hist_spec_matches_accumulate_and_sort),
         cmocka_unit_test(test_frac_saturated_tanh_relu_linear),
         cmocka_unit_test(test_frac_saturated_equals_per_entry_derivative_for_every_activation),
         cmocka_unit_test(test_variance_stable_at_mean_1e6),
