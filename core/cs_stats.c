@@ -27,6 +27,7 @@ struct cs_stats_work {
     double *unit_m2;   /* (max_units) per-unit sum of squared deviations */
     uint8_t *slot_of;  /* (max_entries) histogram slot of each entry */
     uint64_t tally[CS_STATS_NARROW_BINS + 3];
+    uint64_t lane_tally[4][CS_STATS_NARROW_BINS + 3]; /* see quantiles_finite */
 };
 
 cs_stats_work *cs_stats_work_alloc(size_t max_entries, size_t max_units)
@@ -443,21 +444,30 @@ static void quantiles_finite(cs_stats *out, const double *x, size_t count, size_
     /* Two divisions at once; entries are finite here, so only the
      * underflow and overflow tests remain, rarely true. */
     {
+        /* Four entries a step, each lane counting into its own tally:
+         * relu's zeros (half the entries, one bin) would otherwise chain
+         * every increment through one counter in memory. */
         const __m128d vlo = _mm_set1_pd(lo), vhi = _mm_set1_pd(hi), vwidth = _mm_set1_pd(width);
-        for (; i + 2 <= count; i += 2) {
-            __m128d v = _mm_loadu_pd(x + i);
-            __m128i b = _mm_cvttpd_epi32(_mm_div_pd(_mm_sub_pd(v, vlo), vwidth));
-            int under = _mm_movemask_pd(_mm_cmplt_pd(v, vlo));
-            int over = _mm_movemask_pd(_mm_cmpge_pd(v, vhi));
-            long bin[2] = {_mm_cvtsi128_si32(b), _mm_cvtsi128_si32(_mm_srli_si128(b, 4))};
-            for (int k = 0; k < 2; k++) {
-                size_t g = (under >> k) & 1 ? 0
-                           : (over >> k) & 1 ? nbins + 1
-                           : 1 + ((size_t)bin[k] < nbins ? (size_t)bin[k] : nbins - 1);
-                slot_of[i + (size_t)k] = (uint8_t)g;
-                tally[g]++;
+        memset(w->lane_tally, 0, sizeof w->lane_tally);
+        for (; i + 4 <= count; i += 4) {
+            for (size_t half = 0; half < 4; half += 2) {
+                __m128d v = _mm_loadu_pd(x + i + half);
+                __m128i b = _mm_cvttpd_epi32(_mm_div_pd(_mm_sub_pd(v, vlo), vwidth));
+                int under = _mm_movemask_pd(_mm_cmplt_pd(v, vlo));
+                int over = _mm_movemask_pd(_mm_cmpge_pd(v, vhi));
+                long bin[2] = {_mm_cvtsi128_si32(b), _mm_cvtsi128_si32(_mm_srli_si128(b, 4))};
+                for (size_t k = 0; k < 2; k++) {
+                    size_t g = (under >> k) & 1 ? 0
+                               : (over >> k) & 1 ? nbins + 1
+                               : 1 + ((size_t)bin[k] < nbins ? (size_t)bin[k] : nbins - 1);
+                    slot_of[i + half + k] = (uint8_t)g;
+                    w->lane_tally[half + k][g]++;
+                }
             }
         }
+        for (size_t g = 0; g < nslots; g++)
+            tally[g] = w->lane_tally[0][g] + w->lane_tally[1][g] + w->lane_tally[2][g] +
+                       w->lane_tally[3][g];
     }
 #endif
     for (; i < count; i++) {
