@@ -226,8 +226,10 @@ static void test_quantiles_match_sort_on_adversarial_orders(void **state)
  * (the most that narrow) and 254 (the matrix's own 64 bins instead);
  * ranges that hold the data, that cut it (most in under/overflow: the
  * full selection), whose edges fall on entries (ties at the edges, the
- * top edge's rounding), one fixed from the matrix's own moments; and a
- * matrix with NaN and Inf (counted as cs_hist_accumulate counts them). */
+ * top edge's rounding), one fixed from the matrix's own moments; a
+ * matrix with NaN and Inf (counted as cs_hist_accumulate counts them);
+ * and just under half zeros with p50 in the zeros' bin, which is gathered
+ * without its zeros. */
 static void test_hist_spec_matches_accumulate_and_sort(void **state)
 {
     (void)state;
@@ -239,10 +241,14 @@ static void test_hist_spec_matches_accumulate_and_sort(void **state)
     assert_non_null(w);
     const size_t nbins_list[] = {1, 7, 64, 253, 254};
     const double ranges[][2] = {{-6, 6}, {0.5, 0.75}, {-1, 1}, {-1e-3, 1e9}, {0, 0}};
-    for (int pattern = 0; pattern < 4; pattern++) {
+    for (int pattern = 0; pattern < 6; pattern++) {
         for (size_t e = 0; e < count; e++) {
             double g = gsl_ran_gaussian(rng, 1.0);
-            double v[] = {g, g > 0 ? g : 0.0, (double)(gsl_rng_get(rng) % 9) / 4.0 - 1.0, g};
+            /* 4, 5: just under half zeros, the rest small (both signs, or
+             * positive: relu's p50 a hair above the zeros, in their bin) */
+            int zero = e % 2 == 0 && e > 8;
+            double v[] = {g, g > 0 ? g : 0.0, (double)(gsl_rng_get(rng) % 9) / 4.0 - 1.0, g,
+                          zero ? 0.0 : 1e-3 * g, zero ? 0.0 : 1e-3 * fabs(g) + 1e-9};
             x[e] = v[pattern];
         }
         if (pattern == 3) {
