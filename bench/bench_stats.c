@@ -192,7 +192,25 @@ int main(void)
         cs_hist_accumulate(counts, &under, &over, 64, lo, hi, x, count);
         t_hist[r] = now_ns() - t0;
     }
-    printf("cs_hist_accumulate, 64 bins           %10.0f ns\n", median(t_hist, REPS));
+    double hist_alone = median(t_hist, REPS);
+    printf("cs_hist_accumulate, 64 bins           %10.0f ns\n", hist_alone);
+
+    /* As the network records a site: statistics and its 64-bin histogram
+     * in one call (cs_stats_compute_hist), against the two calls. */
+    double t_both[REPS], t_apart[REPS];
+    cs_stats st;
+    for (int r = 0; r < REPS; r++) {
+        cs_hist_spec spec = {64, lo, hi, 0, counts, &under, &over};
+        double t0 = now_ns();
+        cs_stats_compute_hist(&st, x, M, N, x, CS_ACT_TANH, umean, uvar, &spec, w);
+        t_both[r] = now_ns() - t0;
+        t0 = now_ns();
+        cs_stats_compute(&st, x, M, N, x, CS_ACT_TANH, umean, uvar, w);
+        cs_hist_accumulate(counts, &under, &over, 64, lo, hi, x, count);
+        t_apart[r] = now_ns() - t0;
+    }
+    printf("tanh with z + histogram: one call %10.0f ns, stats then histogram %10.0f ns\n",
+           median(t_both, REPS), median(t_apart, REPS));
 
     /* The layer that makes such a batch: h = x W^T, (256 x 1024)(1024 x 1024). */
     double t_gemm[GEMM_REPS];

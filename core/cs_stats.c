@@ -13,20 +13,21 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* DESIGN §2: p01 p15 p50 p85 p99 */
 const double cs_stats_quantile_levels[CS_STATS_NQ] = {0.01, 0.15, 0.50, 0.85, 0.99};
-
-/* phi'(z) is evaluated this many entries at a time, in a buffer that stays
- * in L1, so frac_saturated needs no matrix-sized scratch. */
-#define CS_STATS_DERIV_CHUNK 512
 
 struct cs_stats_work {
     size_t max_entries, max_units;
     double *select;    /* (max_entries) finite entries, permuted by selection */
     double *unit_mean; /* (max_units) column sums, then per-unit means */
     double *unit_m2;   /* (max_units) per-unit sum of squared deviations */
-    double deriv[CS_STATS_DERIV_CHUNK];
+    uint8_t *slot_of;  /* (max_entries) histogram slot of each entry */
+    uint64_t tally[CS_STATS_NARROW_BINS + 3];
+    uint64_t lane_tally[4][CS_STATS_NARROW_BINS + 3]; /* see quantiles_finite */
 };
 
 cs_stats_work *cs_stats_work_alloc(size_t max_entries, size_t max_units)
@@ -38,7 +39,7 @@ cs_stats_work *cs_stats_work_alloc(size_t max_entries, size_t max_units)
                      max_entries, max_units);
         return NULL;
     }
-    if (!(w = cs_malloc(sizeof *w)))
+    if (!(w = cs_calloc(1, sizeof *w)))
         goto fail;
     w->max_entries = max_entries;
     w->max_units = max_units;
@@ -47,9 +48,11 @@ cs_stats_work *cs_stats_work_alloc(size_t max_entries, size_t max_units)
         goto fail;
     w->unit_mean = w->select + max_entries;
     w->unit_m2 = w->unit_mean + max_units;
+    if (!(w->slot_of = cs_malloc(max_entries ? max_entries : 1)))
+        goto fail;
     return w;
 fail:
-    cs_free(w);
+    cs_stats_work_free(w);
     return NULL;
 }
 
@@ -58,6 +61,7 @@ void cs_stats_work_free(cs_stats_work *w)
     if (!w)
         return;
     cs_free(w->select);
+    cs_free(w->slot_of);
     cs_free(w);
 }
 
@@ -198,32 +202,401 @@ static void select_ranks(double *a, ptrdiff_t left, ptrdiff_t right, const ptrdi
     select_ranks(a, r + 1, right, ranks + above, count - above);
 }
 
-/* frac_saturated (DESIGN §2): #{phi'(z) < 0.05 max phi'} / (m n). phi' comes
- * from cs_activation_derivative itself, so the kink conventions (relu'(0) =
- * 0) are the ones the rest of covshift uses. */
-static double saturated_fraction(const double *z, size_t count, cs_activation act,
-                                 double *deriv)
+/* frac_saturated (DESIGN §2): #{phi'(z) < 0.05 max phi'} / (m n), with
+ * phi' as cs_activation_derivative computes it (so the kink conventions,
+ * relu'(0) = 0, are the ones the rest of covshift uses).
+ *
+ * Evaluating phi' per entry costs a tanh or exp each (tanh: 6.9 ms per
+ * 256 x 1024 matrix). But for every activation of covshift the saturated
+ * set is {z < lo} U {z > hi}: phi' is monotone on each side of where it
+ * crosses the cutoff (tanh, sigmoid: |z| large; selu, relu, leaky_relu:
+ * z <= the crossing; gelu: phi'(z) < 0 for all z < -1, Mills' ratio, and
+ * increasing above). lo and hi are found once per call by bisection on the
+ * same phi'. Entries within a relative band of 1e-6 around lo or hi
+ * (libm's error moves the crossing by ~1e-15), and nonfinite entries
+ * (gelu'(-Inf) is NaN, tanh'(-Inf) is 0), are
+ * decided by evaluating phi' itself, so the count equals the per-entry
+ * evaluation exactly. */
+typedef struct {
+    double sat_below, sat_above;   /* z < sat_below or z > sat_above: saturated */
+    double free_above, free_below; /* free_above < z < free_below: not saturated */
+    double cutoff;                 /* 0.05 max phi' */
+} cs_saturation;
+
+static int is_saturated(cs_activation act, double z, double cutoff)
+{
+    double d;
+    cs_activation_derivative(act, &d, &z, 1);
+    return d < cutoff;
+}
+
+/* The crossing between a (saturated iff sat_a) and b (the other), to
+ * within an ulp: 80 halvings cover any finite bracket of this file. */
+static double saturation_crossing(cs_activation act, double cutoff, double a, double b)
+{
+    int sat_a = is_saturated(act, a, cutoff);
+    for (int k = 0; k < 80; k++) {
+        double mid = a + 0.5 * (b - a);
+        if (mid == a || mid == b)
+            break;
+        if (is_saturated(act, mid, cutoff) == sat_a)
+            a = mid;
+        else
+            b = mid;
+    }
+    return 0.5 * (a + b);
+}
+
+static void saturation_bounds(cs_saturation *sb, cs_activation act)
+{
+    sb->cutoff = 0.05 * cs_activation_max_derivative(act);
+    double lo = -INFINITY, hi = INFINITY;
+    switch (act) {
+    case CS_ACT_RELU:
+    case CS_ACT_LEAKY_RELU: /* phi' is 1 above 0, 0 or 0.01 at and below: z <= 0 */
+        sb->sat_below = sb->free_above = 0x1p-1074; /* the least positive double */
+        sb->sat_above = sb->free_below = INFINITY;
+        return;
+    case CS_ACT_TANH:    /* phi'(+-19.1) rounds to 0: the crossings lie inside */
+    case CS_ACT_SIGMOID: /* likewise by +-40 */
+        lo = saturation_crossing(act, sb->cutoff, -40.0, 0.0);
+        hi = saturation_crossing(act, sb->cutoff, 40.0, 0.0);
+        break;
+    case CS_ACT_SELU: /* scale alpha e^z < 0.05 scale alpha: z < log 0.05 */
+        lo = saturation_crossing(act, sb->cutoff, -10.0, 0.0);
+        break;
+    case CS_ACT_GELU: /* phi'(-1) < 0 < cutoff < phi'(0) = 1/2 */
+        lo = saturation_crossing(act, sb->cutoff, -1.0, 0.0);
+        break;
+    default:
+        break;
+    }
+    const double band = 1e-6;
+    sb->sat_below = lo - band * fabs(lo);
+    sb->free_above = lo + band * fabs(lo);
+    sb->free_below = hi - band * fabs(hi);
+    sb->sat_above = hi + band * fabs(hi);
+}
+
+static double saturated_fraction(const double *z, size_t count, cs_activation act)
 {
     if (act == CS_ACT_LINEAR)
         return 0.0;
-    double threshold = 0.05 * cs_activation_max_derivative(act);
-    size_t saturated = 0;
-    for (size_t off = 0; off < count; off += CS_STATS_DERIV_CHUNK) {
-        size_t len = count - off < CS_STATS_DERIV_CHUNK ? count - off : CS_STATS_DERIV_CHUNK;
-        cs_activation_derivative(act, deriv, z + off, len);
-        for (size_t i = 0; i < len; i++)
-            saturated += deriv[i] < threshold;
+    cs_saturation sb;
+    saturation_bounds(&sb, act);
+    /* One branch-free pass counts the sure entries; the rest (in a band,
+     * or NaN/Inf, which no comparison below accepts) are rare. */
+    uint64_t saturated = 0, clear = 0;
+    size_t i = 0;
+#ifdef __SSE2__
+    /* GCC does not vectorise counts of double comparisons (as of 12): by
+     * hand, two entries a step; a true comparison is an all-ones lane,
+     * -1 as an integer, so subtracting it counts. */
+    const __m128d abs_mask = _mm_castsi128_pd(_mm_set1_epi64x(INT64_MAX));
+    const __m128d max = _mm_set1_pd(DBL_MAX), sat_below = _mm_set1_pd(sb.sat_below);
+    const __m128d sat_above = _mm_set1_pd(sb.sat_above);
+    const __m128d free_above = _mm_set1_pd(sb.free_above);
+    const __m128d free_below = _mm_set1_pd(sb.free_below);
+    __m128i n_sat = _mm_setzero_si128(), n_clear = _mm_setzero_si128();
+    for (; i + 2 <= count; i += 2) {
+        __m128d v = _mm_loadu_pd(z + i);
+        __m128d finite = _mm_cmple_pd(_mm_and_pd(v, abs_mask), max);
+        __m128d sat = _mm_or_pd(_mm_cmplt_pd(v, sat_below), _mm_cmpgt_pd(v, sat_above));
+        __m128d free = _mm_and_pd(_mm_cmpgt_pd(v, free_above), _mm_cmplt_pd(v, free_below));
+        n_sat = _mm_sub_epi64(n_sat, _mm_castpd_si128(_mm_and_pd(sat, finite)));
+        n_clear = _mm_sub_epi64(n_clear, _mm_castpd_si128(_mm_and_pd(free, finite)));
+    }
+    uint64_t lanes[2];
+    _mm_storeu_si128((__m128i *)lanes, n_sat);
+    saturated = lanes[0] + lanes[1];
+    _mm_storeu_si128((__m128i *)lanes, n_clear);
+    clear = lanes[0] + lanes[1];
+#endif
+    for (; i < count; i++) {
+        double v = z[i];
+        uint64_t finite = fabs(v) <= DBL_MAX; /* gelu'(-Inf) is NaN: not saturated */
+        saturated += ((uint64_t)(v < sb.sat_below) | (uint64_t)(v > sb.sat_above)) & finite;
+        clear += (uint64_t)(v > sb.free_above) & (uint64_t)(v < sb.free_below) & finite;
+    }
+    uint64_t unsure = (uint64_t)count - saturated - clear;
+    for (i = 0; unsure && i < count; i++) {
+        double v = z[i];
+        if (!(fabs(v) <= DBL_MAX) || !((v < sb.sat_below) | (v > sb.sat_above) |
+                                       ((v > sb.free_above) & (v < sb.free_below)))) {
+            saturated += (size_t)is_saturated(act, v, sb.cutoff);
+            unsure--;
+        }
     }
     return (double)saturated / (double)count;
+}
+
+/* DESIGN §2: order statistic round(q (N-1)) of N entries. The sorted
+ * entries hold the zeros at ranks [negatives, negatives + zeros): a rank
+ * there is 0 with no selection. That is where relu's dead units put
+ * p01..p50, and a block of ties is the slowest input for selection.
+ * Fills ranks[] and returns in todo[] (count returned) the ranks that need
+ * a selection. */
+static int quantile_ranks(size_t finite, size_t zeros, size_t negatives,
+                          ptrdiff_t ranks[CS_STATS_NQ], ptrdiff_t todo[CS_STATS_NQ])
+{
+    ptrdiff_t last = (ptrdiff_t)finite - 1;
+    ptrdiff_t zero_lo = (ptrdiff_t)negatives, zero_hi = (ptrdiff_t)(negatives + zeros);
+    int ntodo = 0;
+    for (int k = 0; k < CS_STATS_NQ; k++) {
+        ranks[k] = (ptrdiff_t)round(cs_stats_quantile_levels[k] * (double)last);
+        assert(ranks[k] >= 0 && ranks[k] <= last && (k == 0 || ranks[k] >= ranks[k - 1]));
+        if (ranks[k] < zero_lo || ranks[k] >= zero_hi)
+            todo[ntodo++] = ranks[k];
+    }
+    return ntodo;
+}
+
+static int rank_is_zero(ptrdiff_t rank, size_t zeros, size_t negatives)
+{
+    return rank >= (ptrdiff_t)negatives && rank < (ptrdiff_t)(negatives + zeros);
+}
+
+/* Quantiles, min and max of the `finite` entries in sel (permuted): one
+ * multi-selection over all of them, extremes from the tails outside the
+ * outer selected ranks (when an outer rank is a zero, 0 is the extreme
+ * unless entries lie beyond the zeros, which then takes one scan). */
+static void quantiles_by_selection(cs_stats *out, double *sel, size_t finite, size_t zeros,
+                                   size_t negatives)
+{
+    ptrdiff_t last = (ptrdiff_t)finite - 1, ranks[CS_STATS_NQ], todo[CS_STATS_NQ];
+    ptrdiff_t zero_lo = (ptrdiff_t)negatives, zero_hi = (ptrdiff_t)(negatives + zeros);
+    int ntodo = quantile_ranks(finite, zeros, negatives, ranks, todo);
+    select_ranks(sel, 0, last, todo, ntodo);
+    for (int k = 0; k < CS_STATS_NQ; k++)
+        out->q[k] = rank_is_zero(ranks[k], zeros, negatives) ? 0.0 : sel[ranks[k]];
+    double mn, mx;
+    if (rank_is_zero(ranks[0], zeros, negatives) && zero_lo == 0) {
+        mn = 0.0;
+    } else {
+        ptrdiff_t end = rank_is_zero(ranks[0], zeros, negatives) ? last : ranks[0];
+        mn = sel[end];
+        for (ptrdiff_t i = 0; i < end; i++)
+            mn = sel[i] < mn ? sel[i] : mn;
+    }
+    ptrdiff_t top = ranks[CS_STATS_NQ - 1];
+    if (rank_is_zero(top, zeros, negatives) && zero_hi == last + 1) {
+        mx = 0.0;
+    } else {
+        ptrdiff_t start = rank_is_zero(top, zeros, negatives) ? 0 : top;
+        mx = sel[start];
+        for (ptrdiff_t i = start + 1; i <= last; i++)
+            mx = sel[i] > mx ? sel[i] : mx;
+    }
+    out->min = mn;
+    out->max = mx;
+}
+
+/* Slot of v on nbins equal bins over [lo, hi) of the given width, by
+ * cs_hist_accumulate's rule: 0 below lo, 1 + k for bin k, nbins + 1 at or
+ * above hi, nbins + 2 for NaN. Monotone in v (NaN aside). */
+static inline size_t hist_slot(double v, double lo, double hi, double width, size_t nbins)
+{
+    if (v < lo)
+        return 0;
+    if (v >= hi)
+        return nbins + 1;
+    if (v != v)
+        return nbins + 2;
+    size_t b = (size_t)((v - lo) / width);
+    return 1 + (b < nbins ? b : nbins - 1);
+}
+
+/* Quantiles of an all-finite x (count entries) without selecting over all
+ * of them. One pass puts every entry in a histogram slot (the caller's
+ * histogram when it has at most CS_STATS_NARROW_BINS bins, counted on the
+ * way; else 64 bins over this matrix's mean +- 6 sd) and remembers each
+ * entry's slot. The slots are ordered by value, so cumulative counts say
+ * which slot holds each wanted rank; a second pass gathers only those
+ * slots' entries, and selection runs inside each. The order statistics are
+ * exactly the same; a slot holds about 1/15 of a gaussian's entries. When
+ * the wanted slots hold more than half the entries (data far outside the
+ * caller's bins), it selects over a copy of all of them instead. */
+static void quantiles_finite(cs_stats *out, const double *x, size_t count, size_t zeros,
+                             size_t negatives, cs_hist_spec *hist, cs_stats_work *w)
+{
+    double *sel = w->select;
+    double lo, hi;
+    size_t nbins;
+    int own = !hist || hist->nbins > CS_STATS_NARROW_BINS;
+    if (own) {
+        nbins = 64;
+        cs_hist_range(&lo, &hi, out->mean, out->var);
+        if (hist)
+            cs_hist_accumulate(hist->counts, hist->under, hist->over, hist->nbins, hist->lo,
+                               hist->hi, x, count);
+    } else {
+        nbins = hist->nbins;
+        lo = hist->lo;
+        hi = hist->hi;
+    }
+    size_t nslots = nbins + 3;
+    uint64_t *tally = w->tally;
+    uint8_t *slot_of = w->slot_of;
+    memset(tally, 0, nslots * sizeof *tally);
+    double width = (hi - lo) / (double)nbins;
+    size_t i = 0;
+#ifdef __SSE2__
+    /* Two divisions at once; entries are finite here, so only the
+     * underflow and overflow tests remain, rarely true. */
+    {
+        /* Four entries a step, each lane counting into its own tally:
+         * relu's zeros (half the entries, one bin) would otherwise chain
+         * every increment through one counter in memory. */
+        const __m128d vlo = _mm_set1_pd(lo), vhi = _mm_set1_pd(hi), vwidth = _mm_set1_pd(width);
+        memset(w->lane_tally, 0, sizeof w->lane_tally);
+        for (; i + 4 <= count; i += 4) {
+            for (size_t half = 0; half < 4; half += 2) {
+                __m128d v = _mm_loadu_pd(x + i + half);
+                __m128i b = _mm_cvttpd_epi32(_mm_div_pd(_mm_sub_pd(v, vlo), vwidth));
+                int under = _mm_movemask_pd(_mm_cmplt_pd(v, vlo));
+                int over = _mm_movemask_pd(_mm_cmpge_pd(v, vhi));
+                long bin[2] = {_mm_cvtsi128_si32(b), _mm_cvtsi128_si32(_mm_srli_si128(b, 4))};
+                for (size_t k = 0; k < 2; k++) {
+                    size_t g = (under >> k) & 1 ? 0
+                               : (over >> k) & 1 ? nbins + 1
+                               : 1 + ((size_t)bin[k] < nbins ? (size_t)bin[k] : nbins - 1);
+                    slot_of[i + half + k] = (uint8_t)g;
+                    w->lane_tally[half + k][g]++;
+                }
+            }
+        }
+        for (size_t g = 0; g < nslots; g++)
+            tally[g] = w->lane_tally[0][g] + w->lane_tally[1][g] + w->lane_tally[2][g] +
+                       w->lane_tally[3][g];
+    }
+#endif
+    for (; i < count; i++) {
+        size_t g = hist_slot(x[i], lo, hi, width, nbins);
+        slot_of[i] = (uint8_t)g;
+        tally[g]++;
+    }
+    if (!own) {
+        *hist->under += tally[0];
+        for (size_t k = 0; k < nbins; k++)
+            hist->counts[k] += tally[1 + k];
+        *hist->over += tally[nbins + 1];
+    }
+
+    ptrdiff_t ranks[CS_STATS_NQ], todo[CS_STATS_NQ];
+    int ntodo = quantile_ranks(count, zeros, negatives, ranks, todo);
+    /* slot_start[g]: rank of slot g's first entry; the slot of each todo rank */
+    uint64_t slot_start[CS_STATS_NARROW_BINS + 3];
+    uint64_t base[CS_STATS_NARROW_BINS + 3];
+    unsigned char wanted[CS_STATS_NARROW_BINS + 3];
+    size_t todo_slot[CS_STATS_NQ];
+    uint64_t cum = 0;
+    for (size_t g = 0; g < nslots; g++) {
+        slot_start[g] = cum;
+        cum += tally[g];
+        wanted[g] = 0;
+    }
+    /* The zeros' slot is gathered without its zeros: their ranks are
+     * known, [negatives, negatives + zeros), and none is a todo rank. Else
+     * relu's p50, a hair above the zeros, would gather half the matrix. */
+    size_t zero_slot = hist_slot(0.0, lo, hi, width, nbins);
+    uint64_t nonzero[CS_STATS_NARROW_BINS + 3]; /* entries of each slot to gather */
+    for (size_t g = 0; g < nslots; g++)
+        nonzero[g] = tally[g] - (g == zero_slot ? zeros : 0);
+    size_t gathered = 0;
+    for (int k = 0; k < ntodo; k++) {
+        size_t g = 0;
+        while ((uint64_t)todo[k] >= slot_start[g] + tally[g])
+            g++;
+        todo_slot[k] = g;
+        if (!wanted[g]) {
+            wanted[g] = 1;
+            gathered += nonzero[g];
+        }
+    }
+    if (gathered > count / 2) {
+        memcpy(sel, x, count * sizeof *sel);
+        double mn = out->min, mx = out->max;
+        quantiles_by_selection(out, sel, count, zeros, negatives);
+        out->min = mn; /* pass 1's, identical but for the sign of a zero */
+        out->max = mx;
+        return;
+    }
+    /* The wanted slots' entries, compacted into sel[0, gathered) with no
+     * branch (every entry is written at the end, only wanted ones advance
+     * it). Slots are ordered by value, so rank r of wanted slot g is rank
+     * r - slot_start[g] + base[g] among them, base[g] = the entries of
+     * wanted slots below g; one multi-selection then finds them all. */
+    uint64_t below = 0;
+    for (size_t g = 0; g < nslots; g++) {
+        base[g] = below;
+        below += wanted[g] ? nonzero[g] : 0;
+    }
+    /* 64 entries at a time: a mask of the wanted nonzero ones, built with
+     * no branch, then one store per set bit. A branch-free store per entry
+     * (sel[kept] = x[e]; kept += wanted) measured slower: every store's
+     * address waits on the loads of the entry before. */
+    size_t kept = 0, e = 0;
+    int skip_zeros = zeros > 0 && wanted[zero_slot]; /* else the test costs 30% */
+    for (; e + 64 <= count; e += 64) {
+        uint64_t mask = 0;
+        if (skip_zeros) {
+            for (unsigned j = 0; j < 64; j++) {
+                size_t g = slot_of[e + j];
+                uint64_t keep = wanted[g] & ((x[e + j] != 0.0) | (g != zero_slot));
+                mask |= keep << j;
+            }
+        } else {
+            for (unsigned j = 0; j < 64; j++)
+                mask |= (uint64_t)wanted[slot_of[e + j]] << j;
+        }
+        while (mask) {
+            sel[kept++] = x[e + (size_t)__builtin_ctzll(mask)];
+            mask &= mask - 1;
+        }
+    }
+    for (; e < count; e++) {
+        size_t g = slot_of[e];
+        sel[kept] = x[e];
+        kept += wanted[g] & ((x[e] != 0.0) | (g != zero_slot));
+    }
+    assert(kept == gathered);
+    /* Rank r of slot g is rank r - slot_start[g] among the slot's entries,
+     * less the zeros when r lies above them in the zeros' slot. */
+    for (int k = 0; k < ntodo; k++) {
+        size_t g = todo_slot[k];
+        ptrdiff_t skip = g == zero_slot && todo[k] >= (ptrdiff_t)(negatives + zeros)
+                             ? (ptrdiff_t)zeros
+                             : 0;
+        todo[k] = todo[k] - (ptrdiff_t)slot_start[g] - skip + (ptrdiff_t)base[g];
+    }
+    select_ranks(sel, 0, (ptrdiff_t)gathered - 1, todo, ntodo);
+    int t = 0;
+    for (int k = 0; k < CS_STATS_NQ; k++) {
+        if (rank_is_zero(ranks[k], zeros, negatives)) {
+            out->q[k] = 0.0;
+        } else {
+            out->q[k] = sel[todo[t]];
+            t++;
+        }
+    }
 }
 
 int cs_stats_compute(cs_stats *out, const double *x, size_t m, size_t n, const double *z,
                      cs_activation act, double *unit_mean, double *unit_var, cs_stats_work *w)
 {
+    return cs_stats_compute_hist(out, x, m, n, z, act, unit_mean, unit_var, NULL, w);
+}
+
+int cs_stats_compute_hist(cs_stats *out, const double *x, size_t m, size_t n, const double *z,
+                          cs_activation act, double *unit_mean, double *unit_var,
+                          cs_hist_spec *hist, cs_stats_work *w)
+{
     if (!out || !w || (!x && m && n))
         return cs_error_set(CS_EINVAL, "stats: out, x and workspace must not be NULL");
     if ((unsigned)act >= CS_ACT_COUNT)
         return cs_error_set(CS_EINVAL, "stats: activation %d is out of range", (int)act);
+    if (hist && (hist->nbins < 1 || !hist->counts || !hist->under || !hist->over))
+        return cs_error_set(CS_EINVAL, "stats: histogram needs nbins >= 1 and its counts");
     if (n > w->max_units || (n && m > w->max_entries / n))
         return cs_error_set(CS_EINVAL,
                             "stats: %zu x %zu matrix exceeds the workspace (%zu entries, "
@@ -239,7 +612,7 @@ int cs_stats_compute(cs_stats *out, const double *x, size_t m, size_t n, const d
         out->q[k] = NAN;
     out->nonfinite = 0;
     out->frac_zero = count ? 0.0 : NAN;
-    out->frac_saturated = (z && count) ? saturated_fraction(z, count, act, w->deriv) : NAN;
+    out->frac_saturated = (z && count) ? saturated_fraction(z, count, act) : NAN;
     if (!count) {
         for (size_t j = 0; j < n; j++) {
             if (unit_mean)
@@ -251,20 +624,52 @@ int cs_stats_compute(cs_stats *out, const double *x, size_t m, size_t n, const d
     }
 
     /* Pass 1, one row-major sweep: column sums S_j = sum_i x_ij, the zero
-     * count, and a copy of x for selection. No branch on finiteness: a NaN or
+     * and negative counts, min and max. No branch on finiteness: a NaN or
      * Inf makes its column sum nonfinite, which is checked once per unit
      * below, so the common all-finite case runs as straight vector code. */
     memset(usum, 0, n * sizeof *usum);
     size_t zeros = 0, negatives = 0;
-    for (size_t i = 0; i < m; i++) {
+    double mn = x[0], mx = x[0];
+    size_t j_vec = 0;
+#ifdef __SSE2__
+    /* GCC 12 keeps this loop scalar (counts and extremes of doubles): by
+     * hand, two units a step, in the same per-unit order of additions. */
+    j_vec = n & ~(size_t)1;
+    {
+        __m128i n_zero = _mm_setzero_si128(), n_neg = _mm_setzero_si128();
+        __m128d vmin = _mm_set1_pd(mn), vmax = vmin, zero = _mm_setzero_pd();
+        for (size_t i = 0; i < m; i++) {
+            const double *row = x + i * n;
+            for (size_t j = 0; j < j_vec; j += 2) {
+                __m128d v = _mm_loadu_pd(row + j);
+                _mm_storeu_pd(usum + j, _mm_add_pd(_mm_loadu_pd(usum + j), v));
+                n_zero = _mm_sub_epi64(n_zero, _mm_castpd_si128(_mm_cmpeq_pd(v, zero)));
+                n_neg = _mm_sub_epi64(n_neg, _mm_castpd_si128(_mm_cmplt_pd(v, zero)));
+                vmin = _mm_min_pd(v, vmin); /* NaN: the all-finite path alone uses these */
+                vmax = _mm_max_pd(v, vmax);
+            }
+        }
+        uint64_t lanes[2];
+        double pair[2];
+        _mm_storeu_si128((__m128i *)lanes, n_zero);
+        zeros = (size_t)(lanes[0] + lanes[1]);
+        _mm_storeu_si128((__m128i *)lanes, n_neg);
+        negatives = (size_t)(lanes[0] + lanes[1]);
+        _mm_storeu_pd(pair, vmin);
+        mn = pair[0] < pair[1] ? pair[0] : pair[1];
+        _mm_storeu_pd(pair, vmax);
+        mx = pair[0] > pair[1] ? pair[0] : pair[1];
+    }
+#endif
+    for (size_t i = 0; j_vec < n && i < m; i++) {
         const double *row = x + i * n;
-        double *copy = sel + i * n;
-        for (size_t j = 0; j < n; j++) {
+        for (size_t j = j_vec; j < n; j++) {
             double v = row[j];
             usum[j] += v;
-            copy[j] = v;
             zeros += v == 0.0;
             negatives += v < 0.0;
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
         }
     }
     out->frac_zero = (double)zeros / (double)count;
@@ -326,75 +731,45 @@ int cs_stats_compute(cs_stats *out, const double *x, size_t m, size_t n, const d
         finite = count;
         out->mean = mean_of_units;
         out->var = within + spread2;
-    } else {
-        /* Slow path, only for a matrix with a nonfinite entry: compact the
-         * finite entries and take the two-pass moments over them. */
-        finite = 0;
-        negatives = 0; /* -Inf was counted */
-        double s = 0.0;
-        for (size_t i = 0; i < count; i++) {
-            double v = x[i];
-            if (isfinite(v)) {
-                sel[finite++] = v;
-                s += v;
-                negatives += v < 0.0;
-            }
-        }
-        out->nonfinite = (long)(count - finite);
-        if (finite) {
-            double mean = s / (double)finite, d2 = 0.0;
-            for (size_t i = 0; i < finite; i++) {
-                double d = sel[i] - mean;
-                d2 += d * d;
-            }
-            out->mean = mean;
-            out->var = d2 / (double)finite;
-        }
-    }
-    if (!finite)
+        /* Pass 1's extremes; a zero extreme is +0 whatever zero it met. */
+        out->min = mn == 0.0 ? 0.0 : mn;
+        out->max = mx == 0.0 ? 0.0 : mx;
+        if (hist && hist->range_from_stats)
+            cs_hist_range(&hist->lo, &hist->hi, out->mean, out->var);
+        quantiles_finite(out, x, count, zeros, negatives, hist, w);
         return CS_OK;
-
-    /* DESIGN §2: order statistic round(q (N-1)), N = finite count, found by
-     * selection rather than a sort. The sorted entries hold the zeros at
-     * ranks [negatives, negatives + zeros): a rank there is 0 with no
-     * selection. That is where relu's dead units put p01..p50, and a block
-     * of ties is the slowest input for selection. */
-    ptrdiff_t last = (ptrdiff_t)finite - 1, ranks[CS_STATS_NQ], todo[CS_STATS_NQ];
-    ptrdiff_t zero_lo = (ptrdiff_t)negatives, zero_hi = (ptrdiff_t)(negatives + zeros);
-    int ntodo = 0;
-    for (int k = 0; k < CS_STATS_NQ; k++) {
-        ranks[k] = (ptrdiff_t)round(cs_stats_quantile_levels[k] * (double)last);
-        assert(ranks[k] >= 0 && ranks[k] <= last && (k == 0 || ranks[k] >= ranks[k - 1]));
-        if (ranks[k] < zero_lo || ranks[k] >= zero_hi)
-            todo[ntodo++] = ranks[k];
     }
-    select_ranks(sel, 0, last, todo, ntodo);
-    for (int k = 0; k < CS_STATS_NQ; k++)
-        out->q[k] = (ranks[k] < zero_lo || ranks[k] >= zero_hi) ? sel[ranks[k]] : 0.0;
-
-    /* min and max from the tails outside the outer selected ranks; when an
-     * outer rank is a zero, 0 is the extreme unless entries lie beyond the
-     * zeros, which then takes one scan. */
-    double mn, mx;
-    if (ranks[0] >= zero_lo && ranks[0] < zero_hi && zero_lo == 0) {
-        mn = 0.0;
-    } else {
-        ptrdiff_t end = ranks[0] >= zero_lo && ranks[0] < zero_hi ? last : ranks[0];
-        mn = sel[end];
-        for (ptrdiff_t i = 0; i < end; i++)
-            mn = sel[i] < mn ? sel[i] : mn;
+    /* Slow path, only for a matrix with a nonfinite entry: compact the
+     * finite entries and take the two-pass moments over them. */
+    finite = 0;
+    negatives = 0; /* -Inf was counted */
+    double s = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        double v = x[i];
+        if (isfinite(v)) {
+            sel[finite++] = v;
+            s += v;
+            negatives += v < 0.0;
+        }
     }
-    ptrdiff_t top = ranks[CS_STATS_NQ - 1];
-    if (top >= zero_lo && top < zero_hi && zero_hi == last + 1) {
-        mx = 0.0;
-    } else {
-        ptrdiff_t start = top >= zero_lo && top < zero_hi ? 0 : top;
-        mx = sel[start];
-        for (ptrdiff_t i = start + 1; i <= last; i++)
-            mx = sel[i] > mx ? sel[i] : mx;
+    out->nonfinite = (long)(count - finite);
+    if (finite) {
+        double mean = s / (double)finite, d2 = 0.0;
+        for (size_t i = 0; i < finite; i++) {
+            double d = sel[i] - mean;
+            d2 += d * d;
+        }
+        out->mean = mean;
+        out->var = d2 / (double)finite;
     }
-    out->min = mn;
-    out->max = mx;
+    if (hist) {
+        if (hist->range_from_stats)
+            cs_hist_range(&hist->lo, &hist->hi, out->mean, out->var);
+        cs_hist_accumulate(hist->counts, hist->under, hist->over, hist->nbins, hist->lo, hist->hi,
+                           x, count);
+    }
+    if (finite)
+        quantiles_by_selection(out, sel, finite, zeros, negatives);
     return CS_OK;
 }
 

@@ -44,6 +44,30 @@ void cs_stats_work_free(cs_stats_work *w);
 int cs_stats_compute(cs_stats *out, const double *x, size_t m, size_t n, const double *z,
                      cs_activation act, double *unit_mean, double *unit_var, cs_stats_work *w);
 
+/* Histograms counted by cs_stats_compute_hist in its own passes (DESIGN
+ * §2 histograms): x's entries are added to counts[0..nbins), *under and
+ * *over exactly as cs_hist_accumulate(counts, under, over, nbins, lo, hi,
+ * x, m n) adds them. With range_from_stats, lo and hi are first set by
+ * cs_hist_range from this matrix's mean and var (phase A's first batch). */
+typedef struct {
+    size_t nbins;
+    double lo, hi;        /* in; out with range_from_stats */
+    int range_from_stats;
+    uint64_t *counts, *under, *over; /* added to */
+} cs_hist_spec;
+
+/* Up to this many bins the histogram's own slots narrow the quantile
+ * selection (one byte per entry records its slot). */
+#define CS_STATS_NARROW_BINS 253
+
+/* cs_stats_compute, and the histogram of x as hist says (NULL: none), in
+ * the same passes: the histogram's slots also tell the selection where
+ * the quantiles are. Same results, same errors, plus CS_EINVAL for a
+ * histogram with nbins < 1 or NULL counts. */
+int cs_stats_compute_hist(cs_stats *out, const double *x, size_t m, size_t n, const double *z,
+                          cs_activation act, double *unit_mean, double *unit_var,
+                          cs_hist_spec *hist, cs_stats_work *w);
+
 /* Histogram range fixed by phase A's first batch (DESIGN §2):
  * [mean - 6 sd, mean + 6 sd]. When sd is 0 or not finite the range is
  * [mean - 1, mean + 1]; when mean is not finite, [-1, 1]. */

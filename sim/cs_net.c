@@ -1,7 +1,10 @@
 /* Layer-major forward simulation with per-site statistics, histograms and
- * drift: DESIGN §1 (model, phases, schedule) and §2 (what is recorded). */
+ * drift: DESIGN §1 (model, phases, schedule) and §2 (what is recorded).
+ * The steps of one layer run on a thread team (issue 5); every value is
+ * computed by the same calls in the same order whatever the team size. */
 #include "cs_net.h"
 
+#include <cblas.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <string.h>
@@ -17,25 +20,55 @@
 #include "cs_rng.h"
 #include "cs_stack.h"
 #include "cs_stats.h"
+#include "cs_team.h"
 
-/* Per-site phase accumulators for drift (DESIGN §2): sums over a phase's
- * batches of the per-unit batch means and variances. */
-typedef struct {
-    double *sum_mean[2]; /* [phase][unit] */
-    double *sum_var[2];
-} cs_net_accum;
+/* Team size asked for by cs_net_set_threads; 0: cs_team_threads_for_jobs(1). */
+static int cs_net_threads_wanted;
 
-/* Everything cs_net_run allocates, sized once per run (STYLE 4). */
+void cs_net_set_threads(int threads) { cs_net_threads_wanted = threads > 0 ? threads : 0; }
+
+int cs_net_threads(void)
+{
+    return cs_net_threads_wanted > 0 ? cs_net_threads_wanted : cs_team_threads_for_jobs(1);
+}
+
+/* What one team thread needs for a step, sized once per run (STYLE 4). */
 typedef struct {
-    double *x_prev, *x_next; /* steps batches of (m, max dim) at depths l-1, l */
-    double *h, *z;           /* one batch of (m, width): pre, norm */
-    double *W, *b;           /* one layer's weights (width, n_in), bias (width) */
-    double *running_mean, *running_var, *batch_mean, *batch_var;
-    double *unit_mean, *unit_var;
-    double *mu_a, *v_a, *mu_b, *v_b;
-    cs_net_accum accum[CS_SITE_COUNT];
+    double *z;                /* (m, width): the norm site of the step in hand */
     cs_stats_work *stats_work;
-    gsl_rng *rng, *rng_bias; /* weight and bias streams of the current layer */
+    gsl_rng *rng;             /* input and dropout streams, reseeded per use */
+} cs_net_thread;
+
+#define CS_NET_MSG 256
+
+/* Everything cs_net_run allocates, sized once per run (STYLE 4). Per-step
+ * arrays let the steps of a layer run in any order on any thread: each
+ * step writes only its own rows, and what depends on step order (running
+ * statistics, drift sums) is computed from them afterwards, in order. */
+typedef struct {
+    const cs_run_params *p;
+    cs_result *r;            /* NULL: record nothing (cs_net_forward) */
+    size_t m, width, dmax;
+    int steps, layer;
+    size_t n_in;             /* input width of the current layer */
+    double *x_prev, *x_next; /* steps batches of (m, max dim) at depths l-1, l; a step's
+                                slot of x_next holds its h, then its post */
+    double *W[2], *b[2];     /* W[cur], b[cur]: this layer's; the other: the next layer's */
+    int cur;
+    double *running_mean, *running_var; /* (width) */
+    double *batch_mean, *batch_var;     /* (steps, width): each step's BN batch statistics */
+    double *ema_mean, *ema_var;         /* (steps, width): ema, running stats after step s */
+    double *unit_mean[CS_SITE_COUNT];   /* (steps, dmax): each step's per-unit means... */
+    double *unit_var[CS_SITE_COUNT];    /* ...and biased variances, for drift */
+    uint64_t *hist_step;                /* (steps, sites, bins + 2): each step's counts */
+    double *mu_a, *v_a, *mu_b, *v_b;    /* (dmax) drift's phase estimates */
+    cs_source *src;
+    gsl_rng *rng_w, *rng_b;             /* weight and bias streams of the next layer */
+    cs_net_thread *thread;
+    int nthreads;
+    cs_team *team;
+    int *task_rc;                       /* (steps + 1) per task of a phase */
+    char (*task_msg)[CS_NET_MSG];       /* its error message (errors are per thread) */
 } cs_net_work;
 
 static size_t cs_net_max_dim(const cs_run_params *p)
@@ -47,244 +80,425 @@ size_t cs_net_workspace_bytes(const cs_run_params *p)
 {
     size_t m = (size_t)p->batch, steps = (size_t)(p->steps_a + p->steps_b);
     size_t dmax = cs_net_max_dim(p), w = (size_t)p->width;
-    size_t doubles = 2 * steps * m * dmax  /* x_prev, x_next */
-                     + 2 * m * w            /* h, z */
-                     + w * dmax + w         /* W, b */
-                     + 10 * dmax            /* per-unit vectors */
-                     + CS_SITE_COUNT * 4 * dmax
-                     + 2 * m * dmax;        /* stats workspace (copy for selection) */
+    size_t threads = (size_t)cs_net_threads();
+    size_t doubles = 2 * steps * m * dmax          /* x_prev, x_next */
+                     + 2 * (w * dmax + w)          /* W, b of two layers */
+                     + 2 * w + 4 * steps * w       /* running, per-step batch and ema stats */
+                     + 2 * CS_SITE_COUNT * steps * dmax + 4 * dmax
+                     + steps * CS_SITE_COUNT * (size_t)(p->bins + 2)
+                     + threads * (m * w + m * dmax + 2 * dmax); /* z, stats workspace */
     return doubles * sizeof(double);
 }
 
 static void cs_net_work_free(cs_net_work *w)
 {
+    cs_team_free(w->team);
+    for (int k = 0; w->thread && k < w->nthreads; k++) {
+        cs_free(w->thread[k].z);
+        cs_stats_work_free(w->thread[k].stats_work);
+        if (w->thread[k].rng)
+            gsl_rng_free(w->thread[k].rng);
+    }
+    cs_free(w->thread);
     cs_free(w->x_prev);
     cs_free(w->x_next);
-    cs_free(w->h);
-    cs_free(w->z);
-    cs_free(w->W);
-    cs_free(w->b);
+    for (int k = 0; k < 2; k++) {
+        cs_free(w->W[k]);
+        cs_free(w->b[k]);
+    }
     cs_free(w->running_mean);
     cs_free(w->running_var);
     cs_free(w->batch_mean);
     cs_free(w->batch_var);
-    cs_free(w->unit_mean);
-    cs_free(w->unit_var);
+    cs_free(w->ema_mean);
+    cs_free(w->ema_var);
+    for (int s = 0; s < CS_SITE_COUNT; s++) {
+        cs_free(w->unit_mean[s]);
+        cs_free(w->unit_var[s]);
+    }
+    cs_free(w->hist_step);
     cs_free(w->mu_a);
     cs_free(w->v_a);
     cs_free(w->mu_b);
     cs_free(w->v_b);
-    for (int s = 0; s < CS_SITE_COUNT; s++)
-        for (int ph = 0; ph < 2; ph++) {
-            cs_free(w->accum[s].sum_mean[ph]);
-            cs_free(w->accum[s].sum_var[ph]);
-        }
-    cs_stats_work_free(w->stats_work);
-    if (w->rng)
-        gsl_rng_free(w->rng);
-    if (w->rng_bias)
-        gsl_rng_free(w->rng_bias);
+    cs_source_free(w->src);
+    if (w->rng_w)
+        gsl_rng_free(w->rng_w);
+    if (w->rng_b)
+        gsl_rng_free(w->rng_b);
+    cs_free(w->task_rc);
+    cs_free(w->task_msg);
     memset(w, 0, sizeof *w);
 }
 
-static int cs_net_work_alloc(cs_net_work *w, const cs_run_params *p)
+static int cs_net_work_alloc(cs_net_work *w, const cs_run_params *p, cs_result *r)
 {
     memset(w, 0, sizeof *w);
-    size_t m = (size_t)p->batch, steps = (size_t)(p->steps_a + p->steps_b);
-    size_t dmax = cs_net_max_dim(p), width = (size_t)p->width;
+    w->p = p;
+    w->r = r;
+    w->m = (size_t)p->batch;
+    w->width = (size_t)p->width;
+    w->dmax = cs_net_max_dim(p);
+    w->steps = p->steps_a + p->steps_b;
+    size_t m = w->m, dmax = w->dmax, width = w->width, steps = (size_t)w->steps;
+    size_t hist_len = steps * CS_SITE_COUNT * (size_t)(p->bins + 2);
     if (!(w->x_prev = cs_malloc(steps * m * dmax * sizeof(double))) ||
         !(w->x_next = cs_malloc(steps * m * dmax * sizeof(double))) ||
-        !(w->h = cs_malloc(m * width * sizeof(double))) ||
-        !(w->z = cs_malloc(m * width * sizeof(double))) ||
-        !(w->W = cs_malloc(width * dmax * sizeof(double))) ||
-        !(w->b = cs_malloc(width * sizeof(double))) ||
+        !(w->W[0] = cs_malloc(width * dmax * sizeof(double))) ||
+        !(w->W[1] = cs_malloc(width * dmax * sizeof(double))) ||
+        !(w->b[0] = cs_malloc(width * sizeof(double))) ||
+        !(w->b[1] = cs_malloc(width * sizeof(double))) ||
         !(w->running_mean = cs_malloc(width * sizeof(double))) ||
         !(w->running_var = cs_malloc(width * sizeof(double))) ||
-        !(w->batch_mean = cs_malloc(width * sizeof(double))) ||
-        !(w->batch_var = cs_malloc(width * sizeof(double))) ||
-        !(w->unit_mean = cs_malloc(dmax * sizeof(double))) ||
-        !(w->unit_var = cs_malloc(dmax * sizeof(double))) ||
+        !(w->batch_mean = cs_malloc(steps * width * sizeof(double))) ||
+        !(w->batch_var = cs_malloc(steps * width * sizeof(double))) ||
+        !(w->ema_mean = cs_malloc(steps * width * sizeof(double))) ||
+        !(w->ema_var = cs_malloc(steps * width * sizeof(double))) ||
+        !(w->hist_step = cs_calloc(hist_len, sizeof(uint64_t))) ||
         !(w->mu_a = cs_malloc(dmax * sizeof(double))) ||
         !(w->v_a = cs_malloc(dmax * sizeof(double))) ||
         !(w->mu_b = cs_malloc(dmax * sizeof(double))) ||
-        !(w->v_b = cs_malloc(dmax * sizeof(double))))
+        !(w->v_b = cs_malloc(dmax * sizeof(double))) ||
+        !(w->task_rc = cs_calloc(steps + 1, sizeof *w->task_rc)) ||
+        !(w->task_msg = cs_calloc(steps + 1, sizeof *w->task_msg)))
         goto fail;
     for (int s = 0; s < CS_SITE_COUNT; s++)
-        for (int ph = 0; ph < 2; ph++)
-            if (!(w->accum[s].sum_mean[ph] = cs_malloc(dmax * sizeof(double))) ||
-                !(w->accum[s].sum_var[ph] = cs_malloc(dmax * sizeof(double))))
-                goto fail;
-    if (!(w->stats_work = cs_stats_work_alloc(m * dmax, dmax)))
+        if (!(w->unit_mean[s] = cs_malloc(steps * dmax * sizeof(double))) ||
+            !(w->unit_var[s] = cs_malloc(steps * dmax * sizeof(double))))
+            goto fail;
+    if (!(w->src = cs_source_alloc(p)) || !(w->rng_w = cs_rng_alloc()) ||
+        !(w->rng_b = cs_rng_alloc()))
         goto fail;
-    if (!(w->rng = cs_rng_alloc()) || !(w->rng_bias = cs_rng_alloc()))
+    w->nthreads = cs_net_threads();
+    if (!(w->thread = cs_calloc((size_t)w->nthreads, sizeof *w->thread)))
+        goto fail;
+    for (int k = 0; k < w->nthreads; k++) {
+        cs_net_thread *t = &w->thread[k];
+        if (!(t->z = cs_malloc(m * width * sizeof(double))) ||
+            !(t->stats_work = cs_stats_work_alloc(m * dmax, dmax)) || !(t->rng = cs_rng_alloc()))
+            goto fail;
+    }
+    if (!(w->team = cs_team_alloc(w->nthreads)))
         goto fail;
     return CS_OK;
 fail:
     cs_net_work_free(w);
-    return CS_ENOMEM;
+    return cs_error_code() == CS_EIO ? CS_EIO : CS_ENOMEM; /* EIO: a thread did not start */
 }
 
-/* Records one (step, slot) matrix x (m, n): its statistics, its histogram
- * counts for the step's phase (bins fixed at step 0 from A's first batch)
- * and the per-unit sums for drift. z is the pre-activation for site post
- * (frac_saturated), else NULL. */
-static int cs_net_record(cs_result *r, cs_net_work *w, int step, int layer, cs_site site,
-                         const double *x, size_t m, size_t n, const double *z,
-                         cs_activation act)
+static uint64_t *cs_net_hist_step(cs_net_work *w, int step, cs_site site)
 {
-    const cs_run_params *p = &r->params;
+    return w->hist_step + ((size_t)step * CS_SITE_COUNT + site) * (size_t)(w->p->bins + 2);
+}
+
+/* Records one (step, slot) matrix x (m, n): its statistics, and the step's
+ * own histogram counts and per-unit moments (pooled by cs_net_finish_layer).
+ * The bins are fixed at step 0 from A's first batch, which runs before the
+ * other steps of its layer. z is the pre-activation for site post
+ * (frac_saturated), else NULL. */
+static int cs_net_record(cs_net_work *w, cs_net_thread *t, int step, int layer, cs_site site,
+                         const double *x, size_t n, const double *z)
+{
+    cs_result *r = w->r;
+    const cs_run_params *p = w->p;
     size_t slot = cs_result_slot(layer, site);
     cs_stats *st = &r->stats[(size_t)step * r->nslots + slot];
-    int rc = cs_stats_compute(st, x, m, n, z, act, w->unit_mean, w->unit_var, w->stats_work);
+    uint64_t *h = cs_net_hist_step(w, step, site);
+    memset(h, 0, (size_t)(r->bins + 2) * sizeof *h);
+    /* DESIGN §2: bins fixed per (layer, site) by phase A's first batch */
+    cs_hist_spec hist = {(size_t)r->bins, r->hist_lo[slot], r->hist_hi[slot], step == 0,
+                         h + 1, &h[0], &h[r->bins + 1]};
+    int rc = cs_stats_compute_hist(st, x, w->m, n, z, p->activation,
+                                   w->unit_mean[site] + (size_t)step * w->dmax,
+                                   w->unit_var[site] + (size_t)step * w->dmax, &hist,
+                                   t->stats_work);
     if (rc != CS_OK)
         return rc;
-    if (step == 0) /* DESIGN §2: bins fixed per (layer, site) by phase A's first batch */
-        cs_hist_range(&r->hist_lo[slot], &r->hist_hi[slot], st->mean, st->var);
-    int phase = step >= p->steps_a;
-    uint64_t *h = r->hist + ((size_t)phase * r->nslots + slot) * (size_t)(r->bins + 2);
-    cs_hist_accumulate(h + 1, &h[0], &h[r->bins + 1], (size_t)r->bins, r->hist_lo[slot],
-                       r->hist_hi[slot], x, m * n);
-    cs_net_accum *acc = &w->accum[site];
-    if (step == 0 || step == p->steps_a) {
-        memset(acc->sum_mean[phase], 0, n * sizeof(double));
-        memset(acc->sum_var[phase], 0, n * sizeof(double));
+    if (step == 0) {
+        r->hist_lo[slot] = hist.lo;
+        r->hist_hi[slot] = hist.hi;
     }
-    cs_drift_accumulate(acc->sum_mean[phase], acc->sum_var[phase], w->unit_mean, w->unit_var, n);
     return CS_OK;
 }
 
-/* After the last step: drift of one slot from the phase sums and the
- * pooled histograms (DESIGN §2 drift). */
-static void cs_net_finish_slot(cs_result *r, cs_net_work *w, int layer, cs_site site, size_t n)
+/* norm = none makes z = h: the norm site's record is the pre site's, copied
+ * rather than computed again from the same numbers. */
+static void cs_net_record_copy(cs_net_work *w, int step, int layer, cs_site to, cs_site from)
 {
-    const cs_run_params *p = &r->params;
-    size_t slot = cs_result_slot(layer, site);
-    const cs_net_accum *acc = &w->accum[site];
-    for (size_t j = 0; j < n; j++) {
-        w->mu_a[j] = acc->sum_mean[0][j] / p->steps_a;
-        w->v_a[j] = acc->sum_var[0][j] / p->steps_a;
-        w->mu_b[j] = acc->sum_mean[1][j] / p->steps_b;
-        w->v_b[j] = acc->sum_var[1][j] / p->steps_b;
+    cs_result *r = w->r;
+    size_t s_to = cs_result_slot(layer, to), s_from = cs_result_slot(layer, from);
+    size_t off = (size_t)step * w->dmax;
+    r->stats[(size_t)step * r->nslots + s_to] = r->stats[(size_t)step * r->nslots + s_from];
+    memcpy(w->unit_mean[to] + off, w->unit_mean[from] + off, w->width * sizeof(double));
+    memcpy(w->unit_var[to] + off, w->unit_var[from] + off, w->width * sizeof(double));
+    if (step == 0) {
+        r->hist_lo[s_to] = r->hist_lo[s_from];
+        r->hist_hi[s_to] = r->hist_hi[s_from];
     }
-    cs_drift *d = &r->drift[slot];
-    cs_drift_units(d, w->mu_a, w->v_a, w->mu_b, w->v_b, n);
+    memcpy(cs_net_hist_step(w, step, to), cs_net_hist_step(w, step, from),
+           (size_t)(r->bins + 2) * sizeof(uint64_t));
+}
+
+/* After every step of a layer: pools the steps' histogram counts per phase
+ * (integers: any order gives the same sums) and sums the per-unit moments
+ * in step order, exactly as a sequential run accumulates them, into the
+ * drift of each slot (DESIGN §2 drift). */
+static void cs_net_finish_layer(cs_net_work *w, int layer, size_t n)
+{
+    cs_result *r = w->r;
+    const cs_run_params *p = w->p;
     size_t stride = (size_t)(r->bins + 2);
-    const uint64_t *ha = r->hist + slot * stride;
-    const uint64_t *hb = r->hist + (r->nslots + slot) * stride;
-    double width = (r->hist_hi[slot] - r->hist_lo[slot]) / r->bins;
-    double sd_a = sqrt(r->stats[slot].var); /* step 0 is A's first batch */
-    d->w1 = cs_drift_w1(ha + 1, ha[0], ha[r->bins + 1], hb + 1, hb[0], hb[r->bins + 1],
-                        (size_t)r->bins, width, sd_a);
+    for (int site = layer == 0 ? CS_SITE_POST : 0; site < CS_SITE_COUNT; site++) {
+        size_t slot = cs_result_slot(layer, (cs_site)site);
+        memset(w->mu_a, 0, n * sizeof(double));
+        memset(w->v_a, 0, n * sizeof(double));
+        memset(w->mu_b, 0, n * sizeof(double));
+        memset(w->v_b, 0, n * sizeof(double));
+        for (int s = 0; s < w->steps; s++) {
+            int phase = s >= p->steps_a;
+            uint64_t *dst = r->hist + ((size_t)phase * r->nslots + slot) * stride;
+            const uint64_t *src = cs_net_hist_step(w, s, (cs_site)site);
+            for (size_t k = 0; k < stride; k++)
+                dst[k] += src[k];
+            size_t off = (size_t)s * w->dmax;
+            cs_drift_accumulate(phase ? w->mu_b : w->mu_a, phase ? w->v_b : w->v_a,
+                                w->unit_mean[site] + off, w->unit_var[site] + off, n);
+        }
+        for (size_t j = 0; j < n; j++) {
+            w->mu_a[j] = w->mu_a[j] / p->steps_a;
+            w->v_a[j] = w->v_a[j] / p->steps_a;
+            w->mu_b[j] = w->mu_b[j] / p->steps_b;
+            w->v_b[j] = w->v_b[j] / p->steps_b;
+        }
+        cs_drift *d = &r->drift[slot];
+        cs_drift_units(d, w->mu_a, w->v_a, w->mu_b, w->v_b, n);
+        const uint64_t *ha = r->hist + slot * stride;
+        const uint64_t *hb = r->hist + (r->nslots + slot) * stride;
+        double width = (r->hist_hi[slot] - r->hist_lo[slot]) / r->bins;
+        double sd_a = sqrt(r->stats[slot].var); /* step 0 is A's first batch */
+        d->w1 = cs_drift_w1(ha + 1, ha[0], ha[r->bins + 1], hb + 1, hb[0], hb[r->bins + 1],
+                            (size_t)r->bins, width, sd_a);
+    }
 }
 
-/* Layer 0: draws every batch of the run (A, then B = shift of A draws from
- * the same per-step stream) into w->x_prev and records it at site post
- * (r NULL: records nothing). */
-static int cs_net_input(const cs_run_params *p, cs_result *r, cs_net_work *w)
+/* Layer 0, one step: draws batch `step` (A, or B = shift of the A draw from
+ * the same per-step stream) into its slot of x_prev and records it at site
+ * post. */
+static int cs_net_input_step(cs_net_work *w, cs_net_thread *t, int step)
 {
-    size_t m = (size_t)p->batch, d = (size_t)p->input_dim;
-    int steps = p->steps_a + p->steps_b;
-    cs_source *src = cs_source_alloc(p);
-    if (!src)
-        return CS_ENOMEM;
+    size_t d = (size_t)w->p->input_dim;
+    double *x = w->x_prev + (size_t)step * w->m * d;
+    int rc = cs_source_batch(w->src, step, x, t->rng);
+    if (rc == CS_OK && w->r)
+        rc = cs_net_record(w, t, step, 0, CS_SITE_POST, x, d, NULL);
+    return rc;
+}
+
+/* BN uses whose normalisation waits for the running statistics of earlier
+ * steps (DESIGN §1 Phases: frozen and ema in phase B). */
+static int cs_net_deferred(cs_bn_use use) { return use == CS_BN_RUNNING || use == CS_BN_EMA; }
+
+/* The end of a step once z is in t->z: the norm site, post = phi(z) into
+ * the step's slot (over h), dropout, the post site. */
+static int cs_net_step_post(cs_net_work *w, cs_net_thread *t, int step, double *slot)
+{
+    const cs_run_params *p = w->p;
+    size_t n = w->width;
     int rc = CS_OK;
-    for (int s = 0; s < steps && rc == CS_OK; s++) {
-        double *x = w->x_prev + (size_t)s * m * d;
-        rc = cs_source_batch(src, s, x, w->rng);
-        if (rc == CS_OK && r)
-            rc = cs_net_record(r, w, s, 0, CS_SITE_POST, x, m, d, NULL, CS_ACT_LINEAR);
-    }
-    cs_source_free(src);
-    if (rc != CS_OK)
+    if (w->r && (rc = cs_net_record(w, t, step, w->layer, CS_SITE_NORM, t->z, n, NULL)) != CS_OK)
         return rc;
-    if (r)
-        cs_net_finish_slot(r, w, 0, CS_SITE_POST, d);
+    cs_activation_forward(p->activation, slot, t->z, w->m * n);
+    cs_stack_dropout(p, t->rng, (uint64_t)step, w->layer, slot, w->m * n); /* issue 6 */
+    if (w->r)
+        rc = cs_net_record(w, t, step, w->layer, CS_SITE_POST, slot, n, t->z);
+    return rc;
+}
+
+/* Layer >= 1, one step, as far as it can go without other steps: the dense
+ * layer and site pre; then the whole step unless its normalisation is
+ * deferred (for ema, the batch statistics its running update needs). The
+ * calls are cs_stack_layer_forward's, so the issue-6 passes see the same
+ * bits. */
+static int cs_net_layer_step(cs_net_work *w, cs_net_thread *t, int step)
+{
+    const cs_run_params *p = w->p;
+    size_t m = w->m, n = w->width;
+    const double *x = w->x_prev + (size_t)step * m * w->n_in;
+    double *slot = w->x_next + (size_t)step * m * n;
+    double *bm = w->batch_mean + (size_t)step * n, *bv = w->batch_var + (size_t)step * n;
+    cs_bn_use use = cs_stack_bn_use(p, step);
+    int rc = CS_OK;
+    if (use == CS_BN_NONE) {
+        /* z = h: h goes straight to z, and the norm site copies pre's record */
+        cs_dense_forward(t->z, x, w->W[w->cur], w->b[w->cur], m, w->n_in, n);
+        if (w->r) {
+            if ((rc = cs_net_record(w, t, step, w->layer, CS_SITE_PRE, t->z, n, NULL)) != CS_OK)
+                return rc;
+            cs_net_record_copy(w, step, w->layer, CS_SITE_NORM, CS_SITE_PRE);
+        }
+        cs_activation_forward(p->activation, slot, t->z, m * n);
+        cs_stack_dropout(p, t->rng, (uint64_t)step, w->layer, slot, m * n);
+        if (w->r)
+            rc = cs_net_record(w, t, step, w->layer, CS_SITE_POST, slot, n, t->z);
+        return rc;
+    }
+    cs_dense_forward(slot, x, w->W[w->cur], w->b[w->cur], m, w->n_in, n);
+    if (w->r && (rc = cs_net_record(w, t, step, w->layer, CS_SITE_PRE, slot, n, NULL)) != CS_OK)
+        return rc;
+    /* Batch statistics for every use that has them; ema's z is overwritten
+     * later by the normalisation with its updated running statistics. */
+    if (use != CS_BN_RUNNING)
+        cs_bn_forward_batch(t->z, bm, bv, slot, NULL, NULL, m, n, p->eps);
+    if (cs_net_deferred(use))
+        return CS_OK;
+    return cs_net_step_post(w, t, step, slot);
+}
+
+/* The deferred half of a frozen or ema step: z from the running statistics
+ * the sequential update left for it. */
+static int cs_net_layer_step_deferred(cs_net_work *w, cs_net_thread *t, int step)
+{
+    const cs_run_params *p = w->p;
+    size_t m = w->m, n = w->width;
+    double *slot = w->x_next + (size_t)step * m * n;
+    const double *rm = w->running_mean, *rv = w->running_var;
+    if (cs_stack_bn_use(p, step) == CS_BN_EMA) {
+        rm = w->ema_mean + (size_t)step * n;
+        rv = w->ema_var + (size_t)step * n;
+    }
+    cs_bn_forward_stats(t->z, slot, rm, rv, NULL, NULL, m, n, p->eps);
+    return cs_net_step_post(w, t, step, slot);
+}
+
+/* The next layer's weights from its seeded streams, into the spare buffer.
+ * Streams depend on (seed, purpose, layer) only: the same weights for
+ * norm = none and norm = batch (DESIGN §1 Randomness). */
+static int cs_net_make_weights(cs_net_work *w, int layer)
+{
+    const cs_run_params *p = w->p;
+    size_t n_in = (size_t)(layer == 1 ? p->input_dim : p->width);
+    cs_rng_seed(w->rng_w, p->seed, CS_STREAM_WEIGHTS, (uint64_t)layer);
+    cs_rng_seed(w->rng_b, p->seed, CS_STREAM_BIAS, (uint64_t)layer);
+    return cs_init_dense(p->init, w->W[!w->cur], w->b[!w->cur], w->width, n_in, p->sigma_w,
+                         p->sigma_b, w->rng_w, w->rng_b);
+}
+
+/* Phases of a layer, as team tasks. Each task stores its code and, on
+ * error, its message (messages are per thread). */
+typedef enum { CS_NET_FIRST, CS_NET_REST, CS_NET_DEFERRED } cs_net_phase;
+
+typedef struct {
+    cs_net_work *w;
+    cs_net_phase phase;
+} cs_net_job;
+
+static void cs_net_task(void *ctx, int task, int thread)
+{
+    cs_net_job *job = ctx;
+    cs_net_work *w = job->w;
+    cs_net_thread *t = &w->thread[thread];
+    int rc;
+    switch (job->phase) {
+    case CS_NET_FIRST: /* task 0: step 0 (fixes the bins); task 1: next layer's weights */
+        if (task == 1)
+            rc = cs_net_make_weights(w, w->layer + 1);
+        else
+            rc = w->layer == 0 ? cs_net_input_step(w, t, 0) : cs_net_layer_step(w, t, 0);
+        break;
+    case CS_NET_REST:
+        rc = w->layer == 0 ? cs_net_input_step(w, t, task + 1)
+                           : cs_net_layer_step(w, t, task + 1);
+        break;
+    default:
+        rc = cs_net_layer_step_deferred(w, t, w->p->steps_a + task);
+        break;
+    }
+    w->task_rc[task] = rc;
+    if (rc != CS_OK)
+        snprintf(w->task_msg[task], CS_NET_MSG, "%s", cs_error_message());
+}
+
+/* Runs ntasks tasks of a phase on the team; returns the first error in
+ * task order, with its message on this thread. */
+static int cs_net_phase_run(cs_net_work *w, cs_net_phase phase, int ntasks)
+{
+    cs_net_job job = {w, phase};
+    for (int k = 0; k < ntasks; k++)
+        w->task_rc[k] = CS_OK;
+    cs_team_run(w->team, ntasks, cs_net_task, &job);
+    for (int k = 0; k < ntasks; k++)
+        if (w->task_rc[k] != CS_OK)
+            return cs_error_set(w->task_rc[k], "%s", w->task_msg[k]);
     return CS_OK;
 }
 
-/* The norm site of one batch: z = BN(h) by the phase rule of DESIGN §1,
- * or z = h when norm = none. Updates the running statistics in phase A
- * (and in phase B for ema). */
-static void cs_net_normalise(const cs_run_params *p, cs_net_work *w, int step, size_t m,
-                             size_t n)
+/* PyTorch's running update, in step order: every phase A step, then for
+ * ema every phase B step, keeping the statistics each B step normalises
+ * with (DESIGN §1 Phases). Sequential: each update depends on the last. */
+static void cs_net_running_update(cs_net_work *w)
 {
-    if (p->norm == CS_NORM_NONE) {
-        memcpy(w->z, w->h, m * n * sizeof(double));
-        return;
+    const cs_run_params *p = w->p;
+    size_t n = w->width;
+    for (int s = 0; s < w->steps; s++) {
+        cs_bn_use use = cs_stack_bn_use(p, s);
+        if (use != CS_BN_BATCH_UPDATE && use != CS_BN_EMA)
+            continue;
+        cs_bn_update_running(w->running_mean, w->running_var, w->batch_mean + (size_t)s * n,
+                             w->batch_var + (size_t)s * n, w->m, n, p->momentum);
+        if (use == CS_BN_EMA) {
+            memcpy(w->ema_mean + (size_t)s * n, w->running_mean, n * sizeof(double));
+            memcpy(w->ema_var + (size_t)s * n, w->running_var, n * sizeof(double));
+        }
     }
-    int phase_b = step >= p->steps_a;
-    if (!phase_b || p->bn_phase_b == CS_PHASE_B_BATCH) {
-        cs_bn_forward_batch(w->z, w->batch_mean, w->batch_var, w->h, NULL, NULL, m, n, p->eps);
-        if (!phase_b)
-            cs_bn_update_running(w->running_mean, w->running_var, w->batch_mean, w->batch_var,
-                                 m, n, p->momentum);
-        return;
-    }
-    if (p->bn_phase_b == CS_PHASE_B_EMA) {
-        /* The batch statistics only feed the running update; z is then
-         * overwritten with the normalisation by the updated running stats. */
-        cs_bn_forward_batch(w->z, w->batch_mean, w->batch_var, w->h, NULL, NULL, m, n, p->eps);
-        cs_bn_update_running(w->running_mean, w->running_var, w->batch_mean, w->batch_var, m, n,
-                             p->momentum);
-    }
-    cs_bn_forward_stats(w->z, w->h, w->running_mean, w->running_var, NULL, NULL, m, n, p->eps);
 }
 
 /* cs_net_run when r is given; cs_net_forward when r is NULL: the same
- * calls in the same order, minus every cs_net_record and finish. */
+ * calls in the same order, minus every record and finish. Per layer:
+ *   1. step 0 (whose statistics fix the bins), beside the next layer's weights;
+ *   2. the other steps, each as far as it goes alone;
+ *   3. the running update in step order (norm = batch);
+ *   4. the frozen or ema steps of phase B, normalised by its result;
+ *   5. histograms and drift from the per-step records. */
 static int cs_net_schedule(const cs_run_params *p, cs_result *r)
 {
     int rc = cs_params_validate(p);
     if (rc != CS_OK)
         return rc;
     cs_net_work w;
-    if ((rc = cs_net_work_alloc(&w, p)) != CS_OK)
+    if ((rc = cs_net_work_alloc(&w, p, r)) != CS_OK)
         return rc;
-    size_t m = (size_t)p->batch, width = (size_t)p->width;
-    int steps = p->steps_a + p->steps_b;
-
-    if ((rc = cs_net_input(p, r, &w)) != CS_OK)
-        goto done;
-    size_t n_in = (size_t)p->input_dim;
-    for (int layer = 1; layer <= p->depth; layer++) {
-        /* Streams depend on (seed, purpose, layer) only: the same weights
-         * for norm = none and norm = batch (DESIGN §1 Randomness). */
-        cs_rng_seed(w.rng, p->seed, CS_STREAM_WEIGHTS, (uint64_t)layer);
-        cs_rng_seed(w.rng_bias, p->seed, CS_STREAM_BIAS, (uint64_t)layer);
-        rc = cs_init_dense(p->init, w.W, w.b, width, n_in, p->sigma_w, p->sigma_b, w.rng,
-                           w.rng_bias);
-        if (rc != CS_OK)
-            goto done;
+    /* dgemm runs single-threaded inside each team thread, so team threads
+     * x jobs <= cores bounds the BLAS threads too, and no result depends
+     * on how OpenBLAS splits a product. */
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    int deferred = p->norm == CS_NORM_BATCH && p->bn_phase_b != CS_PHASE_B_BATCH;
+    for (int layer = 0; layer <= p->depth && rc == CS_OK; layer++) {
+        w.layer = layer;
+        w.n_in = (size_t)(layer <= 1 ? p->input_dim : p->width);
         /* PyTorch BatchNorm1d starts from running_mean 0, running_var 1. */
-        for (size_t j = 0; j < width; j++) {
+        for (size_t j = 0; j < w.width; j++) {
             w.running_mean[j] = 0.0;
             w.running_var[j] = 1.0;
         }
-        for (int s = 0; s < steps; s++) {
-            const double *x = w.x_prev + (size_t)s * m * n_in;
-            double *post = w.x_next + (size_t)s * m * width;
-            cs_dense_forward(w.h, x, w.W, w.b, m, n_in, width);
-            if (r && (rc = cs_net_record(r, &w, s, layer, CS_SITE_PRE, w.h, m, width, NULL,
-                                    p->activation)) != CS_OK)
-                goto done;
-            cs_net_normalise(p, &w, s, m, width);
-            if (r && (rc = cs_net_record(r, &w, s, layer, CS_SITE_NORM, w.z, m, width, NULL,
-                                    p->activation)) != CS_OK)
-                goto done;
-            cs_activation_forward(p->activation, post, w.z, m * width);
-            cs_stack_dropout(p, w.rng, s, layer, post, m * width); /* issue 6; w.rng is free here */
-            if (r && (rc = cs_net_record(r, &w, s, layer, CS_SITE_POST, post, m, width, w.z,
-                                    p->activation)) != CS_OK)
-                goto done;
+        if ((rc = cs_net_phase_run(&w, CS_NET_FIRST, layer < p->depth ? 2 : 1)) != CS_OK ||
+            (rc = cs_net_phase_run(&w, CS_NET_REST, w.steps - 1)) != CS_OK)
+            break;
+        if (layer > 0 && p->norm == CS_NORM_BATCH) {
+            cs_net_running_update(&w);
+            if (deferred && (rc = cs_net_phase_run(&w, CS_NET_DEFERRED, p->steps_b)) != CS_OK)
+                break;
         }
-        for (int site = 0; r && site < CS_SITE_COUNT; site++)
-            cs_net_finish_slot(r, &w, layer, (cs_site)site, width);
-        double *t = w.x_prev;
-        w.x_prev = w.x_next;
-        w.x_next = t;
-        n_in = width;
+        if (r)
+            cs_net_finish_layer(&w, layer, layer == 0 ? (size_t)p->input_dim : w.width);
+        if (layer > 0) { /* layer 0 drew into x_prev */
+            double *t = w.x_prev;
+            w.x_prev = w.x_next;
+            w.x_next = t;
+        }
+        w.cur = !w.cur;
     }
-done:
+    openblas_set_num_threads(blas_threads);
     cs_net_work_free(&w);
     return rc;
 }
@@ -296,7 +510,4 @@ int cs_net_run(const cs_run_params *p, cs_result *r)
     return cs_net_schedule(p, r);
 }
 
-int cs_net_forward(const cs_run_params *p)
-{
-    return cs_net_schedule(p, NULL);
-}
+int cs_net_forward(const cs_run_params *p) { return cs_net_schedule(p, NULL); }

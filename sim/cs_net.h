@@ -27,6 +27,15 @@ int cs_net_run(const cs_run_params *p, cs_result *r);
  * Returns CS_OK, CS_EINVAL (invalid p), CS_ENOMEM. */
 int cs_net_forward(const cs_run_params *p);
 
+/* The size of the thread team that runs the steps of each layer (issue
+ * 5): threads > 0 fixes it for the rest of the process, 0 goes back to
+ * the default, cs_team_threads_for_jobs(1) (COVSHIFT_THREADS, else the
+ * cores). The runner sets cores / jobs. Inside the team dgemm runs
+ * single-threaded. Results are bit-identical whatever the size. */
+void cs_net_set_threads(int threads);
+/* The team size the next run will use. */
+int cs_net_threads(void);
+
 /* Bytes of working memory cs_net_run allocates for p (weights, the batches
  * at two depths, workspaces), excluding the result: for --dry-run and the
  * README's memory claim. */

@@ -23,6 +23,7 @@
 #include "cs_sim.h"
 #include "cs_result.h"
 #include "cs_store.h"
+#include "cs_team.h"
 
 /* What a worker tells the parent when a run ends (fixed size, written in
  * one write() below PIPE_BUF, so messages from workers never interleave). */
@@ -131,10 +132,11 @@ static void cs_progress_show(cs_progress *pg, const cs_run_params *last, int ok)
 /* Worker process body: reads to-do indexes from task_fd until EOF, runs
  * each and writes one message per run to result_fd. Never returns. */
 static void cs_runner_worker(const char *db_path, int64_t experiment_id, const cs_run_params *todo,
-                             int blas_threads, int task_fd, int result_fd)
+                             int blas_threads, int team_threads, int task_fd, int result_fd)
 {
     if (blas_threads > 0)
         openblas_set_num_threads(blas_threads);
+    cs_net_set_threads(team_threads);
     cs_store *store = NULL;
     int open_rc = db_path ? cs_store_open(&store, db_path) : CS_OK; /* NULL: --gemm-only */
     int32_t index;
@@ -217,8 +219,8 @@ static int cs_runner_parallel(const cs_runner_opts *o, int64_t experiment_id,
         if (pid == 0) {
             close(task_pipe[1]);
             close(result_pipe[0]);
-            cs_runner_worker(o->gemm_only ? NULL : o->db_path, experiment_id, todo, blas_threads, task_pipe[0],
-                             result_pipe[1]);
+            cs_runner_worker(o->gemm_only ? NULL : o->db_path, experiment_id, todo, blas_threads,
+                             cs_team_threads_for_jobs(jobs), task_pipe[0], result_pipe[1]);
         }
         pids[started++] = pid;
     }
@@ -287,6 +289,7 @@ static int cs_runner_serial(const cs_runner_opts *o, cs_store *store, int64_t ex
                             const cs_run_params *todo, size_t ntodo, cs_progress *pg,
                             cs_runner_summary *sum)
 {
+    cs_net_set_threads(cs_team_threads_for_jobs(1));
     for (size_t i = 0; i < ntodo; i++) {
         cs_runner_msg msg;
         memset(&msg, 0, sizeof msg);

@@ -1,6 +1,7 @@
 /* covshift run / list end to end: the binary writes temp databases that the
  * test reads with the sqlite3 C API. Proves whole-run storage and row
- * counts, skip on re-run, --jobs independence, resume after SIGKILL,
+ * counts, skip on re-run, --jobs and thread-count independence, resume
+ * after SIGKILL, --gemm-only,
  * --dry-run, bad input (exit 2, nothing written) and the CLI's help and
  * exit statuses. DESIGN §3 (store contract), §4 (experiments, CLI). */
 #include "cs_test_util.h"
@@ -260,15 +261,13 @@ static void test_rerun_skips_every_done_run_and_leaves_db_unchanged(void **state
 }
 
 /* DESIGN §1 Randomness: results do not depend on --jobs. */
-static void test_jobs_1_and_2_store_bit_identical_results(void **state)
+/* Fails unless the result tables of two databases of e2e_small hold the
+ * same rows, matched by run_key. */
+static void assert_same_results(const char *path, const char *other_path, const char *what)
 {
-    (void)state;
-    assert_int_equal(small_status, 0);
-    if (small_j2_status != 0)
-        fail_msg("covshift run --jobs 2 exited %d:\n%s", small_j2_status, small_j2_output);
-    sqlite3 *db = open_db(small_db);
+    sqlite3 *db = open_db(path);
     char sql[4400];
-    snprintf(sql, sizeof sql, "ATTACH DATABASE '%s' AS other", small_j2_db);
+    snprintf(sql, sizeof sql, "ATTACH DATABASE '%s' AS other", other_path);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(q_int(db, "SELECT count(*) FROM other.runs WHERE status = 'done'"),
                      SMALL_RUNS);
@@ -280,10 +279,39 @@ static void test_jobs_1_and_2_store_bit_identical_results(void **state)
         long long a = rows_missing_from(db, tables[i], "main", "other");
         long long b = rows_missing_from(db, tables[i], "other", "main");
         if (a || b)
-            fail_msg("%s: %lld rows of --jobs 1 not in --jobs 2, %lld the other way", tables[i],
-                     a, b);
+            fail_msg("%s: %s: %lld rows of the first not in the second, %lld the other way",
+                     what, tables[i], a, b);
     }
     sqlite3_close(db);
+}
+
+static void test_jobs_1_and_2_store_bit_identical_results(void **state)
+{
+    (void)state;
+    assert_int_equal(small_status, 0);
+    if (small_j2_status != 0)
+        fail_msg("covshift run --jobs 2 exited %d:\n%s", small_j2_status, small_j2_output);
+    assert_same_results(small_db, small_j2_db, "--jobs 1 vs --jobs 2");
+}
+
+/* Issue 5: the steps of a layer run on a thread team of cores / jobs,
+ * forced here by COVSHIFT_THREADS to 1 and 3 (more than the cores of a
+ * small machine): the stored rows are those of the default run. */
+static void test_thread_counts_store_bit_identical_results(void **state)
+{
+    (void)state;
+    assert_int_equal(small_status, 0);
+    const char *counts[] = {"1", "3"};
+    for (int k = 0; k < 2; k++) {
+        char db_path[4200], *out = NULL;
+        snprintf(db_path, sizeof db_path, "%s/threads_%s.db", tmp, counts[k]);
+        int status = cs_test_shell(&out, "cd '%s' && COVSHIFT_THREADS=%s '%s' run '%s' --db '%s'",
+                                   tmp, counts[k], CS_BINARY, SMALL_INI, db_path);
+        if (status != 0)
+            fail_msg("COVSHIFT_THREADS=%s covshift run exited %d:\n%s", counts[k], status, out);
+        free(out);
+        assert_same_results(small_db, db_path, counts[k]);
+    }
 }
 
 /* ---- DESIGN §3: resume after a crash ---- */
@@ -658,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_small_experiment_stores_every_run_whole),
         cmocka_unit_test(test_rerun_skips_every_done_run_and_leaves_db_unchanged),
         cmocka_unit_test(test_jobs_1_and_2_store_bit_identical_results),
+        cmocka_unit_test(test_thread_counts_store_bit_identical_results),
         cmocka_unit_test(test_resume_after_sigkill_completes_only_missing_runs),
         cmocka_unit_test(test_dry_run_prints_runs_and_creates_no_database),
         cmocka_unit_test(test_gemm_only_runs_every_run_and_creates_no_database),

@@ -465,6 +465,53 @@ static void test_two_runs_are_bit_identical(void **state)
     cs_result_free(b);
 }
 
+/* Issue 5: the steps of a layer run on a thread team, and the results are
+ * bit-identical whatever its size: 1 thread (in step order), 2, and 3
+ * (more threads than some phases have tasks), forced by COVSHIFT_THREADS,
+ * for every phase-B mode (the running update and ema's sequential chain),
+ * norm = none with dropout, and a first layer wider than the others. */
+static void test_thread_counts_give_bit_identical_results(void **state)
+{
+    (void)state;
+    cs_run_params cases[5];
+    bn_params(&cases[0], CS_NORM_NONE, CS_PHASE_B_BATCH);
+    cases[0].dropout = 0.2;
+    cases[0].input_dim = 80;
+    bn_params(&cases[1], CS_NORM_BATCH, CS_PHASE_B_BATCH);
+    cases[1].activation = CS_ACT_RELU;
+    bn_params(&cases[2], CS_NORM_BATCH, CS_PHASE_B_FROZEN);
+    bn_params(&cases[3], CS_NORM_BATCH, CS_PHASE_B_EMA);
+    cases[3].steps_b = 5;
+    bn_params(&cases[4], CS_NORM_BATCH, CS_PHASE_B_EMA);
+    cases[4].activation = CS_ACT_GELU;
+    cases[4].dropout = 0.1;
+    cases[4].steps_a = 1;
+    cases[4].steps_b = 1;
+    const char *env = getenv("COVSHIFT_THREADS");
+    char *saved = env ? strdup(env) : NULL;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        setenv("COVSHIFT_THREADS", "1", 1);
+        assert_int_equal(cs_net_threads(), 1);
+        cs_result *one = run_net(&cases[c]);
+        const char *counts[] = {"2", "3"};
+        for (int k = 0; k < 2; k++) {
+            setenv("COVSHIFT_THREADS", counts[k], 1);
+            assert_int_equal(cs_net_threads(), atoi(counts[k]));
+            cs_result *many = run_net(&cases[c]);
+            assert_results_identical(one, many);
+            cs_result_free(many);
+            /* and the schedule alone runs on the team too */
+            assert_int_equal(cs_net_forward(&cases[c]), CS_OK);
+        }
+        cs_result_free(one);
+    }
+    if (saved)
+        setenv("COVSHIFT_THREADS", saved, 1);
+    else
+        unsetenv("COVSHIFT_THREADS");
+    free(saved);
+}
+
 /* ---- DESIGN §2, §3: every row the store will write is filled ---- */
 
 /* For a healthy net every (step, slot) has finite positive variance,
@@ -568,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_diverging_stack_records_nonfinite_and_returns_ok),
         cmocka_unit_test(test_norm_none_and_batch_share_weights_bit_for_bit),
         cmocka_unit_test(test_two_runs_are_bit_identical),
+        cmocka_unit_test(test_thread_counts_give_bit_identical_results),
         cmocka_unit_test(test_every_stats_slot_is_filled),
         cmocka_unit_test(test_invalid_params_are_refused),
     };

@@ -8,6 +8,7 @@
 #include "cs_error.h"
 #include "cs_stats.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,89 @@ static void test_quantiles_match_sort_on_adversarial_orders(void **state)
     free(x);
 }
 
+/* cs_stats_compute_hist counts the histogram in its own passes and uses
+ * the bins to narrow the quantile selection: its counts must equal
+ * cs_hist_accumulate's and its quantiles, min and max the sort's, and
+ * every other column cs_stats_compute's, bit for bit. Bins 1, 7, 64, 253
+ * (the most that narrow) and 254 (the matrix's own 64 bins instead);
+ * ranges that hold the data, that cut it (most in under/overflow: the
+ * full selection), whose edges fall on entries (ties at the edges, the
+ * top edge's rounding), one fixed from the matrix's own moments; a
+ * matrix with NaN and Inf (counted as cs_hist_accumulate counts them);
+ * and just under half zeros with p50 in the zeros' bin, which is gathered
+ * without its zeros. */
+static void test_hist_spec_matches_accumulate_and_sort(void **state)
+{
+    (void)state;
+    const size_t m = 53, n = 67, count = m * n;
+    double *x = malloc(count * sizeof *x);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 11);
+    cs_stats_work *w = cs_stats_work_alloc(count, n);
+    assert_non_null(w);
+    const size_t nbins_list[] = {1, 7, 64, 253, 254};
+    const double ranges[][2] = {{-6, 6}, {0.5, 0.75}, {-1, 1}, {-1e-3, 1e9}, {0, 0}};
+    for (int pattern = 0; pattern < 6; pattern++) {
+        for (size_t e = 0; e < count; e++) {
+            double g = gsl_ran_gaussian(rng, 1.0);
+            /* 4, 5: just under half zeros, the rest small (both signs, or
+             * positive: relu's p50 a hair above the zeros, in their bin) */
+            int zero = e % 2 == 0 && e > 8;
+            double v[] = {g, g > 0 ? g : 0.0, (double)(gsl_rng_get(rng) % 9) / 4.0 - 1.0, g,
+                          zero ? 0.0 : 1e-3 * g, zero ? 0.0 : 1e-3 * fabs(g) + 1e-9};
+            x[e] = v[pattern];
+        }
+        if (pattern == 3) {
+            x[5] = NAN;
+            x[77] = INFINITY;
+            x[901] = -INFINITY;
+        }
+        for (size_t b = 0; b < sizeof nbins_list / sizeof nbins_list[0]; b++) {
+            for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+                size_t nb = nbins_list[b];
+                uint64_t *got_h = calloc(nb + 2, sizeof *got_h), *want_h = calloc(nb + 2, 8);
+                cs_hist_spec spec = {nb, ranges[r][0], ranges[r][1], ranges[r][0] == ranges[r][1],
+                                     got_h + 1, &got_h[0], &got_h[nb + 1]};
+                cs_stats st, plain;
+                double um[67], uv[67], um2[67], uv2[67];
+                assert_int_equal(cs_stats_compute_hist(&st, x, m, n, NULL, CS_ACT_LINEAR, um, uv,
+                                                       &spec, w),
+                                 CS_OK);
+                assert_int_equal(
+                    cs_stats_compute(&plain, x, m, n, NULL, CS_ACT_LINEAR, um2, uv2, w), CS_OK);
+                assert_memory_equal(&st, &plain, sizeof st);
+                assert_memory_equal(um, um2, sizeof um);
+                assert_memory_equal(uv, uv2, sizeof uv);
+                if (spec.range_from_stats) {
+                    double lo, hi;
+                    cs_hist_range(&lo, &hi, plain.mean, plain.var);
+                    assert_true(spec.lo == lo && spec.hi == hi);
+                }
+                cs_hist_accumulate(want_h + 1, &want_h[0], &want_h[nb + 1], nb, spec.lo, spec.hi,
+                                   x, count);
+                if (memcmp(got_h, want_h, (nb + 2) * sizeof *got_h) != 0)
+                    fail_msg("pattern %d, %zu bins over [%g, %g): counts differ from "
+                             "cs_hist_accumulate", pattern, nb, spec.lo, spec.hi);
+                if (pattern != 3) {
+                    double want[CS_STATS_NQ + 2], got[CS_STATS_NQ + 2];
+                    sorted_quantiles(want, x, count);
+                    got_quantiles(got, &st);
+                    cs_test_assert_close(got, want, CS_STATS_NQ + 2, 0.0, 0.0, "hist spec");
+                }
+                free(got_h);
+                free(want_h);
+            }
+        }
+    }
+    cs_hist_spec bad = {0, 0, 1, 0, NULL, NULL, NULL};
+    cs_stats st;
+    assert_int_equal(cs_stats_compute_hist(&st, x, m, n, NULL, CS_ACT_LINEAR, NULL, NULL, &bad, w),
+                     CS_EINVAL);
+    cs_stats_work_free(w);
+    gsl_rng_free(rng);
+    free(x);
+}
+
 /* A diverged stack is recorded, not crashed on: NaN and +-Inf are counted
  * and every statistic is that of the remaining finite entries. The units
  * holding them report NaN and drop out of mean_spread and var_within. */
@@ -292,7 +376,7 @@ static void test_empty_matrix_gives_nan(void **state)
  * chosen either side of each threshold:
  *   tanh:  1 - tanh(z)^2 < 0.05  <=>  |z| > atanh(sqrt 0.95) = 2.1783...
  *   relu:  relu'(z) = 0 for z <= 0 (autograd's choice at the kink)
- *   linear: never saturated. More than one derivative chunk (512) is used. */
+ *   linear: never saturated. */
 static void test_frac_saturated_tanh_relu_linear(void **state)
 {
     (void)state;
@@ -322,6 +406,89 @@ static void test_frac_saturated_tanh_relu_linear(void **state)
     /* By hand, per 8 entries: tanh saturates at edge+, -edge-, 5; relu at
      * 0, -1, -edge-, -0.5. */
     assert_true(tanh_want == 3.0 / 8.0 && relu_want == 4.0 / 8.0);
+}
+
+/* The brute-force frac_saturated: phi' per entry, as DESIGN §2 reads. */
+static double saturated_by_derivative(const double *z, size_t n, cs_activation act)
+{
+    double cutoff = 0.05 * cs_activation_max_derivative(act), d;
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        cs_activation_derivative(act, &d, &z[i], 1);
+        count += d < cutoff;
+    }
+    return (double)count / (double)n;
+}
+
+/* Where phi' crosses the cutoff between a and b (bisection on phi'). */
+static double crossing(cs_activation act, double a, double b)
+{
+    double cutoff = 0.05 * cs_activation_max_derivative(act), d;
+    cs_activation_derivative(act, &d, &a, 1);
+    int sat_a = d < cutoff;
+    for (int k = 0; k < 200; k++) {
+        double mid = a + 0.5 * (b - a);
+        if (mid == a || mid == b)
+            break;
+        cs_activation_derivative(act, &d, &mid, 1);
+        if ((d < cutoff) == sat_a)
+            a = mid;
+        else
+            b = mid;
+    }
+    return b;
+}
+
+/* cs_stats computes frac_saturated from thresholds on z found once per
+ * call, not from phi' per entry; the count must still be exactly the
+ * per-entry one, for every activation, on gaussians of several scales, on
+ * every double within 2000 ulps and at relative steps up to 1e-4 of each
+ * crossing (where the thresholds' exact fallback band lies), and on
+ * +-0, denormals, +-DBL_MAX, +-Inf and NaN. */
+static void test_frac_saturated_equals_per_entry_derivative_for_every_activation(void **state)
+{
+    (void)state;
+    enum { N = 64, CAP = 40000 };
+    double *z = malloc(CAP * sizeof *z);
+    assert_non_null(z);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    const double special[] = {0.0, -0.0, 0x1p-1074, -0x1p-1074, 1e-310, -1e-310, DBL_MAX,
+                              -DBL_MAX, INFINITY, -INFINITY, NAN, 1.0, -1.0, -1.4142135623730951};
+    for (int a = 0; a < CS_ACT_COUNT; a++) {
+        cs_activation act = (cs_activation)a;
+        size_t n = 0;
+        const double scales[] = {0.1, 1.0, 3.0, 30.0};
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < 2048; i++)
+                z[n++] = scales[k] * gsl_ran_gaussian(r, 1.0);
+        for (size_t k = 0; k < sizeof special / sizeof special[0]; k++)
+            z[n++] = special[k];
+        /* crossings on each side that has one (tanh and sigmoid both, selu
+         * and gelu below, relu and leaky_relu at 0) */
+        double edges[2] = {crossing(act, -40.0, 0.0), crossing(act, 40.0, 0.0)};
+        for (int e = 0; e < 2; e++) {
+            double c = edges[e];
+            double up = c, down = c;
+            for (int k = 0; k < 2000; k++) {
+                z[n++] = up = nextafter(up, INFINITY);
+                z[n++] = down = nextafter(down, -INFINITY);
+            }
+            for (double rel = 1e-12; rel < 1e-4; rel *= 1.5) {
+                z[n++] = c * (1 + rel);
+                z[n++] = c * (1 - rel);
+            }
+        }
+        assert_true(n <= CAP);
+        size_t rows = n / N; /* whole rows; cs_stats wants an m x n matrix */
+        cs_stats st;
+        compute_ok(&st, z, rows, N, z, act, NULL, NULL);
+        double want = saturated_by_derivative(z, rows * N, act);
+        if (!(st.frac_saturated == want))
+            fail_msg("%s: frac_saturated %.17g, per-entry phi' gives %.17g (of %zu entries)",
+                     cs_activation_name(act), st.frac_saturated, want, rows * N);
+    }
+    gsl_rng_free(r);
+    free(z);
 }
 
 /* Two-pass stability: mean 1e6 and variance 1. One-pass E[x^2] - E[x]^2
@@ -493,7 +660,9 @@ int main(void)
         cmocka_unit_test(test_nonfinite_entries_are_counted_and_excluded),
         cmocka_unit_test(test_all_nonfinite_gives_nan_moments),
         cmocka_unit_test(test_empty_matrix_gives_nan),
+        cmocka_unit_test(test_hist_spec_matches_accumulate_and_sort),
         cmocka_unit_test(test_frac_saturated_tanh_relu_linear),
+        cmocka_unit_test(test_frac_saturated_equals_per_entry_derivative_for_every_activation),
         cmocka_unit_test(test_variance_stable_at_mean_1e6),
         cmocka_unit_test(test_workspace_too_small_returns_einval),
         cmocka_unit_test(test_work_alloc_failure_returns_null),
