@@ -171,6 +171,52 @@ static void test_activation_parse_rejects_unknown_listing_accepted(void **state)
     assert_int_equal(cs_activation_parse(NULL, &act), CS_EINVAL);
 }
 
+/* covshift's own tanh (core/cs_activation.c) against libm's on 400001
+ * points log-spaced over [1e-300, 40] with both signs, and the special
+ * values. Bound 8 ulp: the series for expm1(r) and the reduction are
+ * within about 1 ulp, 2^k expm1(r) + (2^k - 1) adds at most 2 (its two
+ * terms have the same sign but for r < 0, where the sum is still at least
+ * 0.2 of 2^k), the quotient 1.5 more; measured worst 4 ulp. */
+static void test_activation_tanh_within_ulps_of_libm(void **state)
+{
+    (void)state;
+    enum { N = 400001 };
+    double *z = malloc(2 * N * sizeof *z), *t = malloc(2 * N * sizeof *t);
+    assert_non_null(z);
+    assert_non_null(t);
+    for (int i = 0; i < N; i++) {
+        z[i] = pow(10.0, -300.0 + i * (log10(40.0) + 300.0) / (N - 1));
+        z[N + i] = -z[i];
+    }
+    cs_activation_forward(CS_ACT_TANH, t, z, 2 * N);
+    double worst = 0.0;
+    int worst_i = 0;
+    for (int i = 0; i < 2 * N; i++) {
+        double want = tanh(z[i]);
+        double ulp = nextafter(fabs(want), INFINITY) - fabs(want);
+        double err = fabs(t[i] - want) / ulp;
+        if (err > worst) {
+            worst = err;
+            worst_i = i;
+        }
+    }
+    print_message("tanh vs libm: worst %.1f ulp at z = %.17g\n", worst, z[worst_i]);
+    if (worst > 8.0)
+        fail_msg("tanh(%.17g) = %.17g, libm %.17g: %.1f ulp > 8", z[worst_i], t[worst_i],
+                 tanh(z[worst_i]), worst);
+    double sp[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 22.0, -19.5, 0x1p-1074};
+    double out[8];
+    cs_activation_forward(CS_ACT_TANH, out, sp, 8);
+    assert_true(out[0] == 0.0 && !signbit(out[0]));
+    assert_true(out[1] == 0.0 && signbit(out[1]));
+    assert_true(out[2] == 1.0 && out[3] == -1.0);
+    assert_true(isnan(out[4]));
+    assert_true(out[5] == 1.0 && out[6] == -1.0);
+    assert_true(out[7] == 0x1p-1074);
+    free(z);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_activation_derivative_at_kink_follows_autograd),
         cmocka_unit_test(test_activation_max_derivative_is_sup_on_grid),
         cmocka_unit_test(test_activation_forward_in_place),
+        cmocka_unit_test(test_activation_tanh_within_ulps_of_libm),
         cmocka_unit_test(test_activation_propagates_nan),
         cmocka_unit_test(test_activation_parse_roundtrips_every_name),
         cmocka_unit_test(test_activation_parse_rejects_unknown_listing_accepted),
