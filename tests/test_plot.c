@@ -336,6 +336,25 @@ static void test_plot_titles_and_legends_name_experiment_and_conditions(void **s
     free(svg);
 }
 
+/* Runs each scripts/plots/NAME.gp alone on DB with its -e variables, as
+ * the README shows; each must exit 0, print nothing, and draw a valid PNG. */
+static void run_scripts_alone(const char *database, const char *const calls[][2], size_t n,
+                              const char *prefix)
+{
+    for (size_t i = 0; i < n; i++) {
+        char out[4400], *said = NULL;
+        snprintf(out, sizeof out, "%s/%s_%zu_%s.png", tmp, prefix, i, calls[i][0]);
+        int status = cs_test_shell(&said, "gnuplot -e \"db='%s'; out='%s'; %s\" '%s/%s.gp'",
+                                   database, out, calls[i][1], PLOTS_DIR, calls[i][0]);
+        if (status != 0 || *said)
+            fail_msg("gnuplot %s.gp with %s: exit %d, said:\n%s", calls[i][0], calls[i][1],
+                     status, said);
+        free(said);
+        unsigned long w, h;
+        check_png(out, &w, &h);
+    }
+}
+
 /* The scripts run alone, as the README shows, with the optional variables. */
 static void test_scripts_run_standalone_with_gnuplot_e(void **state)
 {
@@ -348,18 +367,7 @@ static void test_scripts_run_standalone_with_gnuplot_e(void **state)
         {"histograms", "layers='2'; activation='tanh'"},
         {"second_moment", "experiment='plot_small'"},
     };
-    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
-        char out[4400], *said = NULL;
-        snprintf(out, sizeof out, "%s/alone_%s.png", tmp, calls[i][0]);
-        int status = cs_test_shell(&said, "gnuplot -e \"db='%s'; out='%s'; %s\" '%s/%s.gp'", db,
-                                   out, calls[i][1], PLOTS_DIR, calls[i][0]);
-        if (status != 0 || *said)
-            fail_msg("gnuplot %s.gp with %s: exit %d, said:\n%s", calls[i][0], calls[i][1],
-                     status, said);
-        free(said);
-        unsigned long w, h;
-        check_png(out, &w, &h);
-    }
+    run_scripts_alone(db, calls, sizeof calls / sizeof calls[0], "alone");
 }
 
 /* ---- the report ---- */
@@ -610,18 +618,7 @@ static void test_claim_scripts_run_standalone(void **state)
         {"bn_noise", "site='norm'"},
         {"running_gap", "metric='var_gap'; layers='0 2'"},
     };
-    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
-        char out[4400], *said = NULL;
-        snprintf(out, sizeof out, "%s/alone_claim_%zu.png", tmp, i);
-        int status = cs_test_shell(&said, "gnuplot -e \"db='%s'; out='%s'; %s\" '%s/%s.gp'",
-                                   claims_db, out, calls[i][1], PLOTS_DIR, calls[i][0]);
-        if (status != 0 || *said)
-            fail_msg("gnuplot %s.gp with %s: exit %d, said:\n%s", calls[i][0], calls[i][1],
-                     status, said);
-        free(said);
-        unsigned long w, h;
-        check_png(out, &w, &h);
-    }
+    run_scripts_alone(claims_db, calls, sizeof calls / sizeof calls[0], "alone_claim");
     /* an activation whose runs measured no gradients: a panel that says
      * so, no warning, no failure */
     char *said = NULL, out[4400];
