@@ -271,11 +271,14 @@ static void saturation_bounds(cs_saturation *sb, cs_activation act)
     default:
         break;
     }
+    /* No crossing on a side (selu, gelu above): that side stays infinite,
+     * not inf - inf = NaN, which no comparison accepts and which sent
+     * every entry to the per-entry path (6-9 ms instead of ~1 ms). */
     const double band = 1e-6;
-    sb->sat_below = lo - band * fabs(lo);
-    sb->free_above = lo + band * fabs(lo);
-    sb->free_below = hi - band * fabs(hi);
-    sb->sat_above = hi + band * fabs(hi);
+    sb->sat_below = isinf(lo) ? lo : lo - band * fabs(lo);
+    sb->free_above = isinf(lo) ? lo : lo + band * fabs(lo);
+    sb->free_below = isinf(hi) ? hi : hi - band * fabs(hi);
+    sb->sat_above = isinf(hi) ? hi : hi + band * fabs(hi);
 }
 
 static double saturated_fraction(const double *z, size_t count, cs_activation act)
