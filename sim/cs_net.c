@@ -133,6 +133,7 @@ static void cs_net_work_free(cs_net_work *w)
 
 static int cs_net_work_alloc(cs_net_work *w, const cs_run_params *p, cs_result *r)
 {
+    cs_error_clear(); /* so that a failure below reports its own code */
     memset(w, 0, sizeof *w);
     w->p = p;
     w->r = r;
@@ -183,7 +184,10 @@ static int cs_net_work_alloc(cs_net_work *w, const cs_run_params *p, cs_result *
     return CS_OK;
 fail:
     cs_net_work_free(w);
-    return cs_error_code() == CS_EIO ? CS_EIO : CS_ENOMEM; /* EIO: a thread did not start */
+    /* the failing call's code (EIO: a thread did not start; EINVAL: a size
+     * overflows), else a plain allocation failure */
+    int code = cs_error_code();
+    return code != CS_OK ? code : CS_ENOMEM;
 }
 
 static uint64_t *cs_net_hist_step(cs_net_work *w, int step, cs_site site)
