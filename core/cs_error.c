@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CS_ERROR_MAX 1024
-
 static _Thread_local char cs_error_text[CS_ERROR_MAX];
 static _Thread_local int cs_error_last = CS_OK;
 

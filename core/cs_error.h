@@ -24,6 +24,9 @@ int cs_error_set(int code, const char *fmt, ...)
 int cs_error_prefix(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Longest message kept, with its terminating NUL: longer ones are cut. */
+#define CS_ERROR_MAX 1024
+
 /* The last message recorded on this thread, "" if none. Never NULL. */
 const char *cs_error_message(void);
 

@@ -39,8 +39,6 @@ typedef struct {
     gsl_rng *rng;             /* input and dropout streams, reseeded per use */
 } cs_net_thread;
 
-#define CS_NET_MSG 256
-
 /* Everything cs_net_run allocates, sized once per run (STYLE 4). Per-step
  * arrays let the steps of a layer run in any order on any thread: each
  * step writes only its own rows, and what depends on step order (running
@@ -68,7 +66,7 @@ typedef struct {
     int nthreads;
     cs_team *team;
     int *task_rc;                       /* (steps + 1) per task of a phase */
-    char (*task_msg)[CS_NET_MSG];       /* its error message (errors are per thread) */
+    char (*task_msg)[CS_ERROR_MAX];       /* its error message (errors are per thread) */
 } cs_net_work;
 
 static size_t cs_net_max_dim(const cs_run_params *p)
@@ -302,15 +300,20 @@ static int cs_net_input_step(cs_net_work *w, cs_net_thread *t, int step)
  * steps (DESIGN §1 Phases: frozen and ema in phase B). */
 static int cs_net_deferred(cs_bn_use use) { return use == CS_BN_RUNNING || use == CS_BN_EMA; }
 
-/* The end of a step once z is in t->z: the norm site, post = phi(z) into
- * the step's slot (over h), dropout, the post site. */
+/* The end of a step once z is in t->z: the norm site (with norm = none a
+ * copy of the pre site's record, z being h), post = phi(z) into the step's
+ * slot (over h), dropout, the post site. */
 static int cs_net_step_post(cs_net_work *w, cs_net_thread *t, int step, double *slot)
 {
     const cs_run_params *p = w->p;
     size_t n = w->width;
     int rc = CS_OK;
-    if (w->r && (rc = cs_net_record(w, t, step, w->layer, CS_SITE_NORM, t->z, n, NULL)) != CS_OK)
-        return rc;
+    if (w->r) {
+        if (cs_stack_bn_use(p, step) == CS_BN_NONE)
+            cs_net_record_copy(w, step, w->layer, CS_SITE_NORM, CS_SITE_PRE);
+        else if ((rc = cs_net_record(w, t, step, w->layer, CS_SITE_NORM, t->z, n, NULL)) != CS_OK)
+            return rc;
+    }
     cs_activation_forward(p->activation, slot, t->z, w->m * n);
     cs_stack_dropout(p, t->rng, (uint64_t)step, w->layer, slot, w->m * n); /* issue 6 */
     if (w->r)
@@ -332,19 +335,11 @@ static int cs_net_layer_step(cs_net_work *w, cs_net_thread *t, int step)
     double *bm = w->batch_mean + (size_t)step * n, *bv = w->batch_var + (size_t)step * n;
     cs_bn_use use = cs_stack_bn_use(p, step);
     int rc = CS_OK;
-    if (use == CS_BN_NONE) {
-        /* z = h: h goes straight to z, and the norm site copies pre's record */
+    if (use == CS_BN_NONE) { /* z = h: h goes straight to z */
         cs_dense_forward(t->z, x, w->W[w->cur], w->b[w->cur], m, w->n_in, n);
-        if (w->r) {
-            if ((rc = cs_net_record(w, t, step, w->layer, CS_SITE_PRE, t->z, n, NULL)) != CS_OK)
-                return rc;
-            cs_net_record_copy(w, step, w->layer, CS_SITE_NORM, CS_SITE_PRE);
-        }
-        cs_activation_forward(p->activation, slot, t->z, m * n);
-        cs_stack_dropout(p, t->rng, (uint64_t)step, w->layer, slot, m * n);
-        if (w->r)
-            rc = cs_net_record(w, t, step, w->layer, CS_SITE_POST, slot, n, t->z);
-        return rc;
+        if (w->r && (rc = cs_net_record(w, t, step, w->layer, CS_SITE_PRE, t->z, n, NULL)) != CS_OK)
+            return rc;
+        return cs_net_step_post(w, t, step, slot);
     }
     cs_dense_forward(slot, x, w->W[w->cur], w->b[w->cur], m, w->n_in, n);
     if (w->r && (rc = cs_net_record(w, t, step, w->layer, CS_SITE_PRE, slot, n, NULL)) != CS_OK)
@@ -419,7 +414,7 @@ static void cs_net_task(void *ctx, int task, int thread)
     }
     w->task_rc[task] = rc;
     if (rc != CS_OK)
-        snprintf(w->task_msg[task], CS_NET_MSG, "%s", cs_error_message());
+        snprintf(w->task_msg[task], CS_ERROR_MAX, "%s", cs_error_message());
 }
 
 /* Runs ntasks tasks of a phase on the team; returns the first error in
