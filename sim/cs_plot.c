@@ -81,34 +81,44 @@ const char *cs_plot_scripts_dir(void)
 
 /* ---- queries ---- */
 
+/* Prepares sql (sqlite3_mprintf'd, freed here) into *st. */
+static int cs_plot_prepare_sql(cs_plot_sel *sel, char *sql, sqlite3_stmt **st)
+{
+    *st = NULL;
+    if (!sql)
+        return cs_error_set(CS_ENOMEM, "out of memory building a query");
+    int rc = sqlite3_prepare_v2(sel->db, sql, -1, st, NULL);
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK)
+        return cs_error_set(CS_EDB, "querying %s: %s", sqlite3_db_filename(sel->db, "main"),
+                            sqlite3_errmsg(sel->db));
+    return CS_OK;
+}
+
 /* The first column of the first row of sql (sqlite3_mprintf'd by the
  * caller, freed here) as a sqlite3_malloc'd string in *out (NULL for no
  * row or NULL). */
 static int cs_plot_query_text(cs_plot_sel *sel, char *sql, char **out)
 {
     *out = NULL;
-    if (!sql)
-        return cs_error_set(CS_ENOMEM, "out of memory building a query");
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(sel->db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            const unsigned char *t = sqlite3_column_text(st, 0);
-            if (t && !(*out = sqlite3_mprintf("%s", t)))
-                rc = SQLITE_NOMEM;
-            else
-                rc = SQLITE_OK;
-        } else if (rc == SQLITE_DONE) {
+    int code = cs_plot_prepare_sql(sel, sql, &st);
+    if (code != CS_OK)
+        return code;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        if (t && !(*out = sqlite3_mprintf("%s", t)))
+            rc = SQLITE_NOMEM;
+        else
             rc = SQLITE_OK;
-        }
+    } else if (rc == SQLITE_DONE) {
+        rc = SQLITE_OK;
     }
-    int code = CS_OK;
     if (rc != SQLITE_OK)
         code = cs_error_set(CS_EDB, "querying %s: %s", sqlite3_db_filename(sel->db, "main"),
                             sqlite3_errmsg(sel->db));
     sqlite3_finalize(st);
-    sqlite3_free(sql);
     return code;
 }
 
@@ -208,14 +218,14 @@ static int cs_plot_select(cs_plot_sel *sel, const cs_plot_options *o)
 
     /* The activations, sorted as the scripts sort them. */
     sqlite3_stmt *q = NULL;
-    char *sql = sqlite3_mprintf("SELECT DISTINCT activation FROM run_params WHERE status = "
-                                "'done' AND %s ORDER BY activation",
-                                sel->filter);
-    if (!sql)
-        return CS_ENOMEM;
-    int src = sqlite3_prepare_v2(sel->db, sql, -1, &q, NULL);
-    sqlite3_free(sql);
-    while (src == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW &&
+    if ((rc = cs_plot_prepare_sql(sel,
+                                  sqlite3_mprintf("SELECT DISTINCT activation FROM run_params "
+                                                  "WHERE status = 'done' AND %s ORDER BY "
+                                                  "activation",
+                                                  sel->filter),
+                                  &q)) != CS_OK)
+        return rc;
+    while (sqlite3_step(q) == SQLITE_ROW &&
            sel->n_activations < sizeof sel->activations / sizeof sel->activations[0]) {
         char *a = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(q, 0));
         if (!a) {
@@ -225,8 +235,6 @@ static int cs_plot_select(cs_plot_sel *sel, const cs_plot_options *o)
         sel->activations[sel->n_activations++] = a;
     }
     sqlite3_finalize(q);
-    if (src != SQLITE_OK)
-        return cs_error_set(CS_EDB, "querying %s: %s", o->db, sqlite3_errmsg(sel->db));
     return CS_OK;
 }
 
@@ -516,14 +524,25 @@ static const char *cs_plot_condition_words(const char *condition, char *buf, siz
     "CASE WHEN condition LIKE 'none%%' THEN 0 WHEN condition LIKE 'bn-batch%%' THEN 1 " \
     "WHEN condition LIKE 'bn-frozen%%' THEN 2 ELSE 3 END, condition"
 
-/* A drift value as the table prints it: 4 significant digits; NULL (a
- * diverged run, DESIGN §3) as n/a. */
-static void cs_plot_put_value(FILE *f, sqlite3_stmt *st, int col)
+/* A numeric column, NULL (a diverged run, DESIGN §3) as NaN. */
+static double cs_plot_column(sqlite3_stmt *st, int col)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
+}
+
+/* A table cell: NaN (NULL) as n/a, else v in format. */
+static void cs_plot_put_double(FILE *f, double v, const char *format)
+{
+    if (isnan(v))
         fputs(" n/a |", f);
     else
-        fprintf(f, " %.4g |", sqlite3_column_double(st, col));
+        fprintf(f, format, v);
+}
+
+/* A drift value as the table prints it: 4 significant digits; NULL as n/a. */
+static void cs_plot_put_value(FILE *f, sqlite3_stmt *st, int col)
+{
+    cs_plot_put_double(f, cs_plot_column(st, col), " %.4g |");
 }
 
 /* The parameters table: each run_params column with its one value, or
@@ -593,21 +612,21 @@ static int cs_plot_report_drift(cs_plot_sel *sel, FILE *f)
     fputs("| activation | condition | layer | seeds | mean_shift | var_log_ratio | kl_sym | w1 "
           "|\n|---|---|---:|---:|---:|---:|---:|---:|\n",
           f);
-    char *sql = sqlite3_mprintf(
-        "SELECT activation, condition, layer, depth, count(*), avg(mean_shift), "
-        "avg(var_log_ratio), avg(kl_sym), avg(w1) FROM drift_by_depth WHERE site = 'post' AND "
-        "%s AND (layer = 1 OR layer = " CS_PLOT_MID_LAYER_SQL " OR layer = depth) "
-        "GROUP BY activation, condition, depth, layer "
-        "ORDER BY activation, " CS_PLOT_COND_RANK ", depth, layer",
-        sel->filter);
-    if (!sql)
-        return CS_ENOMEM;
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(sel->db, sql, -1, &st, NULL);
-    sqlite3_free(sql);
-    if (src == SQLITE_OK)
-        src = SQLITE_ROW;
-    while (src == SQLITE_ROW && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    rc = cs_plot_prepare_sql(
+        sel,
+        sqlite3_mprintf(
+            "SELECT activation, condition, layer, depth, count(*), avg(mean_shift), "
+            "avg(var_log_ratio), avg(kl_sym), avg(w1) FROM drift_by_depth WHERE site = 'post' "
+            "AND %s AND (layer = 1 OR layer = " CS_PLOT_MID_LAYER_SQL " OR layer = depth) "
+            "GROUP BY activation, condition, depth, layer "
+            "ORDER BY activation, " CS_PLOT_COND_RANK ", depth, layer",
+            sel->filter),
+        &st);
+    if (rc != CS_OK)
+        return rc;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         char words[256];
         fprintf(f, "| %s | %s | %d of %d | %d |", (const char *)sqlite3_column_text(st, 0),
                 cs_plot_condition_words((const char *)sqlite3_column_text(st, 1), words,
@@ -624,20 +643,6 @@ static int cs_plot_report_drift(cs_plot_sel *sel, FILE *f)
 }
 
 /* ---- the claims' tables (issue 6; README "The notes' claims") ---- */
-
-/* Prepares sql (sqlite3_mprintf'd, freed here) into *st. */
-static int cs_plot_prepare_sql(cs_plot_sel *sel, char *sql, sqlite3_stmt **st)
-{
-    *st = NULL;
-    if (!sql)
-        return cs_error_set(CS_ENOMEM, "out of memory building a query");
-    int rc = sqlite3_prepare_v2(sel->db, sql, -1, st, NULL);
-    sqlite3_free(sql);
-    if (rc != SQLITE_OK)
-        return cs_error_set(CS_EDB, "querying %s: %s", sqlite3_db_filename(sel->db, "main"),
-                            sqlite3_errmsg(sel->db));
-    return CS_OK;
-}
 
 /* Least-squares line through (layer, ln v) for the growth factor: the same
  * fit as grad_by_depth.gp's `stats ... using 1:(log($2))`. */
@@ -665,14 +670,6 @@ static double cs_plot_fit_growth(const cs_plot_fit *fit)
     if (fit->n < 2 || d == 0)
         return NAN;
     return exp(-(fit->n * fit->sxy - fit->sx * fit->sy) / d);
-}
-
-static void cs_plot_put_double(FILE *f, double v, const char *format)
-{
-    if (isnan(v))
-        fputs(" n/a |", f);
-    else
-        fprintf(f, format, v);
 }
 
 /* The gradient table: per activation, condition and depth, the mean over
@@ -757,8 +754,7 @@ static int cs_plot_report_grad(cs_plot_sel *sel, FILE *f)
             have = 1;
         }
         int layer = sqlite3_column_int(st, 4);
-        double vx = sqlite3_column_type(st, 6) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 6);
-        double vw = sqlite3_column_type(st, 7) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 7);
+        double vx = cs_plot_column(st, 6), vw = cs_plot_column(st, 7);
         if (layer >= 1) {
             cs_plot_fit_add(&fx, layer, vx);
             cs_plot_fit_add(&fw, layer, vw);
