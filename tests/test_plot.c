@@ -372,17 +372,25 @@ static void test_scripts_run_standalone_with_gnuplot_e(void **state)
 
 /* ---- the report ---- */
 
+/* The report.md `covshift report` wrote into tmp/DIR (its path in path),
+ * failing the test with the command's output unless it exited 0. */
+static char *read_report(char *path, size_t size, const char *dir, int status,
+                         const char *output)
+{
+    if (status != 0)
+        fail_msg("covshift report exited %d:\n%s", status, output);
+    snprintf(path, size, "%s/%s/report.md", tmp, dir);
+    return read_file(path, NULL);
+}
+
 /* DESIGN §2 drift in report.md equals the database: every row of the
  * table parsed and compared with avg() over the seeds; %.4g prints 4
  * significant digits, so they agree within 5e-4 relative. */
 static void test_report_drift_table_matches_database(void **state)
 {
     (void)state;
-    if (report_status != 0)
-        fail_msg("covshift report exited %d:\n%s", report_status, report_output);
     char path[4400];
-    snprintf(path, sizeof path, "%s/report/report.md", tmp);
-    char *md = read_file(path, NULL);
+    char *md = read_report(path, sizeof path, "report", report_status, report_output);
     assert_contains(md, "# covshift report: plot_small", path);
     assert_contains(md, "| depth | 4 |", path);
     assert_contains(md, "| activation | tanh |", path);
@@ -659,10 +667,8 @@ static void test_plot_without_claim_rows_draws_standard_set_only(void **state)
 {
     (void)state;
     assert_int_equal(plot_status[0], 0);
-    assert_int_equal(report_status, 0);
     char path[4400];
-    snprintf(path, sizeof path, "%s/report/report.md", tmp);
-    char *md = read_file(path, NULL);
+    char *md = read_report(path, sizeof path, "report", report_status, report_output);
     for (size_t i = 0; i < NCLAIMS; i++) {
         for (int f = 0; f < NFORMATS; f++) {
             snprintf(path, sizeof path, "%s/%s/%s.%s", tmp, formats[f], claim_figures[i],
@@ -925,11 +931,9 @@ static void check_gap_table(sqlite3 *d, char *section)
 static void test_report_claim_tables_match_database(void **state)
 {
     (void)state;
-    if (claims_report_status != 0)
-        fail_msg("covshift report exited %d:\n%s", claims_report_status, claims_report_output);
     char path[4400];
-    snprintf(path, sizeof path, "%s/claims_report/report.md", tmp);
-    char *md = read_file(path, NULL);
+    char *md = read_report(path, sizeof path, "claims_report", claims_report_status,
+                           claims_report_output);
     /* the issue-6 keys in the parameters table, as the runs have them */
     assert_contains(md, "| dropout | 0.0, 0.2 (varies) |", path);
     assert_contains(md, "| shuffle | 0, 1 (varies) |", path);
