@@ -692,12 +692,17 @@ static void test_plot_without_claim_rows_draws_standard_set_only(void **state)
     free(md);
 }
 
-/* The cells of a Markdown table row "| a | b |", trimmed, in cells[]
- * (pointers into line, which is modified). Returns their number, 0 when
- * line is not a row. */
-static int split_row(char *line, char **cells, int max)
+/* The cells of the Markdown table row "| a | b |" at *text, trimmed, in
+ * cells[] (pointers into the text, which is modified); *text moves to the
+ * next line. Returns their number, 0 when the line is not a row, -1 at
+ * the end of the text. */
+static int next_row(char **text, char **cells, int max)
 {
+    char *line = *text;
+    if (!line || !*line)
+        return -1;
     char *end = strchr(line, '\n');
+    *text = end ? end + 1 : NULL;
     if (end)
         *end = '\0';
     if (line[0] != '|')
@@ -787,12 +792,8 @@ static void check_grad_table(sqlite3 *d, char *section, const char *svg)
         "r.bn_phase_b END || CASE WHEN r.dropout > 0 THEN ' dropout=' || r.dropout ELSE '' END) "
         "= ?1 AND g.phase = ?2 AND g.layer = ?4 GROUP BY g.run_id)";
     int rows = 0;
-    for (char *line = section; line && *line;) {
-        char *next = strchr(line, '\n');
-        next = next ? next + 1 : NULL;
-        char *c[16];
-        int n = split_row(line, c, 16);
-        line = next;
+    char *line = section, *c[16];
+    for (int n; (n = next_row(&line, c, 16)) >= 0;) {
         if (n != 13 || strcmp(c[0], "relu") != 0)
             continue;
         char key[128];
@@ -860,12 +861,8 @@ static void check_noise_table(sqlite3 *d, char *section)
                         "n.run_id WHERE r.norm = ?1 AND r.dropout = CAST(?2 AS REAL) AND (?3 = "
                         "'any' OR r.batch = CAST(?3 AS INTEGER))";
     int rows = 0, zero_seen = 0;
-    for (char *line = section; line && *line;) {
-        char *next = strchr(line, '\n');
-        next = next ? next + 1 : NULL;
-        char *c[16];
-        int n = split_row(line, c, 16);
-        line = next;
+    char *line = section, *c[16];
+    for (int n; (n = next_row(&line, c, 16)) >= 0;) {
         if (n != 8 || strcmp(c[0], "relu") != 0)
             continue;
         const char *norm = strcmp(c[1], "yes") == 0 ? "batch" : "none";
@@ -901,12 +898,8 @@ static void check_gap_table(sqlite3 *d, char *section)
                       "INTEGER) AND r.batch = CAST(?2 AS INTEGER) AND g.layer = CAST(?3 AS "
                       "INTEGER)";
     int rows = 0;
-    for (char *line = section; line && *line;) {
-        char *next = strchr(line, '\n');
-        next = next ? next + 1 : NULL;
-        char *c[16];
-        int n = split_row(line, c, 16);
-        line = next;
+    char *line = section, *c[16];
+    for (int n; (n = next_row(&line, c, 16)) >= 0;) {
         if (n != 10 || (strcmp(c[0], "shuffled") != 0 && strcmp(c[0], "one component") != 0))
             continue;
         const char *shuffle = strcmp(c[0], "shuffled") == 0 ? "1" : "0";
