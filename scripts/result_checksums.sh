@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Checksums of every stored result of a fixed set of experiments, so that a
+# refactoring can prove it changed no value (docs: "Reproducibility").
+#
+#   bash scripts/result_checksums.sh [--covshift BIN] [--out DIR] [EXPERIMENT.ini ...]
+#
+# Runs each experiment (default: the quickstart, bench/w1.ini and the three
+# claim studies) into a fresh database in DIR, then prints one md5 per
+# (experiment, table) of the table's rows with ids and timings left out:
+# rows are keyed by run_key, not run id (ids depend on the order workers
+# finish), and every REAL is printed with 17 significant digits, which
+# round-trips a double, so equal sums mean bit-identical values. Compare
+# sums made with the same BLAS core (set OPENBLAS_CORETYPE to pin it):
+# products differ in their last bits between cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bin=build/covshift
+out=$(mktemp -d "${TMPDIR:-/tmp}/covshift-sums.XXXXXX")
+files=()
+while (($#)); do
+    case $1 in
+    --covshift) bin=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) files+=("$1"); shift ;;
+    esac
+done
+if ((${#files[@]} == 0)); then
+    files=(experiments/quickstart.ini bench/w1.ini experiments/grad_by_depth.ini
+           experiments/bn_noise.ini experiments/running_averages.ini)
+fi
+[[ -x $bin ]] || { echo "result_checksums: no executable $bin (build first)" >&2; exit 2; }
+mkdir -p "$out"
+
+# One SELECT per result table: every column but run_id, with the run's
+# run_key first; REALs as %.17g. Tables a database lacks are skipped.
+dump_table() {
+    local db=$1 table=$2 cols
+    cols=$(sqlite3 -batch -noheader "$db" \
+        "SELECT group_concat(CASE WHEN type = 'REAL' THEN printf('printf(''%%.17g'', t.%s)', name)
+                                  ELSE 't.' || name END, ', ')
+         FROM pragma_table_info('$table') WHERE name <> 'run_id'")
+    [[ -n $cols ]] || return 0
+    sqlite3 -batch -noheader -separator ' ' "$db" \
+        "SELECT r.run_key, $cols FROM $table t JOIN runs r ON r.id = t.run_id
+         WHERE r.status = 'done' ORDER BY 1, 2, 3, 4, 5"
+}
+
+for f in "${files[@]}"; do
+    name=$(basename "$f" .ini)
+    db=$out/$name.db
+    rm -f "$db" "$db-wal" "$db-shm"
+    "$bin" run "$f" --db "$db" --quiet
+    for table in layer_stats histograms drift grad_stats bn_noise running_gap; do
+        rows=$(dump_table "$db" "$table" | tee "$out/$name.$table.txt" | wc -l)
+        sum=$(md5sum <"$out/$name.$table.txt" | cut -c1-32)
+        printf '%-18s %-12s %8d rows  %s\n' "$name" "$table" "$rows" "$sum"
+    done
+    # the run parameters (run_key and canonical text) must not move either
+    sum=$(sqlite3 -batch -noheader "$db" "SELECT run_key, params FROM runs ORDER BY run_key" | md5sum | cut -c1-32)
+    printf '%-18s %-12s %8s       %s\n' "$name" "run_keys" "" "$sum"
+done
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset: as detected>}; dumps in $out" >&2
