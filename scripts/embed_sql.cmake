@@ -1,4 +1,4 @@
-# Embeds sim/schema.sql as the C string cs_schema_sql (STYLE 10: one schema file).
+# Embeds sim/store/schema.sql as the C string cs_schema_sql (STYLE 10: one schema file).
 file(READ ${IN} content HEX)
 string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${content}")
-file(WRITE ${OUT} "/* Generated from sim/schema.sql; do not edit. */\nconst char cs_schema_sql[] = {${bytes} 0x00};\n")
+file(WRITE ${OUT} "/* Generated from sim/store/schema.sql; do not edit. */\nconst char cs_schema_sql[] = {${bytes} 0x00};\n")

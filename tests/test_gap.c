@@ -1,5 +1,5 @@
 /* Running statistics against population statistics (issue 6,
- * sim/cs_gap.c, input = mixture, shuffle = false): small or unshuffled
+ * sim/run/cs_gap.c, input = mixture, shuffle = false): small or unshuffled
  * batches leave larger gaps than large shuffled ones, at the rates theory
  * gives at layer 0; running_gap rows as documented. */
 #include "cs_test_util.h"

@@ -491,7 +491,7 @@ static void test_plot_errors_exit_2_with_message(void **state)
     snprintf(want, sizeof want, "covshift plot: database '%s/norun.db' holds no finished runs",
              tmp);
     expect_usage_error("database without runs", want,
-                       "sqlite3 '%s/norun.db' < '%s/sim/schema.sql' && '%s' plot '%s/norun.db'",
+                       "sqlite3 '%s/norun.db' < '%s/sim/store/schema.sql' && '%s' plot '%s/norun.db'",
                        tmp, CS_SOURCE_DIR, CS_BINARY, tmp);
 
     expect_usage_error("unknown experiment",

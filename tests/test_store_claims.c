@@ -1,6 +1,6 @@
 /* The results store's issue 6 tables (grad_stats, bn_noise, running_gap),
  * their views and queries, the new runs columns, and the migration of a
- * version-1 database (DESIGN §3, sim/schema.sql). */
+ * version-1 database (DESIGN §3, sim/store/schema.sql). */
 #include "cs_test_util.h"
 
 #include <sqlite3.h>

@@ -1,4 +1,4 @@
-/* The seeds' worksheet in C (sim/cs_worksheet.c, DESIGN §1 images): the
+/* The seeds' worksheet in C (sim/report/cs_worksheet.c, DESIGN §1 images): the
  * summaries against independent recomputations and the image model, the
  * worksheet's claims per case (min-max in [0, 1], standardised mean 0 and
  * variance 1, batch norm by hand = the core kernel), determinism, failure

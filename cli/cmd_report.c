@@ -1,6 +1,6 @@
 /* covshift report: report.md for the runs of a results database, with the
  * experiment's parameters, a drift table and the standard figures
- * (sim/cs_plot.h). */
+ * (sim/report/cs_plot.h). */
 #include <getopt.h>
 #include <stdio.h>
 

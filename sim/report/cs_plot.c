@@ -1,6 +1,6 @@
 /* Figures and reports from a results database (see cs_plot.h): selects the
  * runs, checks everything a user can get wrong before gnuplot starts, then
- * drives the scripts in scripts/plots/ through sim/cs_gnuplot.c. The
+ * drives the scripts in scripts/plots/ through sim/report/cs_gnuplot.c. The
  * figures' content lives in the scripts, so that a user can run them alone. */
 #include "cs_plot.h"
 

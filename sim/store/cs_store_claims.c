@@ -1,5 +1,5 @@
 /* The results store's issue 6 tables: grad_stats, bn_noise, running_gap
- * (schema in sim/schema.sql), written inside cs_store_run_finish's one
+ * (schema in sim/store/schema.sql), written inside cs_store_run_finish's one
  * transaction. */
 #include <inttypes.h>
 #include <sqlite3.h>

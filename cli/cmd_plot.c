@@ -1,5 +1,5 @@
 /* covshift plot: the standard figures of a results database, drawn by the
- * gnuplot scripts in scripts/plots/ (sim/cs_plot.h). */
+ * gnuplot scripts in scripts/plots/ (sim/report/cs_plot.h). */
 #include <getopt.h>
 #include <stdio.h>
 

@@ -4,6 +4,7 @@
 #include <getopt.h>
 
 #include "cs_error.h"
+#include "cs_version.h"
 
 int cs_cli_fail(const char *cmd, int code)
 {
@@ -25,5 +26,5 @@ int cs_cli_bad_option(const char *cmd, int c, char **argv)
 
 const char *cs_cli_version(void)
 {
-    return CS_VERSION " (git " CS_GIT_REV ")";
+    return cs_version_string();
 }

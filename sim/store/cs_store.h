@@ -1,5 +1,5 @@
 /* The SQLite results store: the public SQL contract of DESIGN §3 (schema in
- * sim/schema.sql), provenance per experiment, one transaction per run. */
+ * sim/store/schema.sql), provenance per experiment, one transaction per run. */
 #ifndef CS_STORE_H
 #define CS_STORE_H
 

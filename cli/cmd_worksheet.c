@@ -1,6 +1,6 @@
 /* covshift worksheet: the seeds' batch-norm worksheet (seeds/000_*.txt)
  * reproduced in C, its summaries printed and its figures drawn (DESIGN §1
- * Distributions, images; sim/cs_worksheet.h). */
+ * Distributions, images; sim/report/cs_worksheet.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdint.h>

@@ -15,15 +15,16 @@
 #include "cs_alloc.h"
 #include "cs_error.h"
 #include "cs_rng.h"
+#include "cs_version.h"
 
-/* The PRAGMA user_version that sim/schema.sql sets last; a test checks
+/* The PRAGMA user_version that sim/store/schema.sql sets last; a test checks
  * that the two agree. */
 #define CS_STORE_SCHEMA_VERSION 2
 /* DESIGN §3: writers wait for each other rather than fail. A deep run's
  * transaction takes about a second, so a minute covers many queued workers. */
 #define CS_STORE_BUSY_MS 60000
 
-extern const char cs_schema_sql[]; /* sim/schema.sql, embedded by CMake */
+extern const char cs_schema_sql[]; /* sim/store/schema.sql, embedded by CMake */
 char *openblas_get_config(void);   /* libopenblas; not in every cblas.h */
 
 struct cs_store {
@@ -383,10 +384,10 @@ int cs_store_experiment(cs_store *s, const char *name, const char *config_text,
         return rc;
     cs_store_bind_text(st, 1, name);
     cs_store_bind_text(st, 2, config_text);
-    cs_store_bind_text(st, 3, CS_VERSION);
+    cs_store_bind_text(st, 3, cs_version_number());
     cs_store_bind_text(st, 4, command_line);
-    cs_store_bind_text(st, 5, CS_GIT_REV);
-    cs_store_bind_text(st, 6, CS_COMPILER);
+    cs_store_bind_text(st, 5, cs_version_revision());
+    cs_store_bind_text(st, 6, cs_version_compiler());
     cs_store_bind_text(st, 7, blas);
     cs_store_bind_text(st, 8, host);
     cs_store_bind_text(st, 9, cs_rng_description());
@@ -533,7 +534,7 @@ int cs_store_run_begin(cs_store *s, int64_t experiment_id, const cs_run_params *
     sqlite3_bind_int64(ins, 1, experiment_id);
     sqlite3_bind_text(ins, 2, key, -1, SQLITE_STATIC);
     cs_store_bind_params(ins, p, canonical);
-    sqlite3_bind_text(ins, 23, CS_GIT_REV, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 23, cs_version_revision(), -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 24, host, -1, SQLITE_STATIC);
     if (sqlite3_step(ins) != SQLITE_DONE) {
         rc = cs_store_fail(s, "starting run %s: inserting its runs row", key);

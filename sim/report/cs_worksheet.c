@@ -292,7 +292,7 @@ typedef struct {
     size_t images;
 } cs_ws_figure;
 
-/* Feeds one figure's script and data to gnuplot (sim/cs_gnuplot.h: one
+/* Feeds one figure's script and data to gnuplot (sim/report/cs_gnuplot.h: one
  * message with gnuplot's own report on failure). Returns CS_OK or CS_EIO. */
 static int cs_ws_plot_figure(const cs_worksheet *ws, const cs_ws_figure *fig, const char *path,
                              cs_ws_hist *hist, double *scratch)
