@@ -47,7 +47,8 @@ void cs_result_slot_decode(size_t slot, int *layer, cs_site *site)
 
 /* The arrays of r (one listing for cs_result_alloc and cs_result_plan):
  * stats steps x slots, hist 2 phases x slots x (bins + 2), hist_lo,
- * hist_hi and drift per slot, and the issue-6 rows p asks for. */
+ * hist_hi and drift per slot, and the grad_stats, bn_noise and running_gap
+ * rows p asks for. */
 static void cs_result_arrays(cs_result *r, const cs_run_params *p, cs_alloc_plan *plan)
 {
     size_t steps = (size_t)p->steps_a + (size_t)p->steps_b, nslots = cs_result_slots(p->depth);

@@ -34,7 +34,7 @@ static void test_size_mul_multiplies_or_reports_the_overflow(void **state)
     assert_true(n == SIZE_MAX);
     assert_contains(cs_error_message(), "4294967296 x 4294967296");
     assert_contains(cs_error_message(), "overflows size_t");
-    /* the run: 2097152 probes x 1048576 batches x 1048576 rows x 1 wraps to 2^64 = 0 */
+    /* the run that overflowed: 2097152 probes x 1048576 batches x 1048576 rows x 1 x 8 = 2^67 */
     assert_int_equal(cs_size_mul(&n, 2097152, 1048576, 1048576, 1, sizeof(double)), CS_EINVAL);
     /* a negative int converts to a huge size, which is refused, not wrapped */
     int negative = -1;

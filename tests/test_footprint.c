@@ -124,10 +124,10 @@ static void test_each_pass_allocates_what_its_plan_counts(void **state)
     cs_net_set_threads(0);
 }
 
-/* The issue's run: 2097152 probes would be refused by its bound; at the
- * bounds the noise batches' size still overflows size_t. The run fails
- * with CS_EINVAL before anything is allocated (it used to wrap to a
- * 1-byte buffer and write past it). */
+/* The run that overflowed a heap buffer: 2097152 probes would be refused
+ * by its bound; at the bounds the noise batches' size still overflows
+ * size_t. The run fails with CS_EINVAL before anything is allocated (it
+ * used to wrap to a 1-byte buffer and write past it). */
 static void test_an_overflowing_run_fails_before_allocating(void **state)
 {
     (void)state;
