@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs_alloc.h"
 #include "cs_cli.h"
 #include "cs_error.h"
 #include "cs_experiment.h"
 #include "cs_runner.h"
+#include "cs_text.h"
 
 static const char *const cs_run_usage =
     "usage: covshift run FILE [--db PATH] [--set key=value ...] [--jobs N]\n"
@@ -55,10 +57,10 @@ static const struct option cs_run_options[] = {
 /* The command line as one string, for provenance. */
 static char *cs_run_command_line(int argc, char **argv)
 {
-    size_t len = strlen("covshift") + 1;
+    size_t len = strlen("covshift") + 1; /* argv fits in ARG_MAX: no overflow */
     for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 3;
-    char *s = malloc(len);
+        len += strlen(argv[i]) + 1;
+    char *s = cs_malloc(len);
     if (!s)
         return NULL;
     strcpy(s, "covshift");
@@ -72,7 +74,7 @@ static char *cs_run_command_line(int argc, char **argv)
 int cmd_run(int argc, char **argv)
 {
     const char *db = NULL;
-    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    const char **sets = cs_calloc((size_t)argc + 1, sizeof *sets);
     int nsets = 0, status = CS_EXIT_OK;
     cs_runner_opts opts = {0};
     opts.jobs = 1;
@@ -96,8 +98,9 @@ int cmd_run(int argc, char **argv)
             errno = 0;
             long j = strtol(optarg, &end, 10);
             if (errno || *end || end == optarg || j < 1 || j > 256) {
+                char got[CS_TEXT_ESCAPED_SIZE(64)];
                 fprintf(stderr, "covshift run: --jobs: expected an integer in 1..256, got '%s'\n",
-                        optarg);
+                        cs_text_escape(got, sizeof got, optarg));
                 status = CS_EXIT_USAGE;
                 goto done;
             }
@@ -145,7 +148,7 @@ int cmd_run(int argc, char **argv)
         status = CS_EXIT_FAIL;
 done:
     cs_experiment_free(e);
-    free(command_line);
-    free(sets);
+    cs_free(command_line);
+    cs_free(sets);
     return status;
 }

@@ -4,18 +4,23 @@
 #include <getopt.h>
 
 #include "cs_error.h"
+#include "cs_text.h"
 #include "cs_version.h"
 
 int cs_cli_fail(const char *cmd, int code)
 {
-    fprintf(stderr, "covshift %s: %s\n", cmd, cs_error_message());
+    /* Messages quote values from files, databases and the command line:
+     * escaped, so that none can move the cursor or retitle the terminal. */
+    char text[CS_TEXT_ESCAPED_SIZE(CS_ERROR_MAX)];
+    fprintf(stderr, "covshift %s: %s\n", cmd, cs_text_escape(text, sizeof text, cs_error_message()));
     return (code == CS_EINVAL || code == CS_ENOTFOUND) ? CS_EXIT_USAGE : CS_EXIT_FAIL;
 }
 
 int cs_cli_bad_option(const char *cmd, int c, char **argv)
 {
     /* optind already points past the offending word */
-    const char *word = argv[optind - 1];
+    char word[CS_TEXT_ESCAPED_SIZE(256)];
+    cs_text_escape(word, sizeof word, argv[optind - 1]);
     if (c == ':')
         fprintf(stderr, "covshift %s: option '%s' needs a value\n", cmd, word);
     else

@@ -25,7 +25,8 @@ static int cs_plot_cli_add_runs(cs_plot_cli *cli, const char *word)
         long long id = strtoll(p, &end, 10);
         if (errno == ERANGE || id <= 0 || (*end && *end != ','))
             return -1;
-        int64_t *grown = cs_realloc(cli->run_ids, (cli->options.n_run_ids + 1) * sizeof *grown);
+        int64_t *grown =
+            cs_realloc_n(cli->run_ids, sizeof *grown, cli->options.n_run_ids + 1);
         if (!grown)
             return -1;
         cli->run_ids = grown;

@@ -60,6 +60,7 @@ const char *cs_error_name(int code)
     case CS_EIO: return "I/O error";
     case CS_EDB: return "database error";
     case CS_ENOTFOUND: return "not found";
+    case CS_ENUMERIC: return "numerical failure";
     default: return "unknown error";
     }
 }

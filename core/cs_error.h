@@ -10,7 +10,8 @@ enum {
     CS_ENOMEM = 2,   /* allocation failed */
     CS_EIO = 3,      /* file or process I/O failed */
     CS_EDB = 4,      /* SQLite failed */
-    CS_ENOTFOUND = 5 /* a named thing (file, experiment, run) does not exist */
+    CS_ENOTFOUND = 5, /* a named thing (file, experiment, run) does not exist */
+    CS_ENUMERIC = 6   /* a numerical routine (GSL) failed */
 };
 
 /* Records a printf-style message for the calling thread and returns code,

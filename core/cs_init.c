@@ -6,6 +6,7 @@
 #include "cs_error.h"
 
 #include <gsl/gsl_blas.h>
+#include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_randist.h>
@@ -56,22 +57,26 @@ const char *cs_init_name(cs_init_kind kind)
  * and T with Q = I - V T V^T. Only the first N columns of Q are needed:
  *   Q1 = Q [I_N; 0] = [I_N; 0] - V (T V1^T),  V1 = the top N x N of V,
  * two BLAS-3 products instead of forming the M x M Q of QR_unpack_r. */
+/* A GSL status as a cs error: GSL's own handler is off in covshift (the
+ * CLI turns it off), so its routines return codes instead of aborting. */
+static int cs_init_gsl_failed(const char *what, int gsl_status)
+{
+    return cs_error_set(gsl_status == GSL_ENOMEM ? CS_ENOMEM : CS_ENUMERIC, "GSL %s failed: %s",
+                        what, gsl_strerror(gsl_status));
+}
+
 static int cs_init_orthogonal(double *W, size_t n_out, size_t n_in, double sigma_w, gsl_rng *r)
 {
     const size_t M = n_out >= n_in ? n_out : n_in;
     const size_t N = n_out >= n_in ? n_in : n_out;
-    int status = CS_ENOMEM;
+    int status = CS_OK, gsl_status;
     double *a = NULL, *t = NULL, *sign = NULL;
 
-    a = cs_malloc(M * N * sizeof *a);
-    if (!a)
+    if (!(a = cs_malloc_n(sizeof *a, M, N)) || !(t = cs_calloc_n(sizeof *t, N, N)) ||
+        !(sign = cs_malloc_n(sizeof *sign, N))) {
+        status = cs_error_code() != CS_OK ? cs_error_code() : CS_ENOMEM;
         goto fail;
-    t = cs_calloc(N * N, sizeof *t);
-    if (!t)
-        goto fail;
-    sign = cs_malloc(N * sizeof *sign);
-    if (!sign)
-        goto fail;
+    }
 
     for (size_t i = 0; i < n_out; i++)
         for (size_t j = 0; j < n_in; j++) {
@@ -84,9 +89,13 @@ static int cs_init_orthogonal(double *W, size_t n_out, size_t n_in, double sigma
 
     gsl_matrix_view A = gsl_matrix_view_array(a, M, N);
     gsl_matrix_view T = gsl_matrix_view_array(t, N, N);
-    /* Dimensions are valid by construction (M >= N, T N x N), so GSL's
-     * error handler cannot fire. */
-    gsl_linalg_QR_decomp_r(&A.matrix, &T.matrix);
+    /* Dimensions are valid by construction (M >= N, T N x N); the status is
+     * checked all the same: with GSL's aborting handler off, a failure
+     * fails the run, not the process. */
+    if ((gsl_status = gsl_linalg_QR_decomp_r(&A.matrix, &T.matrix)) != GSL_SUCCESS) {
+        status = cs_init_gsl_failed("QR decomposition", gsl_status);
+        goto fail;
+    }
 
     /* Keep sign(R_kk), then turn A into V explicitly: unit diagonal, zeros
      * above, so that plain dgemm can multiply by it. */
@@ -103,7 +112,11 @@ static int cs_init_orthogonal(double *W, size_t n_out, size_t n_in, double sigma
      * own <cblas.h> cannot be included beside <gsl/gsl_linalg.h>. */
     gsl_matrix_view V = gsl_matrix_view_array(a, M, N);
     gsl_matrix_view V1 = gsl_matrix_view_array(a, N, N);
-    gsl_blas_dtrmm(CblasRight, CblasLower, CblasTrans, CblasUnit, 1.0, &V1.matrix, &T.matrix);
+    if ((gsl_status = gsl_blas_dtrmm(CblasRight, CblasLower, CblasTrans, CblasUnit, 1.0,
+                                     &V1.matrix, &T.matrix)) != GSL_SUCCESS) {
+        status = cs_init_gsl_failed("dtrmm", gsl_status);
+        goto fail;
+    }
 
     memset(W, 0, M * N * sizeof *W);
     if (n_out >= n_in) {
@@ -111,7 +124,11 @@ static int cs_init_orthogonal(double *W, size_t n_out, size_t n_in, double sigma
         gsl_matrix_view Wm = gsl_matrix_view_array(W, M, N);
         for (size_t k = 0; k < N; k++)
             W[k * N + k] = 1.0;
-        gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, &V.matrix, &T.matrix, 1.0, &Wm.matrix);
+        if ((gsl_status = gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, &V.matrix, &T.matrix,
+                                         1.0, &Wm.matrix)) != GSL_SUCCESS) {
+            status = cs_init_gsl_failed("dgemm", gsl_status);
+            goto fail;
+        }
         /* W = sigma_w Q1 D: column k times sign[k]. */
         for (size_t i = 0; i < M; i++)
             for (size_t k = 0; k < N; k++)
@@ -121,7 +138,11 @@ static int cs_init_orthogonal(double *W, size_t n_out, size_t n_in, double sigma
         gsl_matrix_view Wm = gsl_matrix_view_array(W, N, M);
         for (size_t k = 0; k < N; k++)
             W[k * M + k] = 1.0;
-        gsl_blas_dgemm(CblasTrans, CblasTrans, -1.0, &T.matrix, &V.matrix, 1.0, &Wm.matrix);
+        if ((gsl_status = gsl_blas_dgemm(CblasTrans, CblasTrans, -1.0, &T.matrix, &V.matrix, 1.0,
+                                         &Wm.matrix)) != GSL_SUCCESS) {
+            status = cs_init_gsl_failed("dgemm", gsl_status);
+            goto fail;
+        }
         /* W = sigma_w D Q1^T: row k times sign[k]. */
         for (size_t k = 0; k < N; k++)
             for (size_t j = 0; j < M; j++)

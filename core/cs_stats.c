@@ -30,30 +30,40 @@ struct cs_stats_work {
     uint64_t lane_tally[4][CS_STATS_NARROW_BINS + 3]; /* see quantiles_finite */
 };
 
+/* The workspace's arrays, listed once for cs_stats_work_alloc and
+ * cs_stats_work_plan. */
+static void cs_stats_work_arrays(cs_stats_work *w, cs_alloc_plan *plan, size_t max_entries,
+                                 size_t max_units, const char *what, const char *keys)
+{
+    CS_ALLOC_TAKE(plan, w->select, what, keys, max_entries);
+    CS_ALLOC_TAKE(plan, w->unit_mean, what, keys, max_units);
+    CS_ALLOC_TAKE(plan, w->unit_m2, what, keys, max_units);
+    CS_ALLOC_TAKE(plan, w->slot_of, what, keys, max_entries);
+}
+
 cs_stats_work *cs_stats_work_alloc(size_t max_entries, size_t max_units)
 {
-    cs_stats_work *w = NULL;
-    if (max_units > SIZE_MAX / (4 * sizeof(double)) ||
-        max_entries > SIZE_MAX / sizeof(double) - 2 * max_units) {
-        cs_error_set(CS_EINVAL, "stats workspace: %zu entries and %zu units overflow size_t",
-                     max_entries, max_units);
+    cs_stats_work *w = cs_calloc(1, sizeof *w);
+    if (!w)
         return NULL;
-    }
-    if (!(w = cs_calloc(1, sizeof *w)))
-        goto fail;
     w->max_entries = max_entries;
     w->max_units = max_units;
-    /* One block: selection buffer, then the two per-unit accumulators. */
-    if (!(w->select = cs_malloc((max_entries + 2 * max_units) * sizeof(double))))
-        goto fail;
-    w->unit_mean = w->select + max_entries;
-    w->unit_m2 = w->unit_mean + max_units;
-    if (!(w->slot_of = cs_malloc(max_entries ? max_entries : 1)))
-        goto fail;
+    cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(0);
+    cs_stats_work_arrays(w, &plan, max_entries, max_units, "a statistics workspace", NULL);
+    if (plan.rc != CS_OK) {
+        cs_stats_work_free(w);
+        return NULL;
+    }
     return w;
-fail:
-    cs_stats_work_free(w);
-    return NULL;
+}
+
+void cs_stats_work_plan(cs_alloc_plan *plan, size_t max_entries, size_t max_units,
+                        const char *what, const char *keys)
+{
+    cs_stats_work w;
+    cs_alloc_plan count = CS_ALLOC_PLAN_INIT(1);
+    cs_stats_work_arrays(&w, &count, max_entries, max_units, what, keys);
+    cs_alloc_plan_add(plan, &count);
 }
 
 void cs_stats_work_free(cs_stats_work *w)
@@ -61,6 +71,8 @@ void cs_stats_work_free(cs_stats_work *w)
     if (!w)
         return;
     cs_free(w->select);
+    cs_free(w->unit_mean);
+    cs_free(w->unit_m2);
     cs_free(w->slot_of);
     cs_free(w);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cs_activation.h"
+#include "cs_alloc.h"
 
 #define CS_STATS_NQ 5
 /* DESIGN §2 quantile levels, in the order of cs_stats.q: p01 p15 p50 p85 p99 */
@@ -30,6 +31,10 @@ typedef struct {
 typedef struct cs_stats_work cs_stats_work;
 cs_stats_work *cs_stats_work_alloc(size_t max_entries, size_t max_units);
 void cs_stats_work_free(cs_stats_work *w);
+/* Adds to plan, without allocating, what cs_stats_work_alloc(max_entries,
+ * max_units) allocates, labelled what / keys for messages (cs_alloc.h). */
+void cs_stats_work_plan(cs_alloc_plan *plan, size_t max_entries, size_t max_units,
+                        const char *what, const char *keys);
 
 /* Computes every DESIGN §2 column for x: (m, n) row-major, m rows (the
  * batch) by n units. Statistics are over the finite entries; nonfinite

@@ -1,11 +1,17 @@
 /* Shared test helpers (see cs_test_util.h). */
 #include "cs_test_util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 double *cs_test_fixture(const char *file, const char *name, size_t *count)
 {
@@ -141,4 +147,110 @@ int cs_test_shell(char **output, const char *fmt, ...)
     if (status == -1 || !WIFEXITED(status))
         return -1;
     return WEXITSTATUS(status);
+}
+
+/* ---- running a program without a shell ---- */
+
+typedef struct {
+    char *buf;
+    size_t len, cap, lines;
+} cs_test_sink;
+
+static void cs_test_sink_add(cs_test_sink *s, const char *data, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        s->lines += data[i] == '\n';
+    if (s->len + n + 1 > s->cap) {
+        size_t keep = CS_TEST_EXEC_KEEP - s->len; /* what still fits the cap */
+        n = n < keep ? n : keep;
+    }
+    memcpy(s->buf + s->len, data, n);
+    s->len += n;
+    s->buf[s->len] = '\0';
+}
+
+static double cs_test_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+cs_test_exit cs_test_exec(char *const argv[], double timeout_s)
+{
+    cs_test_exit r;
+    memset(&r, 0, sizeof r);
+    int out[2], err[2];
+    if (pipe(out) != 0 || pipe(err) != 0)
+        fail_msg("pipe: %s", strerror(errno));
+    double t0 = cs_test_now();
+    pid_t pid = fork();
+    if (pid < 0)
+        fail_msg("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0)
+            dup2(null, 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        close(out[0]);
+        close(err[0]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    cs_test_sink sink[2] = {{malloc(CS_TEST_EXEC_KEEP + 1), 0, CS_TEST_EXEC_KEEP + 1, 0},
+                            {malloc(CS_TEST_EXEC_KEEP + 1), 0, CS_TEST_EXEC_KEEP + 1, 0}};
+    sink[0].buf[0] = sink[1].buf[0] = '\0';
+    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    int open_fds = 2;
+    while (open_fds > 0) {
+        double left = timeout_s - (cs_test_now() - t0);
+        if (left <= 0) {
+            r.timed_out = 1;
+            kill(pid, SIGKILL); /* our own child, by its pid */
+            break;
+        }
+        int ready = poll(fds, 2, (int)(left * 1000) + 1);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char chunk[65536];
+            ssize_t got = read(fds[i].fd, chunk, sizeof chunk);
+            if (got > 0) {
+                cs_test_sink_add(&sink[i], chunk, (size_t)got);
+            } else {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (fds[i].fd >= 0)
+            close(fds[i].fd);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    r.seconds = cs_test_now() - t0;
+    if (WIFEXITED(status)) {
+        r.exited = 1;
+        r.code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        r.signal = WTERMSIG(status);
+    }
+    r.out = sink[0].buf;
+    r.err = sink[1].buf;
+    r.out_lines = sink[0].lines;
+    return r;
+}
+
+void cs_test_exit_free(cs_test_exit *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
 }

@@ -40,4 +40,22 @@ void cs_test_rmdir(const char *path);
  * output is not NULL, a malloc'd copy of stdout+stderr. */
 int cs_test_shell(char **output, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* What cs_test_exec saw of a program. */
+typedef struct {
+    int exited, code;    /* exited: 1 when it called exit (code is its status) */
+    int signal;          /* the signal that ended it, 0 if none */
+    int timed_out;       /* 1 when it was killed after the timeout */
+    double seconds;      /* wall time */
+    char *out, *err;     /* stdout and stderr (the first CS_TEST_EXEC_KEEP bytes each) */
+    size_t out_lines;    /* newlines on stdout, all of them */
+} cs_test_exit;
+
+#define CS_TEST_EXEC_KEEP ((size_t)1 << 20)
+
+/* Runs argv (argv[0] a path; no shell, so no word is interpreted) with
+ * stdin from /dev/null and stdout, stderr captured; kills it (SIGKILL, by
+ * its pid) after timeout_s seconds. Free with cs_test_exit_free. */
+cs_test_exit cs_test_exec(char *const argv[], double timeout_s);
+void cs_test_exit_free(cs_test_exit *r);
+
 #endif

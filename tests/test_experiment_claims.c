@@ -125,11 +125,11 @@ static void test_bad_values_of_the_new_keys_name_file_line_and_key(void **state)
         {"[measure]\ngrad = 1\n", "c.ini:2: key 'grad': expected true or false, got '1'"},
         {"[network]\ndropout = 1\n", "c.ini:2: key 'dropout': expected a number in [0, 1)"},
         {"[network]\ndropout = -0.1\n", "key 'dropout'"},
-        {"[data]\nmixture_k = 0\n", "c.ini:2: key 'mixture_k': expected an integer >= 1"},
+        {"[data]\nmixture_k = 0\n", "c.ini:2: key 'mixture_k': expected an integer in 1..1048576"},
         {"[data]\nmixture_sep = -1\n", "key 'mixture_sep': expected a number >= 0"},
-        {"[measure]\nnoise_probes = -1\n", "key 'noise_probes': expected an integer >= 0"},
-        {"[measure]\nnoise_batches = 1\n", "key 'noise_batches': expected an integer >= 2"},
-        {"[measure]\npopulation = -5\n", "key 'population': expected an integer >= 0"},
+        {"[measure]\nnoise_probes = -1\n", "key 'noise_probes': expected an integer in 0..1048576"},
+        {"[measure]\nnoise_batches = 1\n", "key 'noise_batches': expected an integer in 2..1048576"},
+        {"[measure]\npopulation = -5\n", "key 'population': expected an integer in 0..1048576"},
         {"[data]\ninput = mixtur\n", "expected one of: gaussian, uniform, images, mixture"},
     };
     char *dir = cs_test_mkdtemp();

@@ -15,9 +15,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cs_alloc.h"
 #include "cs_error.h"
+#include "cs_result.h"
+#include "cs_sim.h"
 
 /* Upper bound on the length of one axis and on the number of runs: a typo
  * such as seed = 1..1000000000 must be an error, not an allocation of
@@ -50,9 +53,9 @@ typedef struct {
     const char *section;
     const char *name;
     cs_key_type type;
-    long long int_min;          /* CS_KEY_INT */
+    long long int_min, int_max; /* CS_KEY_INT, inclusive (cs_params.h bounds) */
     double real_min, real_max;  /* CS_KEY_REAL, inclusive */
-    const char *expected;       /* what a value must be, for messages and --help */
+    const char *expected;       /* what a value must be (CS_KEY_INT: made from the bounds) */
     const char *help;
 } cs_key_desc;
 
@@ -62,66 +65,66 @@ static const char *const cs_sections[] = {"experiment", "network", "norm", "data
 
 /* Indexed by cs_key_id; the order is the order of --help. */
 static const cs_key_desc cs_keys[CS_K_COUNT] = {
-    [CS_K_NAME] = {"experiment", "name", CS_KEY_TEXT, 0, 0, 0,
-                   "letters, digits, _ - .",
+    [CS_K_NAME] = {"experiment", "name", CS_KEY_TEXT, 0, 0, 0, 0,
+                   "letters, digits, _ - . (not first), at most 128 characters",
                    "experiment name; the default database is results/<name>.db"},
-    [CS_K_DESCRIPTION] = {"experiment", "description", CS_KEY_TEXT, 0, 0, 0, "text",
+    [CS_K_DESCRIPTION] = {"experiment", "description", CS_KEY_TEXT, 0, 0, 0, 0, "text",
                           "free text stored with the results"},
-    [CS_K_DEPTH] = {"network", "depth", CS_KEY_INT, 1, 0, 0, "an integer >= 1",
+    [CS_K_DEPTH] = {"network", "depth", CS_KEY_INT, 1, CS_MAX_DEPTH, 0, 0, NULL,
                     "number of dense layers"},
-    [CS_K_WIDTH] = {"network", "width", CS_KEY_INT, 1, 0, 0, "an integer >= 1",
+    [CS_K_WIDTH] = {"network", "width", CS_KEY_INT, 1, CS_MAX_WIDTH, 0, 0, NULL,
                     "units in every hidden layer"},
-    [CS_K_INPUT_DIM] = {"network", "input_dim", CS_KEY_INT, 1, 0, 0, "an integer >= 1",
+    [CS_K_INPUT_DIM] = {"network", "input_dim", CS_KEY_INT, 1, CS_MAX_WIDTH, 0, 0, NULL,
                         "features of the input x^(0); 1024 for input = images"},
-    [CS_K_ACTIVATION] = {"network", "activation", CS_KEY_ENUM, 0, 0, 0,
+    [CS_K_ACTIVATION] = {"network", "activation", CS_KEY_ENUM, 0, 0, 0, 0,
                          "linear, relu, leaky_relu, tanh, sigmoid, selu, gelu",
                          "nonlinearity phi after each layer"},
-    [CS_K_INIT] = {"network", "init", CS_KEY_ENUM, 0, 0, 0, "gaussian, xavier, he, orthogonal",
+    [CS_K_INIT] = {"network", "init", CS_KEY_ENUM, 0, 0, 0, 0, "gaussian, xavier, he, orthogonal",
                    "weight initialisation"},
-    [CS_K_SIGMA_W] = {"network", "sigma_w", CS_KEY_REAL, 0, 0, HUGE_VAL, "a number >= 0",
+    [CS_K_SIGMA_W] = {"network", "sigma_w", CS_KEY_REAL, 0, 0, 0, HUGE_VAL, "a number >= 0",
                       "weight scale: W ~ N(0, sigma_w^2/fan_in) (gaussian), gain (orthogonal)"},
-    [CS_K_SIGMA_B] = {"network", "sigma_b", CS_KEY_REAL, 0, 0, HUGE_VAL, "a number >= 0",
+    [CS_K_SIGMA_B] = {"network", "sigma_b", CS_KEY_REAL, 0, 0, 0, HUGE_VAL, "a number >= 0",
                       "bias scale: b ~ N(0, sigma_b^2)"},
-    [CS_K_NORM] = {"norm", "norm", CS_KEY_ENUM, 0, 0, 0, "none, batch",
+    [CS_K_NORM] = {"norm", "norm", CS_KEY_ENUM, 0, 0, 0, 0, "none, batch",
                    "normalisation between the dense layer and phi"},
-    [CS_K_BN_PHASE_B] = {"norm", "bn_phase_b", CS_KEY_ENUM, 0, 0, 0, "batch, frozen, ema",
+    [CS_K_BN_PHASE_B] = {"norm", "bn_phase_b", CS_KEY_ENUM, 0, 0, 0, 0, "batch, frozen, ema",
                          "batch norm statistics in phase B (ignored when norm = none)"},
-    [CS_K_MOMENTUM] = {"norm", "momentum", CS_KEY_REAL, 0, 0, 1, "a number in [0, 1]",
+    [CS_K_MOMENTUM] = {"norm", "momentum", CS_KEY_REAL, 0, 0, 0, 1, "a number in [0, 1]",
                        "running statistics update, as torch.nn.BatchNorm1d"},
-    [CS_K_EPS] = {"norm", "eps", CS_KEY_REAL, 0, 0, HUGE_VAL, "a number >= 0",
+    [CS_K_EPS] = {"norm", "eps", CS_KEY_REAL, 0, 0, 0, HUGE_VAL, "a number >= 0",
                   "added to the variance before the square root"},
-    [CS_K_INPUT] = {"data", "input", CS_KEY_ENUM, 0, 0, 0, "gaussian, uniform, images, mixture",
+    [CS_K_INPUT] = {"data", "input", CS_KEY_ENUM, 0, 0, 0, 0, "gaussian, uniform, images, mixture",
                     "distribution A of the inputs"},
-    [CS_K_SHIFT_MEAN] = {"data", "shift_mean", CS_KEY_REAL, 0, -HUGE_VAL, HUGE_VAL, "a number",
+    [CS_K_SHIFT_MEAN] = {"data", "shift_mean", CS_KEY_REAL, 0, 0, -HUGE_VAL, HUGE_VAL, "a number",
                          "offset of distribution B: B = shift_scale * A + shift_mean"},
-    [CS_K_SHIFT_SCALE] = {"data", "shift_scale", CS_KEY_REAL, 0, -HUGE_VAL, HUGE_VAL, "a number",
+    [CS_K_SHIFT_SCALE] = {"data", "shift_scale", CS_KEY_REAL, 0, 0, -HUGE_VAL, HUGE_VAL, "a number",
                           "scale of distribution B: B = shift_scale * A + shift_mean"},
-    [CS_K_BATCH] = {"data", "batch", CS_KEY_INT, 1, 0, 0, "an integer >= 1",
+    [CS_K_BATCH] = {"data", "batch", CS_KEY_INT, 1, CS_MAX_BATCH, 0, 0, NULL,
                     "rows per batch; >= 2 with norm = batch"},
-    [CS_K_STEPS_A] = {"data", "steps_a", CS_KEY_INT, 1, 0, 0, "an integer >= 1",
+    [CS_K_STEPS_A] = {"data", "steps_a", CS_KEY_INT, 1, CS_MAX_STEPS, 0, 0, NULL,
                       "batches from distribution A (phase A)"},
-    [CS_K_STEPS_B] = {"data", "steps_b", CS_KEY_INT, 1, 0, 0, "an integer >= 1",
+    [CS_K_STEPS_B] = {"data", "steps_b", CS_KEY_INT, 1, CS_MAX_STEPS, 0, 0, NULL,
                       "batches from distribution B (phase B)"},
-    [CS_K_SEED] = {"run", "seed", CS_KEY_SEED, 0, 0, 0, "an integer >= 0",
+    [CS_K_SEED] = {"run", "seed", CS_KEY_SEED, 0, 0, 0, 0, "an integer >= 0",
                    "seed of every random stream of the run"},
-    [CS_K_BINS] = {"run", "bins", CS_KEY_INT, 1, 0, 0, "an integer >= 1",
+    [CS_K_BINS] = {"run", "bins", CS_KEY_INT, 1, CS_MAX_BINS, 0, 0, NULL,
                    "histogram bins per layer and site"},
     /* Issue 6: the notes' claims (the enum places them in their sections). */
-    [CS_K_DROPOUT] = {"network", "dropout", CS_KEY_REAL, 0, 0, 0.999999, "a number in [0, 1)",
+    [CS_K_DROPOUT] = {"network", "dropout", CS_KEY_REAL, 0, 0, 0, 0.999999, "a number in [0, 1)",
                       "inverted dropout rate after phi, every batch of both phases"},
-    [CS_K_MIXTURE_K] = {"data", "mixture_k", CS_KEY_INT, 1, 0, 0, "an integer >= 1",
+    [CS_K_MIXTURE_K] = {"data", "mixture_k", CS_KEY_INT, 1, CS_MAX_MIXTURE_K, 0, 0, NULL,
                         "components of input = mixture"},
-    [CS_K_MIXTURE_SEP] = {"data", "mixture_sep", CS_KEY_REAL, 0, 0, HUGE_VAL, "a number >= 0",
+    [CS_K_MIXTURE_SEP] = {"data", "mixture_sep", CS_KEY_REAL, 0, 0, 0, HUGE_VAL, "a number >= 0",
                           "sd per feature of the mixture's component means"},
-    [CS_K_SHUFFLE] = {"data", "shuffle", CS_KEY_ENUM, 0, 0, 0, "true, false",
+    [CS_K_SHUFFLE] = {"data", "shuffle", CS_KEY_ENUM, 0, 0, 0, 0, "true, false",
                       "false: each batch of a mixture comes from one component"},
-    [CS_K_GRAD] = {"measure", "grad", CS_KEY_ENUM, 0, 0, 0, "true, false",
+    [CS_K_GRAD] = {"measure", "grad", CS_KEY_ENUM, 0, 0, 0, 0, "true, false",
                    "backward pass at init of a random readout's squared error: grad_stats"},
-    [CS_K_NOISE_PROBES] = {"measure", "noise_probes", CS_KEY_INT, 0, 0, 0, "an integer >= 0",
+    [CS_K_NOISE_PROBES] = {"measure", "noise_probes", CS_KEY_INT, 0, CS_MAX_NOISE, 0, 0, NULL,
                            "probe examples for bn_noise; 0 = off"},
-    [CS_K_NOISE_BATCHES] = {"measure", "noise_batches", CS_KEY_INT, 2, 0, 0, "an integer >= 2",
+    [CS_K_NOISE_BATCHES] = {"measure", "noise_batches", CS_KEY_INT, 2, CS_MAX_NOISE, 0, 0, NULL,
                             "random batch compositions (and dropout masks) per probe"},
-    [CS_K_POPULATION] = {"measure", "population", CS_KEY_INT, 0, 0, 0, "an integer >= 0",
+    [CS_K_POPULATION] = {"measure", "population", CS_KEY_INT, 0, CS_MAX_POPULATION, 0, 0, NULL,
                          "held-out A examples for running_gap (norm = batch); 0 = off"},
 };
 
@@ -153,6 +156,17 @@ struct cs_experiment {
 };
 
 /* ---- small helpers ---- */
+
+/* What a value of key k must be, for messages and --help: "an integer in
+ * 1..65536" for integer keys (from their bounds), else the table's text. */
+static const char *cs_exp_expected(cs_key_id k, char *buf, size_t size)
+{
+    const cs_key_desc *d = &cs_keys[k];
+    if (d->type != CS_KEY_INT)
+        return d->expected;
+    snprintf(buf, size, "an integer in %lld..%lld", d->int_min, d->int_max);
+    return buf;
+}
 
 static char *cs_exp_strndup(const char *s, size_t n)
 {
@@ -281,11 +295,10 @@ static int cs_exp_parse_integer(cs_key_id k, const char *s, cs_exp_value *v)
             return cs_error_set(CS_EINVAL, "expected %s, got '%s'", d->expected, s);
         return CS_OK;
     }
-    if (!cs_exp_parse_ll(s, &v->i) || v->i < d->int_min)
-        return cs_error_set(CS_EINVAL, "expected %s, got '%s'", d->expected, s);
-    if (v->i > INT_MAX)
-        return cs_error_set(CS_EINVAL, "expected an integer in %lld..%d, got '%s'", d->int_min,
-                            INT_MAX, s);
+    char expected[64];
+    if (!cs_exp_parse_ll(s, &v->i) || v->i < d->int_min || v->i > d->int_max)
+        return cs_error_set(CS_EINVAL, "expected %s, got '%s'",
+                            cs_exp_expected(k, expected, sizeof expected), s);
     return CS_OK;
 }
 
@@ -338,21 +351,34 @@ static int cs_exp_parse_enum(cs_key_id k, const char *s, int *out)
     return rc;
 }
 
-/* Appends n values to the growing axis (*values, *count). */
-static int cs_exp_axis_grow(cs_exp_value **values, size_t *count, size_t n)
+/* An axis being parsed: values[0..count) in an array of cap. */
+typedef struct {
+    cs_exp_value *values;
+    size_t count, cap;
+} cs_exp_axis;
+
+/* Makes room for n more values, doubling the capacity so that a list of
+ * many items costs O(n) copies, not O(n^2). */
+static int cs_exp_axis_grow(cs_exp_axis *axis, size_t n)
 {
-    if (n > CS_EXP_MAX_RUNS || *count > CS_EXP_MAX_RUNS - n)
+    if (n > CS_EXP_MAX_RUNS || axis->count > CS_EXP_MAX_RUNS - n)
         return cs_error_set(CS_EINVAL, "more than %d values", CS_EXP_MAX_RUNS);
-    cs_exp_value *grown = cs_realloc(*values, (*count + n) * sizeof *grown);
+    if (axis->count + n <= axis->cap)
+        return CS_OK;
+    size_t cap = axis->cap ? axis->cap : 4;
+    while (cap < axis->count + n)
+        cap *= 2; /* <= 2 CS_EXP_MAX_RUNS */
+    cs_exp_value *grown = cs_realloc_n(axis->values, sizeof *grown, cap);
     if (!grown)
         return CS_ENOMEM;
-    *values = grown;
+    axis->values = grown;
+    axis->cap = cap;
     return CS_OK;
 }
 
 /* Parses one item of a list (trimmed, non-empty): a value, or for integer
  * keys a range a..b (inclusive, a <= b), appending to the axis. */
-static int cs_exp_parse_item(cs_key_id k, char *item, cs_exp_value **values, size_t *count)
+static int cs_exp_parse_item(cs_key_id k, char *item, cs_exp_axis *axis)
 {
     const cs_key_desc *d = &cs_keys[k];
     char *dots = strstr(item, "..");
@@ -379,16 +405,16 @@ static int cs_exp_parse_item(cs_key_id k, char *item, cs_exp_value **values, siz
             return cs_error_set(CS_EINVAL, "range '%s..%s' has more than %d values", lo_text,
                                 hi_text, CS_EXP_MAX_RUNS);
         size_t n = (size_t)(uhi - ulo) + 1;
-        rc = cs_exp_axis_grow(values, count, n);
+        rc = cs_exp_axis_grow(axis, n);
         if (rc != CS_OK)
             return rc;
         for (size_t i = 0; i < n; i++) {
             if (d->type == CS_KEY_SEED)
-                (*values)[*count + i].u = ulo + i;
+                axis->values[axis->count + i].u = ulo + i;
             else
-                (*values)[*count + i].i = (long long)(ulo + i);
+                axis->values[axis->count + i].i = (long long)(ulo + i);
         }
-        *count += n;
+        axis->count += n;
         return CS_OK;
     }
     cs_exp_value v = {0};
@@ -419,10 +445,10 @@ static int cs_exp_parse_item(cs_key_id k, char *item, cs_exp_value **values, siz
     }
     if (rc != CS_OK)
         return rc;
-    rc = cs_exp_axis_grow(values, count, 1);
+    rc = cs_exp_axis_grow(axis, 1);
     if (rc != CS_OK)
         return rc;
-    (*values)[(*count)++] = v;
+    axis->values[axis->count++] = v;
     return CS_OK;
 }
 
@@ -437,10 +463,12 @@ static int cs_exp_parse_axis(cs_key_id k, const char *value, cs_exp_value **valu
     char *copy = cs_exp_strdup(value);
     if (!copy)
         return CS_ENOMEM;
+    cs_exp_axis axis = {NULL, 0, 0};
+    char expected[64];
     int rc = CS_OK;
     if (!*cs_exp_trim(copy)) {
         rc = cs_error_set(CS_EINVAL, "key '%s': empty value (expected %s)", cs_keys[k].name,
-                          cs_keys[k].expected);
+                          cs_exp_expected(k, expected, sizeof expected));
         goto done;
     }
     char *item = copy;
@@ -454,7 +482,7 @@ static int cs_exp_parse_axis(cs_key_id k, const char *value, cs_exp_value **valu
                               cs_keys[k].name, value);
             goto done;
         }
-        rc = cs_exp_parse_item(k, t, values, count);
+        rc = cs_exp_parse_item(k, t, &axis);
         if (rc == CS_EINVAL)
             rc = cs_error_prefix(CS_EINVAL, "key '%s'", cs_keys[k].name);
         if (rc != CS_OK || !comma)
@@ -464,11 +492,29 @@ static int cs_exp_parse_axis(cs_key_id k, const char *value, cs_exp_value **valu
 done:
     cs_free(copy);
     if (rc != CS_OK) {
-        cs_free(*values);
-        *values = NULL;
-        *count = 0;
+        cs_free(axis.values);
+        return rc;
     }
-    return rc;
+    *values = axis.values;
+    *count = axis.count;
+    return CS_OK;
+}
+
+/* Longest experiment name: it becomes a file name (results/<name>.db). */
+#define CS_EXP_MAX_NAME 128
+
+/* Whether s can name an experiment: letters, digits, _ - . only, not
+ * starting with '.' (so neither "." nor ".." nor a hidden file), at most
+ * CS_EXP_MAX_NAME characters: it becomes a path component. */
+static bool cs_exp_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > CS_EXP_MAX_NAME || s[0] == '.')
+        return false;
+    for (const char *c = s; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
+            return false;
+    return true;
 }
 
 /* A text key's value, checked (name must be usable in a file name). */
@@ -479,10 +525,9 @@ static int cs_exp_check_text(cs_key_id k, const char *value)
     if (!*value)
         return cs_error_set(CS_EINVAL, "key 'name': empty value (expected %s)",
                             cs_keys[k].expected);
-    for (const char *c = value; *c; c++)
-        if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
-            return cs_error_set(CS_EINVAL, "key 'name': expected %s, got '%s'",
-                                cs_keys[k].expected, value);
+    if (!cs_exp_name_ok(value))
+        return cs_error_set(CS_EINVAL, "key 'name': expected %s, got '%s'", cs_keys[k].expected,
+                            value);
     return CS_OK;
 }
 
@@ -509,10 +554,19 @@ static void cs_exp_entry_clear(cs_exp_entry *e)
 
 /* ---- loading: inih over a line reader that counts lines ---- */
 
+/* Longest line handed to inih, continuation lines joined, with its NUL:
+ * inih's line buffer is ini_max_line bytes, a runtime setting in Debian's
+ * libinih (its default, 200, fits no long list). */
+#define CS_EXP_MAX_LINE 65536
+/* Largest experiment file read: far above any real one, so a device or a
+ * wrong file (covshift run /dev/zero) is refused instead of read forever. */
+#define CS_EXP_MAX_FILE ((size_t)16 << 20)
+
 typedef struct {
     cs_experiment *e;
     const char *pos, *end; /* the rest of the file text */
-    int line;              /* the line inih is handling now (1-based) */
+    int line;              /* the first line of what inih is handling now (1-based) */
+    int last_line;         /* the lines read so far (continuations included) */
     int rc;                /* first error; parsing stops at it */
 } cs_exp_loader;
 
@@ -524,9 +578,23 @@ static int cs_exp_fail_here(cs_exp_loader *L, int rc)
     return L->rc;
 }
 
-/* Checks a "[section]" line before inih sees it, so that an unknown section
- * with no keys in it is an error too. */
-static int cs_exp_check_section_line(cs_exp_loader *L, const char *line, size_t len)
+/* "[experiment], [network], ...": every section of the key table. */
+static void cs_exp_section_list(char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t s = 0; s < CS_SECTION_COUNT && used < size; s++)
+        used += (size_t)snprintf(buf + used, size - used, "%s[%s]", s ? ", " : "", cs_sections[s]);
+}
+
+/* Checks a physical line before inih sees it: when it is a "[section]"
+ * line, that the section exists (so an unknown section with no keys in it
+ * is an error too) and that nothing but a comment follows the ']' (inih
+ * would drop it silently). Returns 1 for a good section line, whose
+ * section is then cs_sections[*index], 0 for any other line, -1 on error
+ * (recorded in L). */
+static int cs_exp_check_section_line(cs_exp_loader *L, const char *line, size_t len,
+                                     size_t *index)
 {
     size_t i = 0;
     if (L->line == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
@@ -534,10 +602,10 @@ static int cs_exp_check_section_line(cs_exp_loader *L, const char *line, size_t 
     while (i < len && isspace((unsigned char)line[i]))
         i++;
     if (i == len || line[i] != '[')
-        return CS_OK;
+        return 0;
     const char *close = memchr(line + i, ']', len - i);
     if (!close)
-        return CS_OK; /* inih reports the malformed header */
+        return 0; /* inih reports the malformed header */
     char name[256];
     size_t n = (size_t)(close - (line + i + 1));
     if (n >= sizeof name)
@@ -545,48 +613,105 @@ static int cs_exp_check_section_line(cs_exp_loader *L, const char *line, size_t 
     memcpy(name, line + i + 1, n);
     name[n] = '\0';
     char *t = cs_exp_trim(name);
-    if (cs_exp_is_section(t))
-        return CS_OK;
-    const char *near = cs_exp_nearest(t, cs_sections, CS_SECTION_COUNT);
-    if (near)
-        cs_error_set(CS_EINVAL, "unknown section [%s] (did you mean [%s]?)", t, near);
-    else
-        cs_error_set(CS_EINVAL,
-                     "unknown section [%s] (sections: experiment, network, norm, data, run)", t);
-    return cs_exp_fail_here(L, CS_EINVAL);
+    *index = CS_SECTION_COUNT;
+    for (size_t k = 0; k < CS_SECTION_COUNT; k++)
+        if (strcmp(cs_sections[k], t) == 0)
+            *index = k;
+    if (*index == CS_SECTION_COUNT) {
+        char sections[256];
+        cs_exp_section_list(sections, sizeof sections);
+        const char *near = cs_exp_nearest(t, cs_sections, CS_SECTION_COUNT);
+        if (near)
+            cs_error_set(CS_EINVAL, "unknown section [%s] (did you mean [%s]?)", t, near);
+        else
+            cs_error_set(CS_EINVAL, "unknown section [%s] (sections: %s)", t, sections);
+        cs_exp_fail_here(L, CS_EINVAL);
+        return -1;
+    }
+    size_t j = (size_t)(close - line) + 1;
+    while (j < len && isspace((unsigned char)line[j]))
+        j++;
+    if (j < len && line[j] != ';' && line[j] != '#') {
+        size_t rest = len - j;
+        cs_error_set(CS_EINVAL, "unexpected text after [%s]: '%.*s%s' (a key = value goes on a "
+                                "line of its own)",
+                     t, (int)(rest > 40 ? 40 : rest), line + j, rest > 40 ? "..." : "");
+        cs_exp_fail_here(L, CS_EINVAL);
+        return -1;
+    }
+    return 1;
 }
 
 /* An fgets-style reader for ini_parse_stream over the file text: one line
- * per call, so L->line is the line of every handler call. inih's line
- * buffer holds num - 1 characters; a longer comment line is handed over as
- * an empty comment, any other long line is an error (inih would silently
- * split it). */
+ * per call, so L->line is the line of every handler call.
+ *   - CRLF line ends are line ends (the CR is not part of the line);
+ *   - a line whose last character is '\', outside a comment, continues on
+ *     the next line: the '\' and the line break are removed (so lists can
+ *     span lines; messages give the line the key starts on);
+ *   - section lines and whole-line comments are never continued; a comment
+ *     is handed over empty (it may be longer than inih's buffer);
+ *   - a line longer than num - 1 characters, continuations joined, is an
+ *     error (inih would silently split it).
+ * Comments follow inih: ';' or '#' first on a line or after whitespace. */
 static char *cs_exp_read_line(char *str, int num, void *stream)
 {
     cs_exp_loader *L = stream;
     if (L->rc != CS_OK || L->pos >= L->end)
         return NULL; /* end of input, or stop at the first error */
-    const char *nl = memchr(L->pos, '\n', (size_t)(L->end - L->pos));
-    const char *line = L->pos;
-    size_t len = (size_t)((nl ? nl : L->end) - line);
-    L->pos = nl ? nl + 1 : L->end;
-    L->line++;
-    if (cs_exp_check_section_line(L, line, len) != CS_OK)
-        return NULL;
-    if (len > (size_t)num - 1) {
-        size_t i = 0;
-        while (i < len && isspace((unsigned char)line[i]))
-            i++;
-        if (line[i] == ';' || line[i] == '#') {
-            strcpy(str, ";");
-            return str;
+    size_t cap = (size_t)num - 1, used = 0;
+    L->line = L->last_line + 1;
+    int in_comment = 0;
+    for (int first = 1;; first = 0) {
+        const char *seg = L->pos;
+        const char *nl = memchr(seg, '\n', (size_t)(L->end - seg));
+        size_t len = (size_t)((nl ? nl : L->end) - seg);
+        L->pos = nl ? nl + 1 : L->end;
+        L->last_line++;
+        if (len > 0 && seg[len - 1] == '\r')
+            len--;
+        if (first) {
+            size_t index = 0;
+            int section = cs_exp_check_section_line(L, seg, len, &index);
+            if (section < 0)
+                return NULL;
+            if (section > 0) { /* the header alone, as short as a name */
+                snprintf(str, (size_t)num, "[%s]", cs_sections[index]);
+                return str;
+            }
+            size_t i = L->line == 1 && len >= 3 && memcmp(seg, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+            while (i < len && isspace((unsigned char)seg[i]))
+                i++;
+            if (i < len && (seg[i] == ';' || seg[i] == '#')) {
+                strcpy(str, ";");
+                return str;
+            }
         }
-        cs_error_set(CS_EINVAL, "line is longer than %d characters", num - 1);
-        cs_exp_fail_here(L, CS_EINVAL);
-        return NULL;
+        for (size_t i = 0; i < len && !in_comment; i++) {
+            char before = i ? seg[i - 1] : used ? str[used - 1] : '\0';
+            in_comment = (seg[i] == ';' || seg[i] == '#') && isspace((unsigned char)before);
+        }
+        int continued = len > 0 && seg[len - 1] == '\\' && !in_comment;
+        if (continued)
+            len--;
+        if (len > cap - used) {
+            cs_error_set(CS_EINVAL, "line is longer than %zu characters%s", cap,
+                         first && !continued ? "" : " (continuation lines joined)");
+            cs_exp_fail_here(L, CS_EINVAL);
+            return NULL;
+        }
+        memcpy(str + used, seg, len);
+        used += len;
+        if (!continued)
+            break;
+        if (L->pos >= L->end) {
+            cs_error_set(CS_EINVAL, "the last line ends in '\\' (a line continuation), but no "
+                                    "line follows");
+            L->line = L->last_line;
+            cs_exp_fail_here(L, CS_EINVAL);
+            return NULL;
+        }
     }
-    memcpy(str, line, len);
-    str[len] = '\0';
+    str[used] = '\0';
     return str;
 }
 
@@ -653,20 +778,35 @@ static int cs_exp_ini_handler(void *user, const char *section, const char *name,
     return 0;
 }
 
-/* Reads the whole file into a cs_malloc'd, NUL-terminated buffer. */
+/* Reads the whole file into a cs_malloc'd, NUL-terminated buffer. A file
+ * that cannot be opened is bad input (CS_ENOTFOUND when missing, else
+ * CS_EINVAL), as are a directory and a file over CS_EXP_MAX_FILE; only a
+ * failing read is CS_EIO. */
 static int cs_exp_read_file(const char *path, char **text, size_t *len)
 {
     *text = NULL;
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return cs_error_set(errno == ENOENT ? CS_ENOTFOUND : CS_EIO,
-                            "cannot read experiment file '%s': %s", path, strerror(errno));
+    if (!f) {
+        int err = errno;
+        return cs_error_set(err == ENOENT ? CS_ENOTFOUND : err == ENOMEM ? CS_ENOMEM : CS_EINVAL,
+                            "cannot read experiment file '%s': %s", path, strerror(err));
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return cs_error_set(CS_EINVAL, "%s: is a directory, not an experiment file", path);
+    }
     size_t cap = 4096, n = 0;
     char *buf = cs_malloc(cap);
     int rc = buf ? CS_OK : CS_ENOMEM;
     while (rc == CS_OK) {
+        if (n > CS_EXP_MAX_FILE) {
+            rc = cs_error_set(CS_EINVAL, "%s: larger than %zu MB, not an experiment file", path,
+                              CS_EXP_MAX_FILE >> 20);
+            break;
+        }
         if (cap - n < 2) {
-            char *grown = cs_realloc(buf, cap * 2);
+            char *grown = cs_realloc_n(buf, 2, cap); /* 2 x cap bytes */
             if (!grown) {
                 rc = CS_ENOMEM;
                 break;
@@ -678,8 +818,8 @@ static int cs_exp_read_file(const char *path, char **text, size_t *len)
         n += got;
         if (got == 0) {
             if (ferror(f))
-                rc = cs_error_set(CS_EIO, "cannot read experiment file '%s': %s", path,
-                                  strerror(errno));
+                rc = cs_error_set(errno == EISDIR ? CS_EINVAL : CS_EIO,
+                                  "cannot read experiment file '%s': %s", path, strerror(errno));
             break;
         }
     }
@@ -705,22 +845,45 @@ static char *cs_exp_base_name(const char *path)
     return cs_exp_strndup(base, n);
 }
 
+/* The start of line `line` (1-based) of text, quoted for a message: at
+ * most 80 characters, trimmed. */
+static void cs_exp_quote_line(const char *text, int line, char *quoted, size_t size)
+{
+    const char *p = text;
+    for (int i = 1; i < line && p; i++) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    quoted[0] = '\0';
+    if (p) {
+        size_t n = strcspn(p, "\r\n");
+        snprintf(quoted, size, "%.*s%s", (int)(n > 80 ? 80 : n), p, n > 80 ? "..." : "");
+    }
+}
+
 /* Runs inih over the text with the syntax this format documents: comments
  * ';' or '#' at the start of a line or after whitespace, no multi-line
- * values (an indented line is a line of its own), parsing stops at the
- * first error. These are process-wide inih settings, restored after the
- * parse; experiment files are loaded from one thread. */
+ * values in configparser's style (an indented line is a line of its own;
+ * a '\' at the end of a line continues it instead), lines up to
+ * CS_EXP_MAX_LINE - 1 characters, parsing stops at the first error. These
+ * are process-wide inih settings, restored after the parse; experiment
+ * files are loaded from one thread. */
 static int cs_exp_parse_text(cs_exp_loader *L)
 {
     static char start_prefixes[] = ";#", inline_prefixes[] = ";#";
     bool saved_multiline = ini_allow_multiline, saved_inline = ini_allow_inline_comments;
     bool saved_stop = ini_stop_on_first_error, saved_no_value = ini_allow_no_value;
+    bool saved_stack = ini_use_stack, saved_bom = ini_allow_bom;
+    int saved_max_line = ini_max_line;
     char *saved_start = ini_start_comment_prefixes, *saved_inline_prefixes =
                                                         ini_inline_comment_prefixes;
     ini_allow_multiline = false;
     ini_allow_inline_comments = true;
     ini_stop_on_first_error = true;
     ini_allow_no_value = false;
+    ini_allow_bom = true;
+    ini_use_stack = true; /* a CS_EXP_MAX_LINE buffer on the stack, handed to the reader */
+    ini_max_line = CS_EXP_MAX_LINE;
     ini_start_comment_prefixes = start_prefixes;
     ini_inline_comment_prefixes = inline_prefixes;
     int ini_rc = ini_parse_stream(cs_exp_read_line, L, cs_exp_ini_handler, L);
@@ -728,6 +891,9 @@ static int cs_exp_parse_text(cs_exp_loader *L)
     ini_allow_inline_comments = saved_inline;
     ini_stop_on_first_error = saved_stop;
     ini_allow_no_value = saved_no_value;
+    ini_allow_bom = saved_bom;
+    ini_use_stack = saved_stack;
+    ini_max_line = saved_max_line;
     ini_start_comment_prefixes = saved_start;
     ini_inline_comment_prefixes = saved_inline_prefixes;
 
@@ -737,20 +903,12 @@ static int cs_exp_parse_text(cs_exp_loader *L)
         return cs_error_set(CS_ENOMEM, "out of memory parsing '%s'", L->e->path);
     if (ini_rc != 0) {
         /* inih's own syntax errors: a line that is neither a section, a
-         * comment nor key = value. Quote the line. */
-        const char *p = L->e->config_text;
-        for (int i = 1; i < ini_rc && p; i++) {
-            p = strchr(p, '\n');
-            p = p ? p + 1 : NULL;
-        }
-        char quoted[96] = "";
-        if (p) {
-            size_t n = strcspn(p, "\r\n");
-            snprintf(quoted, sizeof quoted, "%.*s%s", (int)(n > 80 ? 80 : n), p,
-                     n > 80 ? "..." : "");
-        }
+         * comment nor key = value. inih stops at once, so it is the line
+         * last handed over (inih's own count would miss continuations). */
+        char quoted[96];
+        cs_exp_quote_line(L->e->config_text, L->line, quoted, sizeof quoted);
         return cs_error_set(CS_EINVAL, "%s:%d: expected '[section]' or 'key = value', got '%s'",
-                            L->e->path, ini_rc, cs_exp_trim(quoted));
+                            L->e->path, L->line, cs_exp_trim(quoted));
     }
     return CS_OK;
 }
@@ -778,10 +936,20 @@ int cs_experiment_load(cs_experiment **out, const char *path)
                           line);
         goto fail;
     }
-    cs_exp_loader L = {e, e->config_text, e->config_text + e->config_len, 0, CS_OK};
+    cs_exp_loader L = {e, e->config_text, e->config_text + e->config_len, 0, 0, CS_OK};
     rc = cs_exp_parse_text(&L);
     if (rc != CS_OK)
         goto fail;
+    /* A whole-file mistake: an empty file (or one of comments and section
+     * headers only) is more likely a wrong or truncated file than a wish
+     * for every default. */
+    if (e->next_order == 0) {
+        rc = cs_error_set(CS_EINVAL,
+                          "%s: the file sets no key (an experiment file has lines 'key = "
+                          "value' under [section] headers; covshift run --help lists them)",
+                          path);
+        goto fail;
+    }
     *out = e;
     return CS_OK;
 fail:
@@ -948,24 +1116,21 @@ static bool cs_exp_mentions(const char *text, const char *word)
     return false;
 }
 
-/* A cross-field error from cs_params_validate, prefixed with where the keys
- * it mentions were set: "x.ini:14,18: key 'batch': ...", with "--set ..."
- * for keys a --set gave. The rule's message names the keys involved
- * ("norm = batch needs batch >= 2"), which is how we find their lines. */
-static int cs_exp_locate_error(const cs_experiment *e, int code)
+/* Where the keys marked in involved were set: "x.ini:12,20" (the lines of
+ * those the file gave, in order) into where, and "--set a=1, --set b=2"
+ * (those a --set gave last) into sets. */
+static void cs_exp_where(const cs_experiment *e, const bool involved[CS_K_COUNT], char *where,
+                         size_t where_size, char *sets, size_t sets_size)
 {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", cs_error_message());
     int lines[CS_K_COUNT], nlines = 0;
-    char sets[512] = "";
+    sets[0] = '\0';
     for (int k = 0; k < CS_K_COUNT; k++) {
         const cs_exp_entry *entry = &e->entries[k];
-        if (!entry->order || !cs_exp_mentions(msg, cs_keys[k].name))
+        if (!entry->order || !involved[k])
             continue;
         if (entry->set) {
             size_t used = strlen(sets);
-            snprintf(sets + used, sizeof sets - used, "%s--set %s", used ? ", " : "",
-                     entry->set);
+            snprintf(sets + used, sets_size - used, "%s--set %s", used ? ", " : "", entry->set);
         } else {
             int i = nlines++;
             for (; i > 0 && lines[i - 1] > entry->line; i--)
@@ -973,14 +1138,57 @@ static int cs_exp_locate_error(const cs_experiment *e, int code)
             lines[i] = entry->line;
         }
     }
-    char where[1024];
-    int used = snprintf(where, sizeof where, "%s", e->path);
-    for (int i = 0; i < nlines && used < (int)sizeof where; i++)
-        used += snprintf(where + used, sizeof where - (size_t)used, "%s%d", i ? "," : ":",
-                         lines[i]);
+    size_t used = (size_t)snprintf(where, where_size, "%s", e->path);
+    for (int i = 0; i < nlines && used < where_size; i++)
+        used += (size_t)snprintf(where + used, where_size - used, "%s%d", i ? "," : ":", lines[i]);
+}
+
+/* A cross-field error from cs_params_validate or cs_sim_check, prefixed
+ * with where the keys it names were set: "x.ini:14,18: key 'batch': ...",
+ * with "--set ..." for keys a --set gave. A rule's message names the keys
+ * involved ("norm = batch needs batch >= 2"); a size's message says which
+ * keys to reduce ("...: reduce batch, width or steps_a"), and then only
+ * those count, not words of its description. */
+static int cs_exp_locate_error(const cs_experiment *e, int code)
+{
+    char msg[CS_ERROR_MAX];
+    snprintf(msg, sizeof msg, "%s", cs_error_message());
+    const char *reduce = strstr(msg, "reduce ");
+    const char *named = reduce ? reduce + strlen("reduce ") : msg;
+    bool involved[CS_K_COUNT];
+    for (int k = 0; k < CS_K_COUNT; k++)
+        involved[k] = cs_exp_mentions(named, cs_keys[k].name);
+    char where[1024], sets[512];
+    cs_exp_where(e, involved, where, sizeof where, sets, sizeof sets);
     if (*sets)
         return cs_error_prefix(code, "%s: %s", where, sets);
     return cs_error_prefix(code, "%s", where);
+}
+
+/* The sweep is over CS_EXP_MAX_RUNS runs: names each list, its length and
+ * where it was given. */
+static int cs_exp_sweep_too_large(const cs_experiment *e, const cs_key_id *axes, size_t naxes)
+{
+    char axes_text[512] = "";
+    bool involved[CS_K_COUNT] = {false};
+    for (size_t b = 0, used = 0; b < naxes && used < sizeof axes_text; b++) {
+        const cs_exp_entry *entry = &e->entries[axes[b]];
+        if (entry->count <= 1)
+            continue;
+        involved[axes[b]] = true;
+        used += (size_t)snprintf(axes_text + used, sizeof axes_text - used, "%s%s %zu",
+                                 used ? " x " : "", cs_keys[axes[b]].name, entry->count);
+        if (used < sizeof axes_text && entry->set)
+            used += (size_t)snprintf(axes_text + used, sizeof axes_text - used,
+                                     " (--set %s)", entry->set);
+        else if (used < sizeof axes_text)
+            used += (size_t)snprintf(axes_text + used, sizeof axes_text - used, " (line %d)",
+                                     entry->line);
+    }
+    char where[1024], sets[512];
+    cs_exp_where(e, involved, where, sizeof where, sets, sizeof sets);
+    return cs_error_set(CS_EINVAL, "%s: the sweep has more than %d runs: %s", where,
+                        CS_EXP_MAX_RUNS, axes_text);
 }
 
 typedef struct {
@@ -1002,7 +1210,7 @@ static int cs_exp_keyed_cmp(const void *a, const void *b)
 static int cs_exp_dedupe(cs_run_params *runs, size_t *nruns)
 {
     size_t n = *nruns;
-    cs_exp_keyed *keyed = cs_malloc(n * sizeof *keyed);
+    cs_exp_keyed *keyed = cs_malloc_n(sizeof *keyed, n);
     unsigned char *drop = keyed ? cs_calloc(n, 1) : NULL;
     if (!drop) {
         cs_free(keyed);
@@ -1026,10 +1234,57 @@ static int cs_exp_dedupe(cs_run_params *runs, size_t *nruns)
     return CS_OK;
 }
 
+/* The parameters that size a run's arrays: runs that agree on them (a
+ * sweep over seeds, activations, shifts) need one cs_sim_check. */
+typedef struct {
+    int depth, width, input_dim, batch, steps_a, steps_b, bins, grad, noise_probes,
+        noise_batches, mixture_k, population, mixture, gap;
+} cs_exp_shape;
+
+static cs_exp_shape cs_exp_shape_of(const cs_run_params *p)
+{
+    cs_exp_shape s;
+    memset(&s, 0, sizeof s); /* padding too: compared with memcmp */
+    s.depth = p->depth;
+    s.width = p->width;
+    s.input_dim = p->input_dim;
+    s.batch = p->batch;
+    s.steps_a = p->steps_a;
+    s.steps_b = p->steps_b;
+    s.bins = p->bins;
+    s.grad = p->grad;
+    s.noise_probes = p->noise_probes;
+    s.noise_batches = p->noise_batches;
+    s.mixture_k = p->mixture_k;
+    s.population = p->population;
+    s.mixture = p->input == CS_INPUT_MIXTURE;
+    s.gap = cs_result_has_gap(p);
+    return s;
+}
+
+/* A name the file's base name gives the experiment must do as a file name
+ * (results/<name>.db) and as text in a database: not empty, no control
+ * characters, not "." or ".." or a hidden file. */
+static bool cs_exp_base_name_ok(const char *s)
+{
+    if (!*s || s[0] == '.')
+        return false;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return false;
+    return true;
+}
+
 int cs_experiment_expand(const cs_experiment *e, cs_run_params **runs, size_t *nruns)
 {
     *runs = NULL;
     *nruns = 0;
+    if (!e->entries[CS_K_NAME].text && !cs_exp_base_name_ok(e->base_name))
+        return cs_error_set(CS_EINVAL,
+                            "%s: without a name key the experiment is named after the file, "
+                            "'%s', which cannot name its database (results/<name>.db); set "
+                            "name in [experiment] (%s)",
+                            e->path, e->base_name, cs_keys[CS_K_NAME].expected);
     /* The axes in expansion order: file order of the keys, then keys that
      * only a --set gave, in --set order. The last axis varies fastest. */
     cs_key_id axes[CS_K_COUNT];
@@ -1042,27 +1297,19 @@ int cs_experiment_expand(const cs_experiment *e, cs_run_params **runs, size_t *n
     size_t total = 1;
     for (size_t a = 0; a < naxes; a++) {
         size_t count = e->entries[axes[a]].count;
-        if (count > CS_EXP_MAX_RUNS / total) {
-            char axes_text[512] = "";
-            for (size_t b = 0, used = 0; b < naxes && used < sizeof axes_text; b++) {
-                const cs_exp_entry *entry = &e->entries[axes[b]];
-                if (entry->count > 1)
-                    used += (size_t)snprintf(axes_text + used, sizeof axes_text - used,
-                                             "%s%s %zu", used ? " x " : "",
-                                             cs_keys[axes[b]].name, entry->count);
-            }
-            return cs_error_set(CS_EINVAL, "%s: the sweep has more than %d runs (%s)", e->path,
-                                CS_EXP_MAX_RUNS, axes_text);
-        }
+        if (count > CS_EXP_MAX_RUNS / total)
+            return cs_exp_sweep_too_large(e, axes, naxes);
         total *= count;
     }
 
     cs_run_params base;
     cs_params_default(&base);
-    cs_run_params *out = cs_malloc(total * sizeof *out);
+    cs_run_params *out = cs_malloc_n(sizeof *out, total);
     if (!out)
         return CS_ENOMEM;
     size_t digit[CS_K_COUNT] = {0};
+    cs_exp_shape checked = {0};
+    int have_checked = 0;
     for (size_t r = 0; r < total; r++) {
         cs_run_params p = base;
         for (size_t a = 0; a < naxes; a++)
@@ -1083,6 +1330,13 @@ int cs_experiment_expand(const cs_experiment *e, cs_run_params **runs, size_t *n
         if (p.noise_probes == 0)
             p.noise_batches = base.noise_batches;
         int rc = cs_params_validate(&p);
+        /* The memory of the run (its products across keys), once per shape. */
+        cs_exp_shape shape = cs_exp_shape_of(&p);
+        if (rc == CS_OK && (!have_checked || memcmp(&shape, &checked, sizeof shape) != 0)) {
+            rc = cs_sim_check(&p, NULL);
+            checked = shape;
+            have_checked = 1;
+        }
         if (rc != CS_OK) {
             cs_free(out);
             return cs_exp_locate_error(e, rc);
@@ -1123,10 +1377,10 @@ void cs_experiment_print_keys(FILE *out)
             section = d->section;
             fprintf(out, "%s[%s]\n", k ? "\n" : "", section);
         }
-        char def[64];
+        char def[64], expected[64];
         cs_exp_default_text((cs_key_id)k, def, sizeof def);
         fprintf(out, "  %-13s %s\n  %-13s %s; default: %s\n", d->name, d->help, "",
-                d->expected, def);
+                cs_exp_expected((cs_key_id)k, expected, sizeof expected), def);
     }
     fputs("\nAny value except name and description may be a list (a, b, c); integer keys\n"
           "also take ranges a..b (inclusive), alone or as list items. The runs are the\n"
@@ -1134,7 +1388,11 @@ void cs_experiment_print_keys(FILE *out)
           "only given by --set come after), the last key varying fastest. bn_phase_b is\n"
           "dropped for norm = none (and population with it), mixture_k, mixture_sep and\n"
           "shuffle unless input = mixture; runs with equal run_keys are kept once.\n"
-          "Comments start with ; or # at the start of a line or after a space.\n",
+          "Comments start with ; or # at the start of a line or after a space.\n"
+          "A line may be up to 65535 characters long; a line ending in \\ continues on\n"
+          "the next (for long lists; messages name the line the key starts on). CRLF\n"
+          "line ends are accepted. A sweep has at most 1000000 runs, and one run may\n"
+          "need at most 1 TB of memory (checked before anything runs).\n",
           out);
 }
 

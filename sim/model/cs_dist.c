@@ -67,6 +67,22 @@ struct cs_source {
     double *means; /* (mixture_k, input_dim) for input = mixture, else NULL */
 };
 
+/* The source's arrays (one listing for cs_source_alloc and _plan). */
+static void cs_source_arrays(cs_source *s, const cs_run_params *p, cs_alloc_plan *plan)
+{
+    if (p->input == CS_INPUT_MIXTURE)
+        CS_ALLOC_TAKE(plan, s->means, "the mixture's component means", "mixture_k or input_dim",
+                      p->mixture_k, p->input_dim);
+}
+
+void cs_source_plan(const cs_run_params *p, cs_alloc_plan *plan)
+{
+    cs_source s;
+    cs_alloc_plan count = CS_ALLOC_PLAN_INIT(1);
+    cs_source_arrays(&s, p, &count);
+    cs_alloc_plan_add(plan, &count);
+}
+
 cs_source *cs_source_alloc(const cs_run_params *p)
 {
     cs_source *s = cs_calloc(1, sizeof *s);
@@ -74,9 +90,13 @@ cs_source *cs_source_alloc(const cs_run_params *p)
     if (!s)
         return NULL;
     s->params = *p;
+    cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(0);
+    cs_source_arrays(s, p, &plan);
+    if (plan.rc != CS_OK)
+        goto fail;
     if (p->input == CS_INPUT_MIXTURE) {
         size_t k = (size_t)p->mixture_k, d = (size_t)p->input_dim;
-        if (!(s->means = cs_malloc(k * d * sizeof *s->means)) || !(r = cs_rng_alloc()))
+        if (!(r = cs_rng_alloc()))
             goto fail;
         for (size_t c = 0; c < k; c++) {
             cs_rng_seed(r, p->seed, CS_STREAM_MIXTURE, (uint64_t)c);

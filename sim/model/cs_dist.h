@@ -6,6 +6,7 @@
 #include <gsl/gsl_rng.h>
 #include <stddef.h>
 
+#include "cs_alloc.h"
 #include "cs_params.h"
 
 #define CS_IMAGE_SIDE 32
@@ -46,6 +47,8 @@ typedef struct cs_source cs_source;
  * Returns NULL with CS_ENOMEM. Free with cs_source_free (NULL no-op). */
 cs_source *cs_source_alloc(const cs_run_params *p);
 void cs_source_free(cs_source *s);
+/* Adds to plan, without allocating, what cs_source_alloc(p) allocates. */
+void cs_source_plan(const cs_run_params *p, cs_alloc_plan *plan);
 
 /* The run's batch of step `step` (DESIGN §1 Phases): m = batch rows of
  * input_dim from A drawn on stream (seed, INPUT, step), shifted to B when

@@ -105,17 +105,38 @@ const char *cs_input_name(cs_input_kind k)
     return (unsigned)k < 4 ? cs_input_names[k] : "?";
 }
 
+/* One integer key's bounds: "key 'bins': expected an integer in
+ * 1..65536, got 100000". */
+static int cs_params_check_int(const char *key, int value, int min, int max)
+{
+    if (value >= min && value <= max)
+        return CS_OK;
+    return cs_error_set(CS_EINVAL, "key '%s': expected an integer in %d..%d, got %d", key, min,
+                        max, value);
+}
+
 int cs_params_validate(const cs_run_params *p)
 {
-    if (p->depth < 1)
-        return cs_error_set(CS_EINVAL, "key 'depth': expected an integer >= 1, got %d", p->depth);
-    if (p->width < 1)
-        return cs_error_set(CS_EINVAL, "key 'width': expected an integer >= 1, got %d", p->width);
-    if (p->input_dim < 1)
-        return cs_error_set(CS_EINVAL, "key 'input_dim': expected an integer >= 1, got %d",
-                            p->input_dim);
-    if (p->batch < 1)
-        return cs_error_set(CS_EINVAL, "key 'batch': expected an integer >= 1, got %d", p->batch);
+    const struct {
+        const char *key;
+        int value, min, max;
+    } ints[] = {
+        {"depth", p->depth, 1, CS_MAX_DEPTH},
+        {"width", p->width, 1, CS_MAX_WIDTH},
+        {"input_dim", p->input_dim, 1, CS_MAX_WIDTH},
+        {"batch", p->batch, 1, CS_MAX_BATCH},
+        {"steps_a", p->steps_a, 1, CS_MAX_STEPS},
+        {"steps_b", p->steps_b, 1, CS_MAX_STEPS},
+        {"bins", p->bins, 1, CS_MAX_BINS},
+        {"noise_probes", p->noise_probes, 0, CS_MAX_NOISE},
+        {"mixture_k", p->mixture_k, 1, CS_MAX_MIXTURE_K},
+        {"population", p->population, 0, CS_MAX_POPULATION},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        int rc = cs_params_check_int(ints[i].key, ints[i].value, ints[i].min, ints[i].max);
+        if (rc != CS_OK)
+            return rc;
+    }
     /* One row has no batch variance; PyTorch refuses it too. */
     if (p->norm == CS_NORM_BATCH && p->batch < 2)
         return cs_error_set(CS_EINVAL,
@@ -126,12 +147,6 @@ int cs_params_validate(const cs_run_params *p)
                             "key 'input_dim': input = images makes 32 x 32 images, so input_dim "
                             "must be 1024, got %d",
                             p->input_dim);
-    if (p->steps_a < 1 || p->steps_b < 1)
-        return cs_error_set(CS_EINVAL, "key '%s': expected an integer >= 1, got %d",
-                            p->steps_a < 1 ? "steps_a" : "steps_b",
-                            p->steps_a < 1 ? p->steps_a : p->steps_b);
-    if (p->bins < 1)
-        return cs_error_set(CS_EINVAL, "key 'bins': expected an integer >= 1, got %d", p->bins);
     if (!(p->sigma_w >= 0))
         return cs_error_set(CS_EINVAL, "key 'sigma_w': expected a number >= 0, got %g", p->sigma_w);
     if (!(p->sigma_b >= 0))
@@ -144,21 +159,28 @@ int cs_params_validate(const cs_run_params *p)
     if (!(p->dropout >= 0 && p->dropout < 1))
         return cs_error_set(CS_EINVAL, "key 'dropout': expected a number in [0, 1), got %g",
                             p->dropout);
-    if (p->noise_probes < 0)
-        return cs_error_set(CS_EINVAL, "key 'noise_probes': expected an integer >= 0, got %d",
-                            p->noise_probes);
-    if (p->noise_probes > 0 && p->noise_batches < 2)
-        return cs_error_set(CS_EINVAL,
-                            "key 'noise_batches': noise_probes > 0 needs noise_batches >= 2 "
-                            "(a spread across batch compositions), got %d",
-                            p->noise_batches);
-    if (p->mixture_k < 1)
-        return cs_error_set(CS_EINVAL, "key 'mixture_k': expected an integer >= 1, got %d",
-                            p->mixture_k);
+    if (p->noise_probes > 0) {
+        int rc = cs_params_check_int("noise_batches", p->noise_batches, 2, CS_MAX_NOISE);
+        if (rc != CS_OK)
+            return p->noise_batches < 2
+                       ? cs_error_set(CS_EINVAL,
+                                      "key 'noise_batches': noise_probes > 0 needs noise_batches "
+                                      ">= 2 (a spread across batch compositions), got %d",
+                                      p->noise_batches)
+                       : rc;
+        long long total = (long long)p->noise_probes * p->noise_batches;
+        if (total > CS_MAX_NOISE_BATCHES_TOTAL)
+            return cs_error_set(CS_EINVAL,
+                                "keys 'noise_probes' and 'noise_batches': noise_probes x "
+                                "noise_batches must be at most %lld (the bn_noise batches' "
+                                "random streams are numbered from 2^31 to 2^32), got %d x %d = %lld",
+                                CS_MAX_NOISE_BATCHES_TOTAL, p->noise_probes, p->noise_batches,
+                                total);
+    }
     if (!(p->mixture_sep >= 0))
         return cs_error_set(CS_EINVAL, "key 'mixture_sep': expected a number >= 0, got %g",
                             p->mixture_sep);
-    if (p->population < 0 || p->population == 1)
+    if (p->population == 1)
         return cs_error_set(CS_EINVAL,
                             "key 'population': expected 0 (off) or an integer >= 2, got %d",
                             p->population);

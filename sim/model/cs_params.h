@@ -47,6 +47,24 @@ typedef struct {
                              many held-out A examples */
 } cs_run_params;
 
+/* Upper bounds of the integer keys (the experiment key table shows them;
+ * README "Limits"). Each is at most 2^20 (bins 2^16), so a product of at
+ * most three keys, times a small constant, fits in size_t: every size the
+ * simulator forms from more keys goes through cs_alloc's checked products,
+ * and the footprint of a whole run is checked at expansion (cs_sim_check).
+ * steps_a + steps_b stays below 2^31 - 1, the first dropout step the
+ * running_gap pass reserves; noise_probes x noise_batches must stay below
+ * 2^31, the span of the bn_noise steps (cs_params_validate). */
+#define CS_MAX_DEPTH (1 << 20)
+#define CS_MAX_WIDTH (1 << 20)      /* width and input_dim */
+#define CS_MAX_BATCH (1 << 20)
+#define CS_MAX_STEPS (1 << 20)      /* steps_a and steps_b, each */
+#define CS_MAX_BINS (1 << 16)
+#define CS_MAX_NOISE (1 << 20)      /* noise_probes and noise_batches, each */
+#define CS_MAX_NOISE_BATCHES_TOTAL (((long long)1 << 31) - 1) /* their product */
+#define CS_MAX_MIXTURE_K (1 << 20)
+#define CS_MAX_POPULATION (1 << 20)
+
 /* The defaults every experiment starts from (DESIGN §1: momentum 0.1,
  * eps 1e-5; bins 64). */
 void cs_params_default(cs_run_params *p);
@@ -58,9 +76,10 @@ const char *cs_bn_phase_name(cs_bn_phase k);
 int cs_input_parse(const char *s, cs_input_kind *out);
 const char *cs_input_name(cs_input_kind k);
 
-/* Checks the cross-field rules (depth >= 1, batch >= 2 with norm = batch,
- * input_dim 1024 for images, ...). Returns CS_OK or CS_EINVAL with a
- * message naming the key and what was expected. */
+/* Checks every key's bounds (depth in 1..CS_MAX_DEPTH, ...) and the
+ * cross-field rules (batch >= 2 with norm = batch, input_dim 1024 for
+ * images, noise_probes x noise_batches < 2^31, ...). Returns CS_OK or
+ * CS_EINVAL with a message naming the keys and what was expected. */
 int cs_params_validate(const cs_run_params *p);
 
 /* A canonical text of every parameter that affects results

@@ -101,9 +101,11 @@ static size_t cs_stack_offset_W(const cs_run_params *p, int layer)
 
 size_t cs_stack_weights_bytes(const cs_run_params *p)
 {
-    size_t w = (size_t)p->width;
-    return (w * (size_t)p->input_dim + (size_t)(p->depth - 1) * w * w + (size_t)p->depth * w) *
-           sizeof(double);
+    /* Products of at most three run keys fit in size_t (cs_params.h); only
+     * the bytes of extreme sizes overflow, and they saturate. */
+    size_t w = (size_t)p->width, n, bytes;
+    n = w * (size_t)p->input_dim + (size_t)(p->depth - 1) * w * w + (size_t)p->depth * w;
+    return cs_size_mul(&bytes, n, sizeof(double)) == CS_OK ? bytes : SIZE_MAX;
 }
 
 static int cs_stack_generate(cs_stack_weights *sw, int layer, double *W, double *b)
@@ -116,24 +118,45 @@ static int cs_stack_generate(cs_stack_weights *sw, int layer, double *W, double 
                          p->sigma_b, sw->rng_w, sw->rng_b);
 }
 
+/* The arrays of sw (one listing for cs_stack_weights_alloc and _plan):
+ * every layer's weights and biases when cached, else one layer's. */
+static void cs_stack_weights_arrays(cs_stack_weights *sw, const cs_run_params *p, int cached,
+                                    cs_alloc_plan *plan)
+{
+    size_t w = (size_t)p->width, dmax = (size_t)(p->input_dim > p->width ? p->input_dim : p->width);
+    if (cached) {
+        size_t nW = cs_stack_offset_W(p, p->depth) + w * cs_stack_n_in(p, p->depth);
+        CS_ALLOC_TAKE(plan, sw->W, "the weights of every layer", "depth, width or input_dim", nW);
+        CS_ALLOC_TAKE(plan, sw->b, "the biases of every layer", "depth or width", p->depth, w);
+    } else {
+        CS_ALLOC_TAKE(plan, sw->W, "the weights of one layer", "width or input_dim", w, dmax);
+        CS_ALLOC_TAKE(plan, sw->b, "the biases of one layer", "width", w);
+    }
+}
+
+void cs_stack_weights_plan(const cs_run_params *p, size_t cache_bytes, cs_alloc_plan *plan)
+{
+    cs_stack_weights sw;
+    cs_alloc_plan count = CS_ALLOC_PLAN_INIT(1);
+    cs_stack_weights_arrays(&sw, p, cs_stack_weights_bytes(p) <= cache_bytes, &count);
+    cs_alloc_plan_add(plan, &count);
+}
+
 cs_stack_weights *cs_stack_weights_alloc(const cs_run_params *p, size_t cache_bytes)
 {
     cs_stack_weights *sw = cs_calloc(1, sizeof *sw);
     if (!sw)
         return NULL;
     sw->params = *p;
-    size_t w = (size_t)p->width, dmax = (size_t)(p->input_dim > p->width ? p->input_dim : p->width);
     sw->cached = cs_stack_weights_bytes(p) <= cache_bytes;
-    size_t nW = sw->cached ? cs_stack_offset_W(p, p->depth) + w * cs_stack_n_in(p, p->depth)
-                           : w * dmax;
-    size_t nb = sw->cached ? (size_t)p->depth * w : w;
-    if (!(sw->W = cs_malloc(nW * sizeof *sw->W)) || !(sw->b = cs_malloc(nb * sizeof *sw->b)) ||
-        !(sw->rng_w = cs_rng_alloc()) || !(sw->rng_b = cs_rng_alloc()))
+    cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(0);
+    cs_stack_weights_arrays(sw, p, sw->cached, &plan);
+    if (plan.rc != CS_OK || !(sw->rng_w = cs_rng_alloc()) || !(sw->rng_b = cs_rng_alloc()))
         goto fail;
     if (sw->cached)
         for (int l = 1; l <= p->depth; l++)
             if (cs_stack_generate(sw, l, sw->W + cs_stack_offset_W(p, l),
-                                  sw->b + (size_t)(l - 1) * w) != CS_OK)
+                                  sw->b + (size_t)(l - 1) * (size_t)p->width) != CS_OK)
                 goto fail;
     return sw;
 fail:

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cs_alloc.h"
 #include "cs_params.h"
 
 /* How the norm site of one batch treats batch norm. */
@@ -67,7 +68,12 @@ int cs_stack_weights_get(cs_stack_weights *sw, int layer, double **W, double **b
 /* 1 when every layer is cached. */
 int cs_stack_weights_cached(const cs_stack_weights *sw);
 
-/* Bytes all layers' weights take: depth width (n_in + 1) doubles. */
+/* Bytes all layers' weights take: depth width (n_in + 1) doubles
+ * (SIZE_MAX when that overflows). */
 size_t cs_stack_weights_bytes(const cs_run_params *p);
+
+/* Adds to plan, without allocating, what cs_stack_weights_alloc(p,
+ * cache_bytes) allocates (cs_alloc.h). */
+void cs_stack_weights_plan(const cs_run_params *p, size_t cache_bytes, cs_alloc_plan *plan);
 
 #endif

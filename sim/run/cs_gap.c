@@ -31,6 +31,72 @@ static void cs_gap_row_fill(cs_gap_row *row, const double *rm, const double *rv,
     row->var_ratio = vr / (double)n;
 }
 
+/* What cs_gap_run allocates, sized once per run (STYLE 4). */
+typedef struct {
+    cs_stack_weights *sw;
+    cs_source *src;
+    gsl_rng *rng;
+    double *xa, *xb;         /* (steps_a, m, max dim): phase A's batches at depths l-1, l */
+    double *pa, *pb;         /* (N, max dim): the held-out population at depths l-1, l */
+    double *h, *z;           /* (max(m, N), max dim) */
+    double *bm, *bv, *rm, *rv, *pm, *pv; /* (max dim) */
+} cs_gap_work;
+
+/* The arrays of w (one listing for cs_gap_run and cs_gap_plan). */
+static void cs_gap_arrays(cs_gap_work *w, const cs_run_params *p, cs_alloc_plan *plan)
+{
+    size_t m = (size_t)p->batch, S = (size_t)p->steps_a, N = (size_t)p->population;
+    size_t width = (size_t)p->width, d0 = (size_t)p->input_dim, dmax = d0 > width ? d0 : width;
+    size_t rows = m > N ? m : N;
+    const char *const batches = "steps_a, batch, width or input_dim";
+    const char *const population = "population, width or input_dim";
+    const char *const units = "width or input_dim";
+    if (plan->count_only) {
+        cs_stack_weights_plan(p, 0, plan);
+        cs_source_plan(p, plan);
+    } else if (!(w->sw = cs_stack_weights_alloc(p, 0)) || !(w->src = cs_source_alloc(p)) ||
+               !(w->rng = cs_rng_alloc())) {
+        cs_alloc_plan_failed(plan, "the running_gap pass's weights and inputs", NULL);
+    }
+    CS_ALLOC_TAKE(plan, w->xa, "phase A's batches at one layer (running_gap)", batches, S, m,
+                  dmax);
+    CS_ALLOC_TAKE(plan, w->xb, "phase A's batches at the next layer (running_gap)", batches, S,
+                  m, dmax);
+    CS_ALLOC_TAKE(plan, w->pa, "the held-out examples at one layer", population, N, dmax);
+    CS_ALLOC_TAKE(plan, w->pb, "the held-out examples at the next layer", population, N, dmax);
+    CS_ALLOC_TAKE(plan, w->h, "the held-out pre-activations",
+                  "population, batch, width or input_dim", rows, dmax);
+    CS_ALLOC_TAKE(plan, w->z, "the held-out normalised values",
+                  "population, batch, width or input_dim", rows, dmax);
+    CS_ALLOC_TAKE(plan, w->bm, "the batch statistics", units, dmax);
+    CS_ALLOC_TAKE(plan, w->bv, "the batch statistics", units, dmax);
+    CS_ALLOC_TAKE(plan, w->rm, "the running statistics", units, dmax);
+    CS_ALLOC_TAKE(plan, w->rv, "the running statistics", units, dmax);
+    CS_ALLOC_TAKE(plan, w->pm, "the population statistics", units, dmax);
+    CS_ALLOC_TAKE(plan, w->pv, "the population statistics", units, dmax);
+}
+
+int cs_gap_plan(const cs_run_params *p, cs_alloc_plan *plan)
+{
+    cs_gap_work w;
+    cs_alloc_plan count = CS_ALLOC_PLAN_INIT(1);
+    cs_gap_arrays(&w, p, &count);
+    cs_alloc_plan_add(plan, &count);
+    return plan->rc;
+}
+
+static void cs_gap_work_free(cs_gap_work *w)
+{
+    cs_stack_weights_free(w->sw);
+    cs_source_free(w->src);
+    if (w->rng)
+        gsl_rng_free(w->rng);
+    double *bufs[] = {w->xa, w->xb, w->pa, w->pb, w->h, w->z, w->bm, w->bv, w->rm, w->rv, w->pm,
+                      w->pv};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        cs_free(bufs[i]);
+}
+
 int cs_gap_run(const cs_run_params *p, cs_result *r)
 {
     if (!r->gap)
@@ -38,30 +104,24 @@ int cs_gap_run(const cs_run_params *p, cs_result *r)
                                        "norm = none)");
     cs_error_clear();
     size_t m = (size_t)p->batch, S = (size_t)p->steps_a, N = (size_t)p->population;
-    size_t w = (size_t)p->width, d0 = (size_t)p->input_dim, dmax = d0 > w ? d0 : w;
-    size_t rows = m > N ? m : N;
-    cs_stack_weights *sw = cs_stack_weights_alloc(p, 0);
-    cs_source *src = cs_source_alloc(p);
-    gsl_rng *rng = cs_rng_alloc();
-    double *xa = cs_malloc(S * m * dmax * sizeof *xa), *xb = cs_malloc(S * m * dmax * sizeof *xb);
-    double *pa = cs_malloc(N * dmax * sizeof *pa), *pb = cs_malloc(N * dmax * sizeof *pb);
-    double *h = cs_malloc(rows * dmax * sizeof *h), *z = cs_malloc(rows * dmax * sizeof *z);
-    double *bm = cs_malloc(dmax * sizeof *bm), *bv = cs_malloc(dmax * sizeof *bv);
-    double *rm = cs_malloc(dmax * sizeof *rm), *rv = cs_malloc(dmax * sizeof *rv);
-    double *pm = cs_malloc(dmax * sizeof *pm), *pv = cs_malloc(dmax * sizeof *pv);
-    int rc = CS_OK;
-    if (!sw || !src || !rng || !xa || !xb || !pa || !pb || !h || !z || !bm || !bv || !rm || !rv ||
-        !pm || !pv) {
-        rc = cs_error_code() != CS_OK ? cs_error_code() : CS_ENOMEM;
+    size_t w = (size_t)p->width, d0 = (size_t)p->input_dim;
+    cs_gap_work work = {0};
+    cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(0);
+    cs_gap_arrays(&work, p, &plan);
+    cs_source *src = work.src;
+    gsl_rng *rng = work.rng;
+    double *h = work.h, *z = work.z, *bm = work.bm, *bv = work.bv, *rm = work.rm, *rv = work.rv;
+    double *pm = work.pm, *pv = work.pv;
+    int rc = plan.rc;
+    if (rc != CS_OK)
         goto done;
-    }
     /* Layer 0: phase A's batches (the run's own) and the running rule on them. */
     for (size_t j = 0; j < d0; j++) {
         rm[j] = 0.0; /* PyTorch's initial running statistics */
         rv[j] = 1.0;
     }
     for (size_t s = 0; s < S; s++) {
-        double *x = xa + s * m * d0;
+        double *x = work.xa + s * m * d0;
         if ((rc = cs_source_batch(src, (int)s, x, rng)) != CS_OK)
             goto done;
         cs_bn_forward_batch(z, bm, bv, x, NULL, NULL, m, d0, p->eps);
@@ -70,45 +130,40 @@ int cs_gap_run(const cs_run_params *p, cs_result *r)
     cs_source_population(src, pm, pv);
     cs_gap_row_fill(&r->gap[0], rm, rv, pm, pv, d0);
     cs_rng_seed(rng, p->seed, CS_STREAM_HELDOUT, 0);
-    if ((rc = cs_source_draw_a(src, pa, N, rng)) != CS_OK)
+    if ((rc = cs_source_draw_a(src, work.pa, N, rng)) != CS_OK)
         goto done;
 
     size_t n_in = d0;
     for (int l = 1; l <= p->depth; l++) {
         double *W, *b;
-        if ((rc = cs_stack_weights_get(sw, l, &W, &b)) != CS_OK)
+        if ((rc = cs_stack_weights_get(work.sw, l, &W, &b)) != CS_OK)
             goto done;
         for (size_t j = 0; j < w; j++) {
             rm[j] = 0.0;
             rv[j] = 1.0;
         }
         for (size_t s = 0; s < S; s++) {
-            double *post = xb + s * m * w;
-            cs_stack_layer_forward(p, CS_BN_BATCH_UPDATE, xa + s * m * n_in, m, n_in, w, W, b, h,
-                                   z, post, bm, bv, rm, rv);
+            double *post = work.xb + s * m * w;
+            cs_stack_layer_forward(p, CS_BN_BATCH_UPDATE, work.xa + s * m * n_in, m, n_in, w, W,
+                                   b, h, z, post, bm, bv, rm, rv);
             cs_stack_dropout(p, rng, s, l, post, m * w);
         }
         /* The population: batch norm over all N held-out rows. */
-        cs_stack_layer_forward(p, CS_BN_BATCH, pa, N, n_in, w, W, b, h, z, pb, pm, pv, NULL, NULL);
-        cs_stack_dropout(p, rng, CS_GAP_HELDOUT_STEP, l, pb, N * w);
+        cs_stack_layer_forward(p, CS_BN_BATCH, work.pa, N, n_in, w, W, b, h, z, work.pb, pm, pv,
+                               NULL, NULL);
+        cs_stack_dropout(p, rng, CS_GAP_HELDOUT_STEP, l, work.pb, N * w);
         for (size_t j = 0; j < w; j++) /* unbiased, as running_var */
             pv[j] *= (double)N / (double)(N - 1);
         cs_gap_row_fill(&r->gap[l], rm, rv, pm, pv, w);
-        double *t = xa;
-        xa = xb;
-        xb = t;
-        t = pa;
-        pa = pb;
-        pb = t;
+        double *t = work.xa;
+        work.xa = work.xb;
+        work.xb = t;
+        t = work.pa;
+        work.pa = work.pb;
+        work.pb = t;
         n_in = w;
     }
 done:
-    cs_stack_weights_free(sw);
-    cs_source_free(src);
-    if (rng)
-        gsl_rng_free(rng);
-    double *bufs[] = {xa, xb, pa, pb, h, z, bm, bv, rm, rv, pm, pv};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        cs_free(bufs[i]);
+    cs_gap_work_free(&work);
     return rc;
 }

@@ -24,4 +24,8 @@
  * width. Returns CS_OK, CS_ENOMEM, CS_EINVAL. */
 int cs_gap_run(const cs_run_params *p, cs_result *r);
 
+/* Adds to plan, without allocating, what cs_gap_run(p, ...) allocates.
+ * Returns plan->rc. */
+int cs_gap_plan(const cs_run_params *p, cs_alloc_plan *plan);
+
 #endif

@@ -47,19 +47,6 @@ static int cs_grad_segment(int depth)
     return k < 1 ? 1 : k;
 }
 
-size_t cs_grad_workspace_bytes(const cs_run_params *p)
-{
-    size_t m = (size_t)p->batch, w = (size_t)p->width, L = (size_t)p->depth;
-    size_t dmax = (size_t)(p->input_dim > p->width ? p->input_dim : p->width);
-    size_t k = (size_t)cs_grad_segment(p->depth), nckpt = (L + k - 1) / k;
-    size_t weights = cs_stack_weights_bytes(p) <= CS_GRAD_WEIGHT_CACHE_BYTES
-                         ? cs_stack_weights_bytes(p)
-                         : (w * dmax + w) * sizeof(double);
-    size_t doubles = 2 * L * w + CS_GRAD_OUTPUTS * (w + m) + nckpt * m * dmax + 4 * m * dmax +
-                     k * (m * dmax + 2 * m * w + 2 * w) + 3 * m * w + w * dmax + w;
-    return weights + doubles * sizeof(double);
-}
-
 void cs_grad_free(cs_grad *g)
 {
     if (!g)
@@ -73,6 +60,60 @@ void cs_grad_free(cs_grad *g)
     if (g->rng)
         gsl_rng_free(g->rng);
     cs_free(g);
+}
+
+/* The arrays of g (one listing for cs_grad_alloc and cs_grad_plan):
+ * weights (or one layer), running statistics, ceil(depth / k)
+ * checkpoints and one segment of k = ceil(sqrt(depth)) layers. */
+static void cs_grad_arrays(cs_grad *g, const cs_run_params *p, size_t cache_bytes,
+                           cs_alloc_plan *plan)
+{
+    size_t m = (size_t)p->batch, w = (size_t)p->width, L = (size_t)p->depth;
+    size_t dmax = (size_t)(p->input_dim > p->width ? p->input_dim : p->width);
+    size_t k = (size_t)cs_grad_segment(p->depth), nckpt = (L + k - 1) / k;
+    size_t K = CS_GRAD_OUTPUTS;
+    const char *const batch = "batch, width or input_dim", *const segment =
+                                                                "depth, batch, width or input_dim";
+    if (plan->count_only)
+        cs_stack_weights_plan(p, cache_bytes, plan);
+    else if (!(g->weights = cs_stack_weights_alloc(p, cache_bytes)))
+        cs_alloc_plan_failed(plan, "the weights of the gradient pass", "depth, width or input_dim");
+    CS_ALLOC_TAKE(plan, g->running_mean, "the running statistics of every layer",
+                  "depth or width", L, w);
+    CS_ALLOC_TAKE(plan, g->running_var, "the running statistics of every layer",
+                  "depth or width", L, w);
+    CS_ALLOC_TAKE(plan, g->readout, "the readout", "width", K, w);
+    CS_ALLOC_TAKE(plan, g->y, "the readout's outputs", "batch", m, K);
+    CS_ALLOC_TAKE(plan, g->ckpt, "the gradient pass's checkpoints", segment, nckpt, m, dmax);
+    CS_ALLOC_TAKE(plan, g->xa, "the gradient pass's activations", batch, m, dmax);
+    CS_ALLOC_TAKE(plan, g->xb, "the gradient pass's activations", batch, m, dmax);
+    CS_ALLOC_TAKE(plan, g->seg_x, "one segment's layer inputs", segment, k, m, dmax);
+    CS_ALLOC_TAKE(plan, g->seg_h, "one segment's pre-activations", segment, k, m, w);
+    CS_ALLOC_TAKE(plan, g->seg_z, "one segment's normalised values", segment, k, m, w);
+    CS_ALLOC_TAKE(plan, g->seg_bm, "one segment's batch statistics", "depth or width", k, w);
+    CS_ALLOC_TAKE(plan, g->seg_bv, "one segment's batch statistics", "depth or width", k, w);
+    CS_ALLOC_TAKE(plan, g->dx, "the gradients of a layer's output", batch, m, dmax);
+    CS_ALLOC_TAKE(plan, g->dx_prev, "the gradients of a layer's input", batch, m, dmax);
+    CS_ALLOC_TAKE(plan, g->dz, "the gradients of a layer's normalised values", "batch or width",
+                  m, w);
+    CS_ALLOC_TAKE(plan, g->dh, "the gradients of a layer's pre-activations", "batch or width", m,
+                  w);
+    CS_ALLOC_TAKE(plan, g->dW, "the gradient of one layer's weights", "width or input_dim", w,
+                  dmax);
+    CS_ALLOC_TAKE(plan, g->db, "the gradient of one layer's biases", "width", w);
+    CS_ALLOC_TAKE(plan, g->out, "the last layer's output", "batch or width", m, w);
+}
+
+int cs_grad_plan(const cs_run_params *p, size_t cache_bytes, cs_alloc_plan *plan)
+{
+    cs_grad g;
+    cs_alloc_plan count = CS_ALLOC_PLAN_INIT(1);
+    cs_grad_arrays(&g, p, cache_bytes, &count);
+    /* cs_grad_run's input batch */
+    CS_ALLOC_NOTE(&count, "the gradient pass's input batch", "batch or input_dim", sizeof(double),
+                  p->batch, p->input_dim);
+    cs_alloc_plan_add(plan, &count);
+    return plan->rc;
 }
 
 cs_grad *cs_grad_alloc(const cs_run_params *p, size_t cache_bytes)
@@ -89,21 +130,12 @@ cs_grad *cs_grad_alloc(const cs_run_params *p, size_t cache_bytes)
     g->dmax = g->d0 > g->width ? g->d0 : g->width;
     g->seg = cs_grad_segment(p->depth);
     g->nckpt = (p->depth + g->seg - 1) / g->seg;
-    size_t m = g->m, w = g->width, dmax = g->dmax, L = (size_t)p->depth, k = (size_t)g->seg;
+    size_t w = g->width, L = (size_t)p->depth;
     size_t K = CS_GRAD_OUTPUTS;
-#define CS_GRAD_ALLOC(field, n) (g->field = cs_malloc((n) * sizeof(double)))
-    if (!(g->weights = cs_stack_weights_alloc(p, cache_bytes)) ||
-        !CS_GRAD_ALLOC(running_mean, L * w) || !CS_GRAD_ALLOC(running_var, L * w) ||
-        !CS_GRAD_ALLOC(readout, K * w) || !CS_GRAD_ALLOC(y, m * K) ||
-        !CS_GRAD_ALLOC(ckpt, (size_t)g->nckpt * m * dmax) || !CS_GRAD_ALLOC(xa, m * dmax) ||
-        !CS_GRAD_ALLOC(xb, m * dmax) || !CS_GRAD_ALLOC(seg_x, k * m * dmax) ||
-        !CS_GRAD_ALLOC(seg_h, k * m * w) || !CS_GRAD_ALLOC(seg_z, k * m * w) ||
-        !CS_GRAD_ALLOC(seg_bm, k * w) || !CS_GRAD_ALLOC(seg_bv, k * w) ||
-        !CS_GRAD_ALLOC(dx, m * dmax) || !CS_GRAD_ALLOC(dx_prev, m * dmax) ||
-        !CS_GRAD_ALLOC(dz, m * w) || !CS_GRAD_ALLOC(dh, m * w) || !CS_GRAD_ALLOC(dW, w * dmax) ||
-        !CS_GRAD_ALLOC(db, w) || !CS_GRAD_ALLOC(out, m * w) || !(g->rng = cs_rng_alloc()))
+    cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(0);
+    cs_grad_arrays(g, p, cache_bytes, &plan);
+    if (plan.rc != CS_OK || !(g->rng = cs_rng_alloc()))
         goto fail;
-#undef CS_GRAD_ALLOC
     /* PyTorch BatchNorm1d starts from running_mean 0, running_var 1. */
     for (size_t i = 0; i < L * w; i++) {
         g->running_mean[i] = 0.0;
@@ -311,7 +343,7 @@ int cs_grad_run(const cs_run_params *p, cs_result *r)
     cs_error_clear(); /* so a failed allocation below reports its own code */
     cs_grad *g = cs_grad_alloc(p, CS_GRAD_WEIGHT_CACHE_BYTES);
     cs_source *src = g ? cs_source_alloc(p) : NULL;
-    double *x0 = src ? cs_malloc((size_t)p->batch * (size_t)p->input_dim * sizeof *x0) : NULL;
+    double *x0 = src ? cs_malloc_n(sizeof *x0, p->batch, p->input_dim) : NULL;
     gsl_rng *rng = x0 ? cs_rng_alloc() : NULL;
     int rc = rng ? CS_OK : (cs_error_code() != CS_OK ? cs_error_code() : CS_ENOMEM);
     int steps = p->steps_a + p->steps_b;

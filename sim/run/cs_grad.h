@@ -60,9 +60,10 @@ void cs_grad_capture(cs_grad *g, double *dx0, double **dW);
  * p->grad set). Returns CS_OK, CS_ENOMEM, CS_EINVAL. */
 int cs_grad_run(const cs_run_params *p, cs_result *r);
 
-/* Bytes cs_grad_run allocates besides the result, for the README's memory
- * claim: weights (or one layer), running statistics, ceil(depth / k)
- * checkpoints and one segment of k = ceil(sqrt(depth)) layers. */
-size_t cs_grad_workspace_bytes(const cs_run_params *p);
+/* Adds to plan, without allocating, what cs_grad_run allocates besides the
+ * result with this cache_bytes (cs_grad_run uses CS_GRAD_WEIGHT_CACHE_BYTES):
+ * weights (or one layer), running statistics, ceil(depth / k) checkpoints
+ * and one segment of k = ceil(sqrt(depth)) layers. Returns plan->rc. */
+int cs_grad_plan(const cs_run_params *p, size_t cache_bytes, cs_alloc_plan *plan);
 
 #endif

@@ -37,6 +37,8 @@ typedef struct {
     double *z;                /* (m, width): the norm site of the step in hand */
     cs_stats_work *stats_work;
     gsl_rng *rng;             /* input and dropout streams, reseeded per use */
+    int error_task;           /* the first task of a phase that failed here, -1 if none */
+    char error[CS_ERROR_MAX]; /* its message (messages are per thread) */
 } cs_net_thread;
 
 /* Everything cs_net_run allocates, sized once per run (STYLE 4). Per-step
@@ -66,26 +68,11 @@ typedef struct {
     int nthreads;
     cs_team *team;
     int *task_rc;                       /* (steps + 1) per task of a phase */
-    char (*task_msg)[CS_ERROR_MAX];       /* its error message (errors are per thread) */
 } cs_net_work;
 
 static size_t cs_net_max_dim(const cs_run_params *p)
 {
     return (size_t)(p->input_dim > p->width ? p->input_dim : p->width);
-}
-
-size_t cs_net_workspace_bytes(const cs_run_params *p)
-{
-    size_t m = (size_t)p->batch, steps = (size_t)(p->steps_a + p->steps_b);
-    size_t dmax = cs_net_max_dim(p), w = (size_t)p->width;
-    size_t threads = (size_t)cs_net_threads();
-    size_t doubles = 2 * steps * m * dmax          /* x_prev, x_next */
-                     + 2 * (w * dmax + w)          /* W, b of two layers */
-                     + 2 * w + 4 * steps * w       /* running, per-step batch and ema stats */
-                     + 2 * CS_SITE_COUNT * steps * dmax + 4 * dmax
-                     + steps * CS_SITE_COUNT * (size_t)(p->bins + 2)
-                     + threads * (m * w + m * dmax + 2 * dmax); /* z, stats workspace */
-    return doubles * sizeof(double);
 }
 
 static void cs_net_work_free(cs_net_work *w)
@@ -125,8 +112,83 @@ static void cs_net_work_free(cs_net_work *w)
     if (w->rng_b)
         gsl_rng_free(w->rng_b);
     cs_free(w->task_rc);
-    cs_free(w->task_msg);
     memset(w, 0, sizeof *w);
+}
+
+/* The arrays of w (one listing for cs_net_work_alloc and cs_net_plan),
+ * nthreads per-thread workspaces among them. */
+static void cs_net_work_arrays(cs_net_work *w, const cs_run_params *p, int nthreads,
+                               cs_alloc_plan *plan)
+{
+    size_t m = (size_t)p->batch, width = (size_t)p->width, dmax = cs_net_max_dim(p);
+    size_t steps = (size_t)p->steps_a + (size_t)p->steps_b;
+    const char *const per_step = "width, steps_a or steps_b";
+    const char *const activations = "batch, width, input_dim, steps_a or steps_b";
+    CS_ALLOC_TAKE(plan, w->x_prev, "the activations of every step at one layer", activations,
+                  steps, m, dmax);
+    CS_ALLOC_TAKE(plan, w->x_next, "the activations of every step at the next layer",
+                  activations, steps, m, dmax);
+    for (int k = 0; k < 2; k++) {
+        CS_ALLOC_TAKE(plan, w->W[k], "the weights of one layer", "width or input_dim", width,
+                      dmax);
+        CS_ALLOC_TAKE(plan, w->b[k], "the biases of one layer", "width", width);
+    }
+    CS_ALLOC_TAKE(plan, w->running_mean, "the running statistics", "width", width);
+    CS_ALLOC_TAKE(plan, w->running_var, "the running statistics", "width", width);
+    CS_ALLOC_TAKE(plan, w->batch_mean, "the batch statistics of every step", per_step, steps,
+                  width);
+    CS_ALLOC_TAKE(plan, w->batch_var, "the batch statistics of every step", per_step, steps,
+                  width);
+    CS_ALLOC_TAKE(plan, w->ema_mean, "the ema statistics of every step", per_step, steps, width);
+    CS_ALLOC_TAKE(plan, w->ema_var, "the ema statistics of every step", per_step, steps, width);
+    CS_ALLOC_TAKE_ZERO(plan, w->hist_step, "the histogram counts of every step",
+                       "bins, steps_a or steps_b", steps, CS_SITE_COUNT, (size_t)p->bins + 2);
+    CS_ALLOC_TAKE(plan, w->mu_a, "the drift estimates", "width or input_dim", dmax);
+    CS_ALLOC_TAKE(plan, w->v_a, "the drift estimates", "width or input_dim", dmax);
+    CS_ALLOC_TAKE(plan, w->mu_b, "the drift estimates", "width or input_dim", dmax);
+    CS_ALLOC_TAKE(plan, w->v_b, "the drift estimates", "width or input_dim", dmax);
+    CS_ALLOC_TAKE_ZERO(plan, w->task_rc, "the task codes of every step", "steps_a or steps_b",
+                       steps + 1);
+    for (int s = 0; s < CS_SITE_COUNT; s++) {
+        CS_ALLOC_TAKE(plan, w->unit_mean[s], "the per-unit moments of every step",
+                      "width, input_dim, steps_a or steps_b", steps, dmax);
+        CS_ALLOC_TAKE(plan, w->unit_var[s], "the per-unit moments of every step",
+                      "width, input_dim, steps_a or steps_b", steps, dmax);
+    }
+    CS_ALLOC_TAKE_ZERO(plan, w->thread, "the thread workspaces", NULL, nthreads);
+    if (plan->count_only) {
+        cs_source_plan(p, plan);
+        for (int k = 0; k < nthreads; k++) {
+            CS_ALLOC_NOTE(plan, "a thread's normalised batch", "batch or width", sizeof(double), m,
+                          width);
+            cs_stats_work_plan(plan, m * dmax, dmax, "a thread's statistics workspace",
+                               "batch, width or input_dim");
+        }
+        return;
+    }
+    if (plan->rc == CS_OK && !(w->src = cs_source_alloc(p)))
+        cs_alloc_plan_failed(plan, "the input source", NULL);
+    if (plan->rc == CS_OK && (!(w->rng_w = cs_rng_alloc()) || !(w->rng_b = cs_rng_alloc())))
+        cs_alloc_plan_failed(plan, "the weight streams", NULL);
+    for (int k = 0; k < nthreads && plan->rc == CS_OK; k++) {
+        cs_net_thread *t = &w->thread[k];
+        CS_ALLOC_TAKE(plan, t->z, "a thread's normalised batch", "batch or width", m, width);
+        /* m dmax fits: the activations above are steps times as large */
+        if (plan->rc == CS_OK && !(t->stats_work = cs_stats_work_alloc(m * dmax, dmax)))
+            cs_alloc_plan_failed(plan, "a thread's statistics workspace",
+                                 "batch, width or input_dim");
+        if (plan->rc == CS_OK && !(t->rng = cs_rng_alloc()))
+            cs_alloc_plan_failed(plan, "a thread's random stream", NULL);
+    }
+}
+
+int cs_net_plan(const cs_run_params *p, cs_alloc_plan *plan)
+{
+    cs_net_work w;
+    cs_alloc_plan count = CS_ALLOC_PLAN_INIT(1);
+    cs_net_work_arrays(&w, p, cs_net_threads(), &count);
+    cs_alloc_plan_add(plan, &count);
+    return plan->rc;
 }
 
 static int cs_net_work_alloc(cs_net_work *w, const cs_run_params *p, cs_result *r)
@@ -139,53 +201,17 @@ static int cs_net_work_alloc(cs_net_work *w, const cs_run_params *p, cs_result *
     w->width = (size_t)p->width;
     w->dmax = cs_net_max_dim(p);
     w->steps = p->steps_a + p->steps_b;
-    size_t m = w->m, dmax = w->dmax, width = w->width, steps = (size_t)w->steps;
-    size_t hist_len = steps * CS_SITE_COUNT * (size_t)(p->bins + 2);
-    if (!(w->x_prev = cs_malloc(steps * m * dmax * sizeof(double))) ||
-        !(w->x_next = cs_malloc(steps * m * dmax * sizeof(double))) ||
-        !(w->W[0] = cs_malloc(width * dmax * sizeof(double))) ||
-        !(w->W[1] = cs_malloc(width * dmax * sizeof(double))) ||
-        !(w->b[0] = cs_malloc(width * sizeof(double))) ||
-        !(w->b[1] = cs_malloc(width * sizeof(double))) ||
-        !(w->running_mean = cs_malloc(width * sizeof(double))) ||
-        !(w->running_var = cs_malloc(width * sizeof(double))) ||
-        !(w->batch_mean = cs_malloc(steps * width * sizeof(double))) ||
-        !(w->batch_var = cs_malloc(steps * width * sizeof(double))) ||
-        !(w->ema_mean = cs_malloc(steps * width * sizeof(double))) ||
-        !(w->ema_var = cs_malloc(steps * width * sizeof(double))) ||
-        !(w->hist_step = cs_calloc(hist_len, sizeof(uint64_t))) ||
-        !(w->mu_a = cs_malloc(dmax * sizeof(double))) ||
-        !(w->v_a = cs_malloc(dmax * sizeof(double))) ||
-        !(w->mu_b = cs_malloc(dmax * sizeof(double))) ||
-        !(w->v_b = cs_malloc(dmax * sizeof(double))) ||
-        !(w->task_rc = cs_calloc(steps + 1, sizeof *w->task_rc)) ||
-        !(w->task_msg = cs_calloc(steps + 1, sizeof *w->task_msg)))
-        goto fail;
-    for (int s = 0; s < CS_SITE_COUNT; s++)
-        if (!(w->unit_mean[s] = cs_malloc(steps * dmax * sizeof(double))) ||
-            !(w->unit_var[s] = cs_malloc(steps * dmax * sizeof(double))))
-            goto fail;
-    if (!(w->src = cs_source_alloc(p)) || !(w->rng_w = cs_rng_alloc()) ||
-        !(w->rng_b = cs_rng_alloc()))
-        goto fail;
     w->nthreads = cs_net_threads();
-    if (!(w->thread = cs_calloc((size_t)w->nthreads, sizeof *w->thread)))
-        goto fail;
-    for (int k = 0; k < w->nthreads; k++) {
-        cs_net_thread *t = &w->thread[k];
-        if (!(t->z = cs_malloc(m * width * sizeof(double))) ||
-            !(t->stats_work = cs_stats_work_alloc(m * dmax, dmax)) || !(t->rng = cs_rng_alloc()))
-            goto fail;
-    }
-    if (!(w->team = cs_team_alloc(w->nthreads)))
-        goto fail;
-    return CS_OK;
-fail:
-    cs_net_work_free(w);
+    cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(0);
+    cs_net_work_arrays(w, p, w->nthreads, &plan);
+    if (plan.rc == CS_OK && !(w->team = cs_team_alloc(w->nthreads)))
+        cs_alloc_plan_failed(&plan, "the thread team", NULL);
+    if (plan.rc == CS_OK)
+        return CS_OK;
     /* the failing call's code (EIO: a thread did not start; EINVAL: a size
-     * overflows), else a plain allocation failure */
-    int code = cs_error_code();
-    return code != CS_OK ? code : CS_ENOMEM;
+     * overflows; ENOMEM) */
+    cs_net_work_free(w);
+    return plan.rc;
 }
 
 static uint64_t *cs_net_hist_step(cs_net_work *w, int step, cs_site site)
@@ -413,21 +439,31 @@ static void cs_net_task(void *ctx, int task, int thread)
         break;
     }
     w->task_rc[task] = rc;
-    if (rc != CS_OK)
-        snprintf(w->task_msg[task], CS_ERROR_MAX, "%s", cs_error_message());
+    if (rc != CS_OK && (t->error_task < 0 || task < t->error_task)) {
+        t->error_task = task;
+        snprintf(t->error, sizeof t->error, "%s", cs_error_message());
+    }
 }
 
 /* Runs ntasks tasks of a phase on the team; returns the first error in
- * task order, with its message on this thread. */
+ * task order, with its message on this thread. The thread that ran that
+ * task kept its message: it is the first task that failed there too. */
 static int cs_net_phase_run(cs_net_work *w, cs_net_phase phase, int ntasks)
 {
     cs_net_job job = {w, phase};
     for (int k = 0; k < ntasks; k++)
         w->task_rc[k] = CS_OK;
+    for (int k = 0; k < w->nthreads; k++)
+        w->thread[k].error_task = -1;
     cs_team_run(w->team, ntasks, cs_net_task, &job);
-    for (int k = 0; k < ntasks; k++)
-        if (w->task_rc[k] != CS_OK)
-            return cs_error_set(w->task_rc[k], "%s", w->task_msg[k]);
+    for (int k = 0; k < ntasks; k++) {
+        if (w->task_rc[k] == CS_OK)
+            continue;
+        for (int t = 0; t < w->nthreads; t++)
+            if (w->thread[t].error_task == k)
+                return cs_error_set(w->task_rc[k], "%s", w->thread[t].error);
+        return cs_error_set(w->task_rc[k], "step task %d failed", k);
+    }
     return CS_OK;
 }
 

@@ -36,9 +36,10 @@ void cs_net_set_threads(int threads);
 /* The team size the next run will use. */
 int cs_net_threads(void);
 
-/* Bytes of working memory cs_net_run allocates for p (weights, the batches
- * at two depths, workspaces), excluding the result: for --dry-run and the
- * README's memory claim. */
-size_t cs_net_workspace_bytes(const cs_run_params *p);
+/* Adds to plan, without allocating, the working memory cs_net_run
+ * allocates for p with the current team size (weights, the batches at two
+ * depths, per-step and per-thread workspaces), excluding the result.
+ * Returns plan->rc: CS_EINVAL when a size overflows, with the message. */
+int cs_net_plan(const cs_run_params *p, cs_alloc_plan *plan);
 
 #endif

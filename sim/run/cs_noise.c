@@ -12,7 +12,9 @@
 #include "cs_stack.h"
 
 /* bn_noise batches use dropout stream steps 2^31 + b, which a run's steps
- * (< 2^31) never reach. */
+ * (< 2^31) never reach; b < noise_probes x noise_batches < 2^31
+ * (cs_params_validate), so 2^31 + b fits the 32 bits of
+ * cs_stack_dropout_index's step. */
 #define CS_NOISE_STEP_BASE ((uint64_t)1 << 31)
 
 /* Accumulates, per unit, the spread of vals (K, n) across its K rows:
@@ -39,51 +41,105 @@ static void cs_noise_accumulate(const double *vals, size_t K, size_t n, double *
     }
 }
 
+/* What cs_noise_run allocates, sized once per run (STYLE 4). */
+typedef struct {
+    cs_stack_weights *sw; /* layer-major: each layer made once */
+    cs_source *src;
+    gsl_rng *rng;
+    double *xa, *xb;      /* (P K, m, max dim): every noise batch at depths l-1, l */
+    double *h, *z;        /* (m, width) */
+    double *bm, *bv;      /* (width) */
+    double *vals;         /* (sites, K, width): the probe's row in each batch */
+    double *probes;       /* (P, input_dim) */
+} cs_noise_work;
+
+/* The arrays of w (one listing for cs_noise_run and cs_noise_plan). */
+static void cs_noise_arrays(cs_noise_work *w, const cs_run_params *p, cs_alloc_plan *plan)
+{
+    size_t P = (size_t)p->noise_probes, K = (size_t)p->noise_batches, m = (size_t)p->batch;
+    size_t width = (size_t)p->width, d0 = (size_t)p->input_dim, dmax = d0 > width ? d0 : width;
+    const char *const batches = "noise_probes, noise_batches, batch, width or input_dim";
+    if (plan->count_only) {
+        cs_stack_weights_plan(p, 0, plan);
+        cs_source_plan(p, plan);
+    } else if (!(w->sw = cs_stack_weights_alloc(p, 0)) || !(w->src = cs_source_alloc(p)) ||
+               !(w->rng = cs_rng_alloc())) {
+        cs_alloc_plan_failed(plan, "the bn_noise pass's weights and inputs", NULL);
+    }
+    CS_ALLOC_TAKE(plan, w->xa, "the noise batches of every probe at one layer", batches, P, K, m,
+                  dmax);
+    CS_ALLOC_TAKE(plan, w->xb, "the noise batches of every probe at the next layer", batches, P,
+                  K, m, dmax);
+    CS_ALLOC_TAKE(plan, w->h, "a noise batch's pre-activations", "batch or width", m, width);
+    CS_ALLOC_TAKE(plan, w->z, "a noise batch's normalised values", "batch or width", m, width);
+    CS_ALLOC_TAKE(plan, w->bm, "a noise batch's statistics", "width", width);
+    CS_ALLOC_TAKE(plan, w->bv, "a noise batch's statistics", "width", width);
+    CS_ALLOC_TAKE(plan, w->vals, "a probe's values in every batch", "noise_batches or width",
+                  CS_SITE_COUNT, K, width);
+    CS_ALLOC_TAKE(plan, w->probes, "the probes", "noise_probes or input_dim", P, d0);
+}
+
+int cs_noise_plan(const cs_run_params *p, cs_alloc_plan *plan)
+{
+    cs_noise_work w;
+    cs_alloc_plan count = CS_ALLOC_PLAN_INIT(1);
+    cs_noise_arrays(&w, p, &count);
+    cs_alloc_plan_add(plan, &count);
+    return plan->rc;
+}
+
+static void cs_noise_work_free(cs_noise_work *w)
+{
+    cs_stack_weights_free(w->sw);
+    cs_source_free(w->src);
+    if (w->rng)
+        gsl_rng_free(w->rng);
+    double *bufs[] = {w->xa, w->xb, w->h, w->z, w->bm, w->bv, w->vals, w->probes};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        cs_free(bufs[i]);
+}
+
 int cs_noise_run(const cs_run_params *p, cs_result *r)
 {
     if (!r->noise)
         return cs_error_set(CS_EINVAL, "the result has no bn_noise rows (noise_probes = 0)");
     cs_error_clear();
     size_t P = (size_t)p->noise_probes, K = (size_t)p->noise_batches, m = (size_t)p->batch;
-    size_t w = (size_t)p->width, d0 = (size_t)p->input_dim, dmax = d0 > w ? d0 : w;
-    size_t nb = P * K;
-    cs_stack_weights *sw = cs_stack_weights_alloc(p, 0); /* layer-major: each made once */
-    cs_source *src = cs_source_alloc(p);
-    gsl_rng *rng = cs_rng_alloc();
-    double *xa = cs_malloc(nb * m * dmax * sizeof *xa), *xb = cs_malloc(nb * m * dmax * sizeof *xb);
-    double *h = cs_malloc(m * w * sizeof *h), *z = cs_malloc(m * w * sizeof *z);
-    double *bm = cs_malloc(w * sizeof *bm), *bv = cs_malloc(w * sizeof *bv);
-    double *vals = cs_malloc(CS_SITE_COUNT * K * w * sizeof *vals);
-    double *probes = cs_malloc(P * d0 * sizeof *probes);
-    int rc = CS_OK;
-    if (!sw || !src || !rng || !xa || !xb || !h || !z || !bm || !bv || !vals || !probes) {
-        rc = cs_error_code() != CS_OK ? cs_error_code() : CS_ENOMEM;
+    size_t w = (size_t)p->width, d0 = (size_t)p->input_dim;
+    size_t nb = P * K; /* fits: the noise batches' array is m dmax times as large */
+    cs_noise_work work = {0};
+    cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(0);
+    cs_noise_arrays(&work, p, &plan);
+    gsl_rng *rng = work.rng;
+    double *h = work.h, *z = work.z, *bm = work.bm, *bv = work.bv, *vals = work.vals;
+    double *probes = work.probes;
+    int rc = plan.rc;
+    if (rc != CS_OK)
         goto done;
-    }
     /* The probes, then each batch: its probe in row 0, fresh batch-mates. */
     cs_rng_seed(rng, p->seed, CS_STREAM_NOISE, 0);
-    if ((rc = cs_source_draw_a(src, probes, P, rng)) != CS_OK)
+    if ((rc = cs_source_draw_a(work.src, probes, P, rng)) != CS_OK)
         goto done;
     for (size_t b = 0; b < nb; b++) {
-        double *x = xa + b * m * d0;
+        double *x = work.xa + b * m * d0;
         memcpy(x, probes + (b / K) * d0, d0 * sizeof *x);
         cs_rng_seed(rng, p->seed, CS_STREAM_NOISE, 1 + (uint64_t)b);
-        if (m > 1 && (rc = cs_source_draw_a(src, x + d0, m - 1, rng)) != CS_OK)
+        if (m > 1 && (rc = cs_source_draw_a(work.src, x + d0, m - 1, rng)) != CS_OK)
             goto done;
     }
     cs_bn_use use = p->norm == CS_NORM_NONE ? CS_BN_NONE : CS_BN_BATCH;
     size_t n_in = d0;
     for (int l = 1; l <= p->depth; l++) {
         double *W, *bias;
-        if ((rc = cs_stack_weights_get(sw, l, &W, &bias)) != CS_OK)
+        if ((rc = cs_stack_weights_get(work.sw, l, &W, &bias)) != CS_OK)
             goto done;
         double sum_var[CS_SITE_COUNT] = {0}, sum_sig[CS_SITE_COUNT] = {0};
         for (size_t i = 0; i < P; i++) {
             for (size_t c = 0; c < K; c++) {
                 size_t b = i * K + c;
-                double *post = xb + b * m * w;
-                cs_stack_layer_forward(p, use, xa + b * m * n_in, m, n_in, w, W, bias, h, z, post,
-                                       bm, bv, NULL, NULL);
+                double *post = work.xb + b * m * w;
+                cs_stack_layer_forward(p, use, work.xa + b * m * n_in, m, n_in, w, W, bias, h, z,
+                                       post, bm, bv, NULL, NULL);
                 cs_stack_dropout(p, rng, CS_NOISE_STEP_BASE + b, l, post, m * w);
                 /* row 0 is the probe */
                 memcpy(vals + (CS_SITE_PRE * K + c) * w, h, w * sizeof *h);
@@ -99,23 +155,12 @@ int cs_noise_run(const cs_run_params *p, cs_result *r)
             row->signal = sum_sig[s] / (double)(P * w);
             row->noise = sum_sig[s] > 0 ? sqrt(sum_var[s] / sum_sig[s]) : NAN;
         }
-        double *t = xa;
-        xa = xb;
-        xb = t;
+        double *t = work.xa;
+        work.xa = work.xb;
+        work.xb = t;
         n_in = w;
     }
 done:
-    cs_stack_weights_free(sw);
-    cs_source_free(src);
-    if (rng)
-        gsl_rng_free(rng);
-    cs_free(xa);
-    cs_free(xb);
-    cs_free(h);
-    cs_free(z);
-    cs_free(bm);
-    cs_free(bv);
-    cs_free(vals);
-    cs_free(probes);
+    cs_noise_work_free(&work);
     return rc;
 }

@@ -28,4 +28,8 @@
  * max(width, input_dim) doubles. Returns CS_OK, CS_ENOMEM, CS_EINVAL. */
 int cs_noise_run(const cs_run_params *p, cs_result *r);
 
+/* Adds to plan, without allocating, what cs_noise_run(p, ...) allocates.
+ * Returns plan->rc. */
+int cs_noise_plan(const cs_run_params *p, cs_alloc_plan *plan);
+
 #endif

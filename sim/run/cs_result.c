@@ -45,10 +45,42 @@ void cs_result_slot_decode(size_t slot, int *layer, cs_site *site)
     *site = (cs_site)((slot - 1) % CS_SITE_COUNT);
 }
 
-/* Sizes every array from p: stats steps x slots, hist 2 phases x slots x
- * (bins + 2), hist_lo/hist_hi/drift per slot. p must have depth >= 1,
- * steps_a, steps_b >= 1 and bins >= 1 (else NULL with CS_EINVAL); the
- * caller owns the result and frees it with cs_result_free. */
+/* The arrays of r (one listing for cs_result_alloc and cs_result_plan):
+ * stats steps x slots, hist 2 phases x slots x (bins + 2), hist_lo,
+ * hist_hi and drift per slot, and the grad_stats, bn_noise and running_gap
+ * rows p asks for. */
+static void cs_result_arrays(cs_result *r, const cs_run_params *p, cs_alloc_plan *plan)
+{
+    size_t steps = (size_t)p->steps_a + (size_t)p->steps_b, nslots = cs_result_slots(p->depth);
+    size_t stride = (size_t)p->bins + 2; /* underflow, bins, overflow */
+    const char *per_slot = "depth";
+    CS_ALLOC_TAKE_ZERO(plan, r->stats, "the statistics of every step at every layer",
+                       "depth, steps_a or steps_b", steps, nslots);
+    CS_ALLOC_TAKE_ZERO(plan, r->hist, "the histograms of every layer", "depth or bins", 2, nslots,
+                       stride);
+    CS_ALLOC_TAKE_ZERO(plan, r->hist_lo, "the histogram ranges", per_slot, nslots);
+    CS_ALLOC_TAKE_ZERO(plan, r->hist_hi, "the histogram ranges", per_slot, nslots);
+    CS_ALLOC_TAKE_ZERO(plan, r->drift, "the drift rows", per_slot, nslots);
+    if (p->grad)
+        CS_ALLOC_TAKE_ZERO(plan, r->grad, "the gradient rows of every step",
+                           "depth, steps_a or steps_b", steps, (size_t)p->depth + 1);
+    if (p->noise_probes > 0)
+        CS_ALLOC_TAKE_ZERO(plan, r->noise, "the bn_noise rows", per_slot, nslots);
+    if (cs_result_has_gap(p))
+        CS_ALLOC_TAKE_ZERO(plan, r->gap, "the running_gap rows", per_slot, (size_t)p->depth + 1);
+}
+
+void cs_result_plan(const cs_run_params *p, cs_alloc_plan *plan)
+{
+    cs_result r;
+    cs_alloc_plan count = CS_ALLOC_PLAN_INIT(1);
+    cs_result_arrays(&r, p, &count);
+    cs_alloc_plan_add(plan, &count);
+}
+
+/* Sizes every array from p (see cs_result_arrays). p must be valid
+ * (cs_params_validate; else NULL with its CS_EINVAL message); the caller
+ * owns the result and frees it with cs_result_free. */
 cs_result *cs_result_alloc(const cs_run_params *p)
 {
     if (p->depth < 1 || p->steps_a < 1 || p->steps_b < 1 || p->bins < 1) {
@@ -58,6 +90,8 @@ cs_result *cs_result_alloc(const cs_run_params *p)
                      p->depth, p->steps_a, p->steps_b, p->bins);
         return NULL;
     }
+    if (cs_params_validate(p) != CS_OK)
+        return NULL;
     cs_result *r = cs_calloc(1, sizeof *r);
     if (!r)
         return NULL;
@@ -65,28 +99,13 @@ cs_result *cs_result_alloc(const cs_run_params *p)
     r->steps = p->steps_a + p->steps_b;
     r->nslots = cs_result_slots(p->depth);
     r->bins = p->bins;
-    size_t stride = (size_t)p->bins + 2; /* underflow, bins, overflow */
-    if (!(r->stats = cs_calloc((size_t)r->steps * r->nslots, sizeof *r->stats)))
-        goto fail;
-    if (!(r->hist = cs_calloc(2 * r->nslots * stride, sizeof *r->hist)))
-        goto fail;
-    if (!(r->hist_lo = cs_calloc(r->nslots, sizeof *r->hist_lo)))
-        goto fail;
-    if (!(r->hist_hi = cs_calloc(r->nslots, sizeof *r->hist_hi)))
-        goto fail;
-    if (!(r->drift = cs_calloc(r->nslots, sizeof *r->drift)))
-        goto fail;
-    if (p->grad && !(r->grad = cs_calloc((size_t)r->steps * (size_t)(p->depth + 1),
-                                         sizeof *r->grad)))
-        goto fail;
-    if (p->noise_probes > 0 && !(r->noise = cs_calloc(r->nslots, sizeof *r->noise)))
-        goto fail;
-    if (cs_result_has_gap(p) && !(r->gap = cs_calloc((size_t)p->depth + 1, sizeof *r->gap)))
-        goto fail;
+    cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(0);
+    cs_result_arrays(r, p, &plan);
+    if (plan.rc != CS_OK) {
+        cs_result_free(r);
+        return NULL;
+    }
     return r;
-fail:
-    cs_result_free(r);
-    return NULL;
 }
 
 /* Frees r and every array it owns; NULL is a no-op. */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cs_alloc.h"
 #include "cs_drift.h"
 #include "cs_params.h"
 #include "cs_stats.h"
@@ -69,9 +70,13 @@ typedef struct {
 /* 1 when p asks for running_gap rows (population > 0, norm = batch). */
 int cs_result_has_gap(const cs_run_params *p);
 
-/* Allocates a result with every array sized for p (contents zero).
- * Returns NULL with a CS_ENOMEM message. */
+/* Allocates a result with every array sized for p (contents zero). p must
+ * pass cs_params_validate. Returns NULL with a message: CS_EINVAL (p is not
+ * valid, or a size overflows), CS_ENOMEM. */
 cs_result *cs_result_alloc(const cs_run_params *p);
 void cs_result_free(cs_result *r);
+
+/* Adds to plan, without allocating, what cs_result_alloc(p) allocates. */
+void cs_result_plan(const cs_run_params *p, cs_alloc_plan *plan);
 
 #endif

@@ -54,7 +54,7 @@ static void *cs_team_worker(void *arg)
     cs_team_start *s = arg;
     cs_team *t = s->team;
     int thread = s->thread;
-    free(s);
+    cs_free(s);
     pthread_mutex_lock(&t->lock);
     unsigned long seen = t->generation;
     for (;;) {
@@ -83,16 +83,16 @@ cs_team *cs_team_alloc(int threads)
     if (threads > 1 && !(t->ids = cs_calloc((size_t)threads - 1, sizeof *t->ids)))
         goto fail;
     for (int k = 1; k < threads; k++) {
-        cs_team_start *s = malloc(sizeof *s);
+        cs_team_start *s = cs_malloc(sizeof *s);
         if (!s) {
-            cs_error_set(CS_ENOMEM, "thread team: out of memory starting thread %d", k);
+            cs_error_prefix(CS_ENOMEM, "thread team: starting thread %d", k);
             goto fail;
         }
         s->team = t;
         s->thread = k;
         int err = pthread_create(&t->ids[k - 1], NULL, cs_team_worker, s);
         if (err) {
-            free(s);
+            cs_free(s);
             cs_error_set(CS_EIO, "thread team: cannot start thread %d of %d: %s", k, threads,
                          strerror(err));
             goto fail;

@@ -1,0 +1,69 @@
+/* Text made safe to print (sim/cs_text.h): every control byte, escape
+ * sequence, C1 control, invalid UTF-8 byte and bidi override is shown as
+ * an escape; other UTF-8 text is kept; cutting never splits an escape. */
+#include "cs_test_util.h"
+
+#include <string.h>
+
+#include "cs_text.h"
+
+static void test_controls_and_escapes_are_shown_not_obeyed(void **state)
+{
+    (void)state;
+    char out[256];
+    const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"plain text, with (punctuation) 1.5e3", "plain text, with (punctuation) 1.5e3"},
+        {"line\nbreak\rreturn\ttab", "line\\nbreak\\rreturn\\ttab"},
+        {"\x1b[2J\x1b]0;title\x07", "\\x1b[2J\\x1b]0;title\\x07"},
+        {"del\x7f nul-free \x01\x1f", "del\\x7f nul-free \\x01\\x1f"},
+        {"C1 CSI \xc2\x9b" "31m", "C1 CSI \\xc2\\x9b31m"},
+        {"8-bit CSI \x9b" "31m", "8-bit CSI \\x9b31m"},
+        {"caf\xc3\xa9 \xe2\x88\x9e \xf0\x9f\x99\x82", "caf\xc3\xa9 \xe2\x88\x9e \xf0\x9f\x99\x82"},
+        {"bidi \xe2\x80\xae" "evil \xe2\x81\xa6", "bidi \\u202eevil \\u2066"},
+        {"overlong \xc0\xaf, surrogate \xed\xa0\x80, cut \xe2\x88",
+         "overlong \\xc0\\xaf, surrogate \\xed\\xa0\\x80, cut \\xe2\\x88"},
+        {"beyond \xf4\x90\x80\x80", "beyond \\xf4\\x90\\x80\\x80"},
+        {"back\\slash stays", "back\\slash stays"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_ptr_equal(cs_text_escape(out, sizeof out, cases[i].in), out);
+        assert_string_equal(out, cases[i].want);
+        /* the worst case fits CS_TEXT_ESCAPED_SIZE */
+        assert_true(strlen(out) + 1 <= CS_TEXT_ESCAPED_SIZE(strlen(cases[i].in)));
+    }
+}
+
+static void test_a_short_buffer_cuts_between_escapes(void **state)
+{
+    (void)state;
+    char out[8];
+    cs_text_escape(out, sizeof out, "ab\x1b\x1b\x1b");
+    assert_string_equal(out, "ab\\x1b"); /* not "ab\x1b\x" */
+    cs_text_escape(out, 4, "\xe2\x88\x9e\xe2\x88\x9e");
+    assert_string_equal(out, "\xe2\x88\x9e"); /* whole characters only */
+    char one[1] = {'z'};
+    cs_text_escape(one, 1, "abc");
+    assert_int_equal(one[0], '\0');
+    char none[1] = {'z'};
+    cs_text_escape(none, 0, "abc"); /* size 0: nothing written */
+    assert_int_equal(none[0], 'z');
+    /* every byte value, alone: never a raw control in the output */
+    for (int b = 1; b < 256; b++) {
+        char in[2] = {(char)b, 0}, buf[16];
+        cs_text_escape(buf, sizeof buf, in);
+        for (const unsigned char *c = (const unsigned char *)buf; *c; c++)
+            assert_true(*c >= 0x20 && *c != 0x7f && *c < 0x80);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_controls_and_escapes_are_shown_not_obeyed),
+        cmocka_unit_test(test_a_short_buffer_cuts_between_escapes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
