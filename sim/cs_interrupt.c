@@ -13,7 +13,7 @@
 
 enum { CS_INTERRUPT_OFF, CS_INTERRUPT_WATCH, CS_INTERRUPT_FORWARD };
 
-static volatile sig_atomic_t cs_interrupt_mode, cs_interrupt_signo;
+static volatile sig_atomic_t cs_interrupt_mode, cs_interrupt_signo, cs_interrupt_second_ends;
 static int cs_interrupt_pipe[2] = {-1, -1}; /* watch: handler -> watcher */
 static pid_t cs_interrupt_owner;            /* the process the watcher runs in */
 static pthread_t cs_interrupt_thread;
@@ -30,11 +30,13 @@ static void cs_interrupt_handler(int signo)
     if (first)
         cs_interrupt_signo = signo;
     if (cs_interrupt_mode == CS_INTERRUPT_WATCH) {
-        if (!first) /* the watcher is already at work: a second signal means now */
+        if (!first && cs_interrupt_second_ends) /* the watcher is at work: now means now */
             _exit(128 + cs_interrupt_signo);
-        unsigned char b = (unsigned char)signo;
-        ssize_t ignored = write(cs_interrupt_pipe[1], &b, 1);
-        (void)ignored;
+        if (first) {
+            unsigned char b = (unsigned char)signo;
+            ssize_t ignored = write(cs_interrupt_pipe[1], &b, 1);
+            (void)ignored;
+        }
     } else if (cs_interrupt_mode == CS_INTERRUPT_FORWARD && cs_interrupt_pids) {
         for (int i = 0; i < *cs_interrupt_npids; i++)
             kill(cs_interrupt_pids[i], signo);
@@ -90,7 +92,7 @@ static void cs_interrupt_drop_inherited(void)
     }
 }
 
-int cs_interrupt_watch(cs_interrupt_fn fn, void *arg)
+int cs_interrupt_watch(cs_interrupt_fn fn, void *arg, int second_ends)
 {
     cs_interrupt_drop_inherited();
     cs_interrupt_end();
@@ -101,6 +103,7 @@ int cs_interrupt_watch(cs_interrupt_fn fn, void *arg)
     }
     cs_interrupt_callback = fn;
     cs_interrupt_arg = arg;
+    cs_interrupt_second_ends = second_ends;
     cs_interrupt_owner = getpid();
     /* The watcher must not take the signals itself: it may be blocked in
      * SQLite when a second one comes. */

@@ -14,12 +14,14 @@
 typedef void (*cs_interrupt_fn)(int signo, void *arg);
 
 /* Watch mode: handlers for SIGINT and SIGTERM and a watcher thread that
- * calls fn(signo, arg) on the first of them. A second signal while fn runs
- * ends the process at once with the same status. Call it again in a forked
- * child to watch there: the parent's watcher is not in the child, and its
- * state is dropped. Returns CS_OK or CS_EIO (no pipe or thread), with the
- * previous handlers kept. */
-int cs_interrupt_watch(cs_interrupt_fn fn, void *arg);
+ * calls fn(signo, arg) on the first of them. With second_ends, a second
+ * signal while fn runs ends the process at once with the same status (a
+ * user pressing Ctrl-C again); without, it is ignored (a worker, which
+ * gets the terminal's signal and its parent's copy of it). Call it again in
+ * a forked child to watch there: the parent's watcher is not in the child,
+ * and its state is dropped. Returns CS_OK or CS_EIO (no pipe or thread),
+ * with the previous handlers kept. */
+int cs_interrupt_watch(cs_interrupt_fn fn, void *arg, int second_ends);
 
 /* Forward mode: the handlers record the first signal and send every
  * SIGINT or SIGTERM on to the *npids processes of pids, which must stay

@@ -56,6 +56,8 @@ typedef struct {
     int32_t index;  /* into the to-do list */
     int32_t kind;   /* cs_msg_kind */
     int32_t worker; /* which worker sent it (parallel runner) */
+    int32_t store_failed; /* FAILED because the database could not be written
+                             (CS_EIO: a full disk): the sweep stops */
     double wall_s;
     char text[CS_ERROR_MAX]; /* FAILED, OTHER_FAILED: the error; HELD, FOREIGN: the holder */
 } cs_runner_msg;
@@ -228,6 +230,7 @@ out:
     msg->wall_s = cs_runner_now() - t0;
     if (rc != CS_OK)
         snprintf(msg->text, sizeof msg->text, "%s", cs_error_message());
+    msg->store_failed = rc == CS_EIO && g->store != NULL;
 }
 
 static const char *cs_runner_signal_name(int signo)
@@ -335,6 +338,7 @@ typedef struct {
     cs_queue queue;
     int waiting_said;  /* "waiting for runs held by ..." printed once */
     char held_by[256]; /* the last holder of a run held elsewhere */
+    int store_failed;  /* a write to the database failed: stopped */
     char foreign[256]; /* one holder on another host, for the final message */
 } cs_sweep;
 
@@ -358,6 +362,13 @@ static int cs_sweep_account(cs_sweep *w, const cs_runner_msg *m)
         fprintf(stderr, "%srun failed: %s\n", clear, text);
         shown = "FAILED";
         stop = w->o->fail_fast;
+        if (m->store_failed && !w->store_failed) {
+            /* Every later run would fail the same way. */
+            fprintf(stderr, "covshift run: stopping: database '%s' cannot be written (the "
+                    "error above); run the same command again once it can\n", w->o->db_path);
+            w->store_failed = 1;
+        }
+        stop |= m->store_failed;
         break;
     case CS_MSG_OTHER_DONE:
         w->sum->others_done++;
@@ -447,7 +458,7 @@ static void cs_runner_worker(cs_runner_guard *g, const char *db_path, int jobs, 
     /* The parent's death (even by SIGKILL) stops this worker like SIGTERM. */
     pid_t parent = getppid();
     prctl(PR_SET_PDEATHSIG, SIGTERM);
-    int watching = cs_interrupt_watch(cs_runner_on_signal, g) == CS_OK;
+    int watching = cs_interrupt_watch(cs_runner_on_signal, g, 0) == CS_OK;
     cs_interrupt_block(0);
     if (getppid() != parent)
         _exit(128 + SIGTERM);
@@ -838,7 +849,7 @@ int cs_runner_run(const cs_experiment *e, const cs_runner_opts *o, cs_runner_sum
         goto done;
     if (o->jobs <= 1) {
         if ((rc = cs_store_open(&g.release, o->db_path)) != CS_OK ||
-            (rc = cs_interrupt_watch(cs_runner_on_signal, &g)) != CS_OK)
+            (rc = cs_interrupt_watch(cs_runner_on_signal, &g, 1)) != CS_OK)
             goto done;
         watching = 1;
         rc = cs_runner_serial(&w, &g);

@@ -21,7 +21,7 @@ static const struct {
     int version;
     const char *table, *column, *definition, *value;
 } cs_schema_added[] = {
-    {2, "runs", "dropout", "REAL NOT NULL DEFAULT 0", "0"},
+    {2, "runs", "dropout", "REAL NOT NULL DEFAULT 0", "0.0"},
     {2, "runs", "grad", "INTEGER NOT NULL DEFAULT 0", "0"},
     {2, "runs", "noise_probes", "INTEGER NOT NULL DEFAULT 0", "0"},
     {2, "runs", "noise_batches", "INTEGER", "NULL"},
@@ -57,11 +57,15 @@ static int cs_schema_db_error(sqlite3 *db, const char *path, const char *what)
         return cs_error_set(CS_EINVAL, "'%s' is not a covshift database: %s", path,
                             sqlite3_errmsg(db));
     if (code == SQLITE_NOMEM)
-        return cs_error_set(CS_ENOMEM, "%s in '%s': %s", what, path, sqlite3_errmsg(db));
+        return cs_error_set(CS_ENOMEM, "%s in database '%s': %s", what, path,
+                            sqlite3_errmsg(db));
+    int os_errno = sqlite3_system_errno(db);
     if (code == SQLITE_CANTOPEN || code == SQLITE_IOERR || code == SQLITE_READONLY ||
         code == SQLITE_PERM || code == SQLITE_FULL)
-        return cs_error_set(CS_EIO, "%s in '%s': %s", what, path, sqlite3_errmsg(db));
-    return cs_error_set(CS_EDB, "%s in '%s': %s", what, path, sqlite3_errmsg(db));
+        return cs_error_set(CS_EIO, "%s in database '%s': %s%s%s", what, path,
+                            sqlite3_errmsg(db), os_errno ? ": " : "",
+                            os_errno ? strerror(os_errno) : "");
+    return cs_error_set(CS_EDB, "%s in database '%s': %s", what, path, sqlite3_errmsg(db));
 }
 
 /* The reference: sim/schema.sql applied to a new in-memory database. */
@@ -216,11 +220,11 @@ static int cs_schema_walk(sqlite3 *db, sqlite3 *ref, const char *path, int64_t v
             cs_schema_unknown_column(db, ref, name, unknown, sizeof unknown);
             rc = cs_error_set(CS_EINVAL,
                               "'%s' is a damaged covshift results database: table '%s' has no "
-                              "column '%s'%s%s%s (schema version %" PRId64 " has it); rename it"
-                              " back or use another database",
-                              path, name, column, unknown[0] ? " but has '" : "", unknown,
-                              unknown[0] ? "', which covshift does not know (renamed?)" : "",
-                              version);
+                              "column '%s', which schema version %" PRId64 " has%s%s%s; rename "
+                              "it back or use another database",
+                              path, name, column, version,
+                              unknown[0] ? " (it has '" : "", unknown,
+                              unknown[0] ? "', which covshift does not know: renamed?)" : "");
             goto done;
         }
         if (step != SQLITE_DONE) {

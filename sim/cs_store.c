@@ -44,9 +44,12 @@ static int cs_store_fail(cs_store *s, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    int code = sqlite3_errcode(s->db) & 0xff;
-    return cs_error_set(code == SQLITE_FULL || code == SQLITE_IOERR ? CS_EIO : CS_EDB,
-                        "%s in database '%s': %s", what, s->path, sqlite3_errmsg(s->db));
+    int code = sqlite3_errcode(s->db) & 0xff, os_errno = sqlite3_system_errno(s->db);
+    if (code == SQLITE_FULL || code == SQLITE_IOERR)
+        return cs_error_set(CS_EIO, "%s in database '%s': %s%s%s", what, s->path,
+                            sqlite3_errmsg(s->db), os_errno ? ": " : "",
+                            os_errno ? strerror(os_errno) : "");
+    return cs_error_set(CS_EDB, "%s in database '%s': %s", what, s->path, sqlite3_errmsg(s->db));
 }
 
 /* Ends the open transaction, if any, without changing the error message. */
@@ -117,6 +120,19 @@ int cs_store_check_path(const char *path)
     return CS_OK;
 }
 
+/* The busy handler: try again every millisecond for CS_STORE_BUSY_MS.
+ * SQLite's own backs off to 100 ms sleeps, which is longer than a whole
+ * small run's write, so processes sharing a sweep would idle behind
+ * each other. */
+static int cs_store_busy(void *unused, int tries)
+{
+    (void)unused;
+    if (tries >= CS_STORE_BUSY_MS)
+        return 0;
+    sqlite3_sleep(1);
+    return 1;
+}
+
 /* Allocates the handle and opens the connection (flags, path or a URI);
  * on error the message names path and the reason, and *out stays NULL. */
 static int cs_store_connect(cs_store **out, const char *path, const char *uri, int flags)
@@ -139,7 +155,7 @@ static int cs_store_connect(cs_store **out, const char *path, const char *uri, i
         cs_store_close(s);
         return rc;
     }
-    sqlite3_busy_timeout(s->db, CS_STORE_BUSY_MS);
+    sqlite3_busy_handler(s->db, cs_store_busy, NULL);
     *out = s;
     return CS_OK;
 }
