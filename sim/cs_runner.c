@@ -187,6 +187,7 @@ static void cs_runner_one(cs_runner_guard *g, int32_t index, cs_runner_msg *msg)
     pthread_mutex_unlock(&g->lock);
     if (rc != CS_OK) {
         msg->kind = CS_MSG_FAILED;
+        msg->store_failed = rc == CS_EIO;
         goto out;
     }
     switch (claim.status) {
@@ -212,8 +213,10 @@ static void cs_runner_one(cs_runner_guard *g, int32_t index, cs_runner_msg *msg)
     } else {
         rc = cs_sim_run(p, r);
         r->wall_s = cs_runner_now() - t0;
-        if (rc == CS_OK)
+        if (rc == CS_OK) {
             rc = cs_store_run_finish(g->store, claim.run_id, r);
+            msg->store_failed = rc == CS_EIO; /* a full disk, not the run */
+        }
         cs_result_free(r);
     }
     if (rc != CS_OK) {
@@ -230,7 +233,6 @@ out:
     msg->wall_s = cs_runner_now() - t0;
     if (rc != CS_OK)
         snprintf(msg->text, sizeof msg->text, "%s", cs_error_message());
-    msg->store_failed = rc == CS_EIO && g->store != NULL;
 }
 
 static const char *cs_runner_signal_name(int signo)
@@ -482,6 +484,7 @@ static void cs_runner_worker(cs_runner_guard *g, const char *db_path, int jobs, 
             msg.index = index;
             msg.worker = g->worker;
             msg.kind = CS_MSG_FAILED;
+            msg.store_failed = open_rc == CS_EIO;
             snprintf(msg.text, sizeof msg.text, "%s", open_error);
         } else {
             cs_runner_one(g, index, &msg);
