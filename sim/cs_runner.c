@@ -270,24 +270,26 @@ static void cs_runner_on_signal(int signo, void *arg)
     }
     char desc[160];
     size_t done = g->sum ? g->sum->done : 0;
+    if (isatty(STDERR_FILENO))
+        fputc('\n', stderr); /* below the progress line */
     if (!g->run_id) {
-        fprintf(stderr, "\ncovshift run: interrupted by %s; no run was in progress (%zu done "
+        fprintf(stderr, "covshift run: interrupted by %s; no run was in progress (%zu done "
                 "by this command); run the same command again to finish the sweep\n",
                 cs_runner_signal_name(signo), done);
         return;
     }
     cs_runner_describe(&g->todo[g->index], desc, sizeof desc);
     if (strcmp(status, "done") == 0)
-        fprintf(stderr, "\ncovshift run: interrupted by %s just after run %s was stored (%zu done "
+        fprintf(stderr, "covshift run: interrupted by %s just after run %s was stored (%zu done "
                 "by this command); run the same command again to finish the sweep\n",
                 cs_runner_signal_name(signo), desc, done + 1);
     else if (rc != CS_OK)
-        fprintf(stderr, "\ncovshift run: interrupted by %s during run %s, whose 'running' row "
+        fprintf(stderr, "covshift run: interrupted by %s during run %s, whose 'running' row "
                 "could not be removed (%s); the next covshift run of this experiment redoes it "
                 "(its holder is gone)\n", cs_runner_signal_name(signo), desc,
                 cs_error_message());
     else
-        fprintf(stderr, "\ncovshift run: interrupted by %s: stopped run %s and removed its "
+        fprintf(stderr, "covshift run: interrupted by %s: stopped run %s and removed its "
                 "'running' row (%zu runs done by this command); run the same command again to "
                 "finish the sweep\n", cs_runner_signal_name(signo), desc, done);
 }
