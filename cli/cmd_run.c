@@ -20,7 +20,9 @@ static const char *const cs_run_usage =
     "Runs every run of the experiment file FILE (the cartesian product of its\n"
     "list and range values) and stores each, whole or not at all, in a SQLite\n"
     "database. Runs already done (same run_key) are skipped, so re-running an\n"
-    "interrupted sweep resumes it.\n"
+    "interrupted sweep resumes it. Several covshift run of one experiment on one\n"
+    "database (on one machine) share its sweep: each claims the next run no one\n"
+    "holds, and every run is done once.\n"
     "\n"
     "options:\n"
     "  --db PATH         results database (default results/<experiment name>.db;\n"
@@ -34,7 +36,8 @@ static const char *const cs_run_usage =
     "  --dry-run         print the runs (run_key and parameters) and stop\n"
     "  --fail-fast       stop after the first failed run (default: record it as\n"
     "                    failed and go on)\n"
-    "  --quiet           no progress line or summary on stderr\n"
+    "  --quiet           no progress line or summary on stderr (a failed run is\n"
+    "                    still printed, with its error)\n"
     "  --gemm-only       run the same schedule (input draws, weights, dense forward,\n"
     "                    normalisation with its running statistics, activation,\n"
     "                    dropout) with statistics, histograms, drift, the gradient,\n"
@@ -44,7 +47,8 @@ static const char *const cs_run_usage =
     "  -h, --help        this text and the experiment file keys\n"
     "\n"
     "exit status: 0 every run done, 1 some run failed or I/O error, 2 bad input\n"
-    "(nothing is written to the database on bad input).\n";
+    "(nothing is written to the database on bad input), 130 / 143 stopped by\n"
+    "SIGINT / SIGTERM (the runs in progress are given up and redone next time).\n";
 
 static const struct option cs_run_options[] = {
     {"db", required_argument, NULL, 'd'},      {"set", required_argument, NULL, 's'},
@@ -144,7 +148,9 @@ int cmd_run(int argc, char **argv)
     rc = cs_runner_run(e, &opts, &sum);
     if (rc != CS_OK)
         status = cs_cli_fail("run", rc);
-    else if (sum.failed > 0)
+    else if (sum.interrupted)
+        status = 128 + sum.interrupted; /* as a shell reports a process the signal ended */
+    else if (sum.failed > 0 || sum.foreign > 0)
         status = CS_EXIT_FAIL;
 done:
     cs_experiment_free(e);

@@ -19,6 +19,7 @@
 #include "cs_alloc.h"
 #include "cs_error.h"
 #include "cs_result.h"
+#include "cs_schema.h"
 #include "cs_store.h"
 
 /* ---- helpers ---- */
@@ -782,7 +783,7 @@ static void test_schema_version_and_reopen_keep_data(void **state)
     cs_run_params p = small_params(1);
     store_run(f->store, exp, &p);
     sqlite3 *db = cs_store_db(f->store);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 2);
+    assert_int_equal(q_int(db, "PRAGMA user_version"), CS_SCHEMA_VERSION);
     char *mode = q_text(db, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);

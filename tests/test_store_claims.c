@@ -10,6 +10,7 @@
 
 #include "cs_error.h"
 #include "cs_result.h"
+#include "cs_schema.h"
 #include "cs_sim.h"
 #include "cs_store.h"
 
@@ -149,9 +150,10 @@ static void test_claim_rows_and_views_as_documented(void **state)
 
 /* A database of schema version 1 (tests/fixtures/schema_v1.sql, the
  * schema before issue 6) with a done run is upgraded in place when opened:
- * user_version 2, the new tables and views, the runs columns with the
+ * user_version CS_SCHEMA_VERSION, the new tables and views, the runs columns with the
  * values its runs had (no dropout, no measurements), its rows kept, and
- * new runs with every measurement can be added to it. */
+ * new runs with every measurement can be added to it. (Version 2's own
+ * upgrade, to run claims, is tested in test_store.c.) */
 static void test_version_1_database_is_migrated_in_place(void **state)
 {
     (void)state;
@@ -187,7 +189,7 @@ static void test_version_1_database_is_migrated_in_place(void **state)
     if (cs_store_open(&s, path) != CS_OK)
         fail_msg("opening a version-1 database: %s", cs_error_message());
     sqlite3 *db = cs_store_db(s);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 2);
+    assert_int_equal(q_int(db, "PRAGMA user_version"), CS_SCHEMA_VERSION);
     char *cond = q_text(db, "SELECT condition || ',' || dropout || ',' || grad || ',' ||"
                             " population FROM run_params WHERE run_id = 1");
     assert_string_equal(cond, "bn-frozen,0.0,0,0");
@@ -200,7 +202,7 @@ static void test_version_1_database_is_migrated_in_place(void **state)
     store_run(s, exp, &p);
     assert_int_equal(q_int(db, "SELECT count(*) FROM running_gap_by_run"), 5);
     cs_store_close(s);
-    /* and it opens again as an ordinary version-2 database */
+    /* and it opens again as an ordinary current database */
     assert_int_equal(cs_store_open(&s, path), CS_OK);
     cs_store_close(s);
     cs_test_rmdir(dir);

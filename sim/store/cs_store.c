@@ -1,41 +1,42 @@
-/* The SQLite results store (DESIGN §3): opening with the embedded schema,
- * experiments with provenance, and each run written whole in one
- * transaction with statements prepared once and reused for every row.
+/* The SQLite results store (DESIGN §3): opening (schema checked first,
+ * nothing written to a file that is refused), experiments with provenance,
+ * runs claimed by one process at a time, and each run written whole in
+ * one transaction with statements prepared once and reused for every row.
  * A cs_store is one connection, used by one thread at a time. */
 #include "cs_store.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "cs_alloc.h"
 #include "cs_error.h"
 #include "cs_rng.h"
+#include "cs_schema.h"
 #include "cs_version.h"
 
-/* The PRAGMA user_version that sim/store/schema.sql sets last; a test checks
- * that the two agree. */
-#define CS_STORE_SCHEMA_VERSION 2
 /* DESIGN §3: writers wait for each other rather than fail. A deep run's
  * transaction takes about a second, so a minute covers many queued workers. */
 #define CS_STORE_BUSY_MS 60000
 
-extern const char cs_schema_sql[]; /* sim/store/schema.sql, embedded by CMake */
-char *openblas_get_config(void);   /* libopenblas; not in every cblas.h */
+char *openblas_get_config(void); /* libopenblas; not in every cblas.h */
 
 struct cs_store {
     sqlite3 *db;
     char *path;
 };
 
-/* Records a CS_EDB error: the printf-style description of what was being
- * done, then SQLite's message for the connection's last failure. Call it
- * before anything else touches the connection (a ROLLBACK would replace
- * the message). */
+/* Records a CS_EDB error (CS_EIO for a full disk or an I/O error): the
+ * printf-style description of what was being done, the database's path,
+ * then SQLite's message for the connection's last failure. Call it before
+ * anything else touches the connection (a ROLLBACK would replace the
+ * message). */
 static int cs_store_fail(cs_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int cs_store_fail(cs_store *s, const char *fmt, ...)
 {
@@ -44,7 +45,12 @@ static int cs_store_fail(cs_store *s, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return cs_error_set(CS_EDB, "%s: %s", what, sqlite3_errmsg(s->db));
+    int code = sqlite3_errcode(s->db) & 0xff, os_errno = sqlite3_system_errno(s->db);
+    if (code == SQLITE_FULL || code == SQLITE_IOERR)
+        return cs_error_set(CS_EIO, "%s in database '%s': %s%s%s", what, s->path,
+                            sqlite3_errmsg(s->db), os_errno ? ": " : "",
+                            os_errno ? strerror(os_errno) : "");
+    return cs_error_set(CS_EDB, "%s in database '%s': %s", what, s->path, sqlite3_errmsg(s->db));
 }
 
 /* Ends the open transaction, if any, without changing the error message. */
@@ -92,118 +98,45 @@ static int cs_store_open_error(sqlite3 *db, int sqlite_rc, const char *path)
     }
 }
 
-/* Reads an integer from a one-row query (PRAGMA user_version, a count). */
-static int cs_store_query_int(sqlite3 *db, const char *sql, int64_t *out)
+/* Paths the kernel would refuse (longer than PATH_MAX, or a component
+ * longer than NAME_MAX) are bad input, found before anything is created. */
+int cs_store_check_path(const char *path)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *out = sqlite3_column_int64(st, 0);
-            rc = SQLITE_OK;
-        } else {
-            rc = sqlite3_errcode(db);
-        }
+    if (!path || !*path)
+        return cs_error_set(CS_EINVAL, "cannot open database: empty path");
+    size_t len = strlen(path);
+    if (len >= PATH_MAX)
+        return cs_error_set(CS_EINVAL,
+                            "database path of %zu bytes is too long (the system's limit is %d): "
+                            "use a shorter --db path", len, PATH_MAX - 1);
+    for (const char *c = path; *c;) {
+        size_t n = strcspn(c, "/");
+        if (n > NAME_MAX)
+            return cs_error_set(CS_EINVAL,
+                                "database path has a component of %zu bytes (the system's limit "
+                                "is %d): '%.40s...'", n, NAME_MAX, c);
+        c += n;
+        c += *c == '/';
     }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* Counts the tables of the DESIGN §3 contract present in the database. */
-static const char *const cs_store_table_count_sql =
-    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
-    " ('experiments', 'runs', 'layer_stats', 'histograms', 'drift', 'grad_stats', 'bn_noise',"
-    " 'running_gap')";
-#define CS_STORE_TABLES 8
-
-/* Version 1 -> 2 (issue 6): the runs columns the new parameters need, with
- * the values every version-1 run had; the views that list runs columns are
- * dropped so that the schema recreates them; the schema then adds the new
- * tables and views and sets user_version 2. */
-static const char cs_store_migrate_1_2[] =
-    "DROP VIEW IF EXISTS layer_stats_by_run; DROP VIEW IF EXISTS drift_by_depth;"
-    " DROP VIEW IF EXISTS run_params;"
-    " ALTER TABLE runs ADD COLUMN dropout REAL NOT NULL DEFAULT 0;"
-    " ALTER TABLE runs ADD COLUMN grad INTEGER NOT NULL DEFAULT 0;"
-    " ALTER TABLE runs ADD COLUMN noise_probes INTEGER NOT NULL DEFAULT 0;"
-    " ALTER TABLE runs ADD COLUMN noise_batches INTEGER;"
-    " ALTER TABLE runs ADD COLUMN mixture_k INTEGER;"
-    " ALTER TABLE runs ADD COLUMN mixture_sep REAL;"
-    " ALTER TABLE runs ADD COLUMN shuffle INTEGER;"
-    " ALTER TABLE runs ADD COLUMN population INTEGER NOT NULL DEFAULT 0;";
-
-/* Checks that an opened database carries the covshift schema: CS_OK when
- * it has version `version` <= ours and every table; CS_EINVAL otherwise. */
-static int cs_store_check_covshift(cs_store *s, int64_t version)
-{
-    if (version > CS_STORE_SCHEMA_VERSION)
-        return cs_error_set(CS_EINVAL,
-                            "'%s' has results schema version %" PRId64 ", newer than this "
-                            "covshift's %d: use a newer covshift",
-                            s->path, version, CS_STORE_SCHEMA_VERSION);
-    int64_t tables = 0;
-    int rc = cs_store_query_int(s->db, cs_store_table_count_sql, &tables);
-    if (rc != SQLITE_OK)
-        return cs_store_open_error(s->db, rc, s->path);
-    if (version == 0 || tables != CS_STORE_TABLES)
-        return cs_error_set(CS_EINVAL,
-                            "'%s' is not a covshift results database (schema version %" PRId64
-                            ", %" PRId64 " of the %d covshift tables)",
-                            s->path, version, tables, CS_STORE_TABLES);
     return CS_OK;
 }
 
-/* Creates or upgrades the schema when user_version is below ours. An
- * empty database gets it; a database with tables of some other program is
- * refused rather than mixed with ours. BEGIN IMMEDIATE so that processes
- * opening a new database together apply it once. */
-static int cs_store_apply_schema(cs_store *s)
+/* The busy handler: try again every millisecond for CS_STORE_BUSY_MS.
+ * SQLite's own backs off to 100 ms sleeps, which is longer than a whole
+ * small run's write, so processes sharing a sweep would idle behind
+ * each other. */
+static int cs_store_busy(void *unused, int tries)
 {
-    int64_t version = 0, tables = 0;
-    int rc = cs_store_query_int(s->db, "PRAGMA user_version", &version);
-    if (rc != SQLITE_OK)
-        return cs_store_open_error(s->db, rc, s->path);
-    if (version == CS_STORE_SCHEMA_VERSION)
-        return cs_store_check_covshift(s, version); /* the usual case: no write lock */
-    if (version > CS_STORE_SCHEMA_VERSION)
-        return cs_store_check_covshift(s, version);
-
-    if ((rc = cs_store_exec(s, "BEGIN IMMEDIATE", "creating the covshift schema")) != CS_OK)
-        return rc;
-    if ((rc = cs_store_query_int(s->db, "PRAGMA user_version", &version)) != SQLITE_OK ||
-        (rc = cs_store_query_int(s->db, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE"
-                                        " 'sqlite_%'", &tables)) != SQLITE_OK) {
-        rc = cs_store_fail(s, "creating the covshift schema in '%s'", s->path);
-        goto fail;
-    }
-    if (version == 0 && tables > 0) {
-        rc = cs_error_set(CS_EINVAL,
-                          "'%s' is not a covshift results database (it holds %" PRId64
-                          " tables or indexes of another program and no covshift schema)",
-                          s->path, tables);
-        goto fail;
-    }
-    if (version == 1 && sqlite3_exec(s->db, cs_store_migrate_1_2, NULL, NULL, NULL) != SQLITE_OK) {
-        rc = cs_store_fail(s, "upgrading '%s' from results schema version 1 to 2", s->path);
-        goto fail;
-    }
-    if (version < CS_STORE_SCHEMA_VERSION && sqlite3_exec(s->db, cs_schema_sql, NULL, NULL,
-                                                          NULL) != SQLITE_OK) {
-        rc = cs_store_fail(s, "creating the covshift schema in '%s'", s->path);
-        goto fail;
-    }
-    if ((rc = cs_store_exec(s, "COMMIT", "creating the covshift schema")) != CS_OK)
-        goto fail;
-    return CS_OK;
-fail:
-    cs_store_rollback(s);
-    return rc;
+    (void)unused;
+    if (tries >= CS_STORE_BUSY_MS)
+        return 0;
+    sqlite3_sleep(1);
+    return 1;
 }
 
-/* Allocates the handle and opens the connection with flags; on error the
- * message names path and the reason, and *out stays NULL. */
-static int cs_store_connect(cs_store **out, const char *path, int flags)
+/* Allocates the handle and opens the connection (flags, path or a URI);
+ * on error the message names path and the reason, and *out stays NULL. */
+static int cs_store_connect(cs_store **out, const char *path, const char *uri, int flags)
 {
     *out = NULL;
     cs_store *s = cs_calloc(1, sizeof *s);
@@ -216,40 +149,63 @@ static int cs_store_connect(cs_store **out, const char *path, int flags)
     }
     memcpy(s->path, path, len + 1);
     /* NOMUTEX: a store is one thread's connection (workers are processes). */
-    int rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(uri ? uri : path, &s->db,
+                             flags | SQLITE_OPEN_NOMUTEX | (uri ? SQLITE_OPEN_URI : 0), NULL);
     if (rc != SQLITE_OK) {
         rc = cs_store_open_error(s->db, rc, path);
         cs_store_close(s);
         return rc;
     }
-    sqlite3_busy_timeout(s->db, CS_STORE_BUSY_MS);
+    sqlite3_busy_handler(s->db, cs_store_busy, NULL);
     *out = s;
     return CS_OK;
 }
 
-/* Opens or creates path for writing (see cs_store.h): WAL so that readers
- * never block the writer, synchronous NORMAL (durable at each checkpoint,
- * and a crash can lose only whole committed runs, never tear one), foreign
- * keys on for the ON DELETE CASCADE of a redone run's rows. */
-int cs_store_open(cs_store **out, const char *path)
+/* Reads an integer from a one-row query; an SQLite result code. */
+static int cs_store_query_int(sqlite3 *db, const char *sql, int64_t *out)
 {
-    *out = NULL;
-    if (!path || !*path)
-        return cs_error_set(CS_EINVAL, "cannot open database: empty path");
-    cs_store *s = NULL;
-    int rc = cs_store_connect(&s, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    if (rc != CS_OK)
-        return rc;
-    /* SQLite falls back to read-only for a write-protected file. */
-    if (sqlite3_db_readonly(s->db, "main") == 1) {
-        rc = cs_error_set(CS_EIO, "cannot open database '%s' for writing: the file is read-only",
-                          path);
-        goto fail;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
     }
-    /* Switching a new file to WAL can return SQLITE_BUSY at once, without
-     * the busy handler, while another process is creating the schema in
-     * it (seen in test_two_processes_write_one_database_concurrently once
-     * the schema grew): retry for as long as the busy timeout. */
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Removes a database this process created (and SQLite's files beside it)
+ * after creating it failed, so that no empty file is left; but not when it
+ * holds a committed schema by then (another process creating the same
+ * database at the same moment got further). */
+static void cs_store_remove_created(const char *path)
+{
+    sqlite3 *db = NULL;
+    int64_t version = 0, objects = 0;
+    int readable = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+                   cs_store_query_int(db, "PRAGMA user_version", &version) == SQLITE_OK &&
+                   cs_store_query_int(db, "SELECT count(*) FROM sqlite_master", &objects) ==
+                       SQLITE_OK;
+    sqlite3_close(db);
+    if (readable && (version != 0 || objects != 0))
+        return;
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char file[PATH_MAX + 16];
+        snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
+        unlink(file);
+    }
+}
+
+/* Switches to WAL, synchronous NORMAL (durable at each checkpoint, and a
+ * crash can lose only whole committed runs, never tear one), foreign keys
+ * on for the ON DELETE CASCADE of a redone run's rows. Switching a new
+ * file to WAL can return SQLITE_BUSY at once, without the busy handler,
+ * while another process is creating the schema in it (seen in
+ * test_two_processes_write_one_database_concurrently once the schema
+ * grew): retry for as long as the busy timeout. */
+static int cs_store_set_wal(cs_store *s)
+{
     int sqlite_rc;
     for (int waited_ms = 0;; waited_ms += 10) {
         sqlite_rc = sqlite3_exec(s->db,
@@ -260,25 +216,125 @@ int cs_store_open(cs_store **out, const char *path)
             break;
         sqlite3_sleep(10);
     }
-    if (sqlite_rc != SQLITE_OK) {
-        rc = cs_store_open_error(s->db, sqlite_rc, path);
+    if (sqlite_rc == SQLITE_OK)
+        return CS_OK;
+    if ((sqlite_rc & 0xff) == SQLITE_FULL || (sqlite_rc & 0xff) == SQLITE_IOERR)
+        return cs_store_fail(s, "switching to WAL mode");
+    return cs_store_open_error(s->db, sqlite_rc, s->path);
+}
+
+/* Creates, upgrades or repairs the schema in one BEGIN IMMEDIATE
+ * transaction, inspecting again under the lock: processes opening a new
+ * database together apply it once. */
+static int cs_store_upgrade(cs_store *s)
+{
+    int rc = cs_store_exec(s, "BEGIN IMMEDIATE", "creating the covshift schema");
+    if (rc != CS_OK)
+        return rc;
+    if ((rc = cs_schema_upgrade(s->db, s->path)) != CS_OK)
+        goto fail;
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = cs_store_fail(s, "committing the covshift schema");
         goto fail;
     }
-    if ((rc = cs_store_apply_schema(s)) != CS_OK)
+    return CS_OK;
+fail:
+    cs_store_rollback(s);
+    return rc;
+}
+
+/* Opens or creates path for writing (see cs_store.h): inspect, then WAL,
+ * then the schema. */
+int cs_store_open(cs_store **out, const char *path)
+{
+    *out = NULL;
+    int rc = cs_store_check_path(path);
+    if (rc != CS_OK)
+        return rc;
+    struct stat sb;
+    int existed = stat(path, &sb) == 0;
+    if (existed && S_ISDIR(sb.st_mode))
+        return cs_error_set(CS_EINVAL, "'%s' is a directory, not a covshift database", path);
+    cs_store *s = NULL;
+    rc = cs_store_connect(&s, path, NULL,
+                          SQLITE_OPEN_READWRITE | (existed ? 0 : SQLITE_OPEN_CREATE));
+    if (rc != CS_OK)
+        goto fail;
+    /* SQLite falls back to read-only for a write-protected file. */
+    if (sqlite3_db_readonly(s->db, "main") == 1) {
+        rc = cs_error_set(CS_EIO, "cannot open database '%s' for writing: the file is read-only",
+                          path);
+        goto fail;
+    }
+    cs_schema_state st;
+    if ((rc = cs_schema_inspect(s->db, path, &st)) != CS_OK ||
+        (rc = cs_store_set_wal(s)) != CS_OK)
+        goto fail;
+    if ((st.empty || st.outdated) && (rc = cs_store_upgrade(s)) != CS_OK)
         goto fail;
     *out = s;
     return CS_OK;
 fail:
     cs_store_close(s);
+    if (!existed)
+        cs_store_remove_created(path);
     return rc;
 }
 
-/* Opens an existing covshift database for queries (covshift list). */
+/* path as an SQLite URI with immutable=1: "file:" and the path with every
+ * byte outside [A-Za-z0-9/._~-] percent-encoded (RFC 3986), so that '?',
+ * '#' or '%' in a file name stay part of the name. NULL when out of memory. */
+static char *cs_store_immutable_uri(const char *path)
+{
+    size_t len = strlen(path);
+    char *uri = cs_malloc(3 * len + 32);
+    if (!uri)
+        return NULL;
+    /* "file:" + an absolute path would read "//x" as an authority: "file://" + path. */
+    size_t n = (size_t)sprintf(uri, "%s", path[0] == '/' ? "file://" : "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr("/._~-", *c))
+            uri[n++] = (char)*c;
+        else
+            n += (size_t)sprintf(uri + n, "%%%02X", *c);
+    }
+    strcpy(uri + n, "?immutable=1");
+    return uri;
+}
+
+/* Whether path's directory can be written (a read-only mount says no even
+ * to root). */
+static int cs_store_dir_writable(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    return access(dir, W_OK) == 0;
+}
+
+/* Size of path-suffix, -1 if it does not exist. */
+static long long cs_store_file_size(const char *path, const char *suffix)
+{
+    char file[PATH_MAX + 16];
+    snprintf(file, sizeof file, "%s%s", path, suffix);
+    struct stat sb;
+    return stat(file, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* Opens an existing covshift database for queries (see cs_store.h). */
 int cs_store_open_readonly(cs_store **out, const char *path)
 {
     *out = NULL;
-    if (!path || !*path)
-        return cs_error_set(CS_EINVAL, "cannot open database: empty path");
+    int rc = cs_store_check_path(path);
+    if (rc != CS_OK)
+        return rc;
     struct stat sb;
     if (stat(path, &sb) != 0) {
         if (errno == ENOENT)
@@ -288,20 +344,53 @@ int cs_store_open_readonly(cs_store **out, const char *path)
     if (S_ISDIR(sb.st_mode))
         return cs_error_set(CS_EINVAL, "'%s' is a directory, not a covshift database", path);
     cs_store *s = NULL;
-    int rc = cs_store_connect(&s, path, SQLITE_OPEN_READONLY);
-    if (rc != CS_OK)
+    char *uri = NULL;
+    if ((rc = cs_store_connect(&s, path, NULL, SQLITE_OPEN_READONLY)) != CS_OK)
         return rc;
     int64_t version = 0;
-    int sqlite_rc = cs_store_query_int(s->db, "PRAGMA user_version", &version);
+    int sqlite_rc = sqlite3_exec(s->db, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL);
+    if ((sqlite_rc == SQLITE_CANTOPEN || sqlite_rc == SQLITE_READONLY) &&
+        !cs_store_dir_writable(path)) {
+        /* A WAL database whose -shm cannot be created here. */
+        if (cs_store_file_size(path, "-wal") > 0 && cs_store_file_size(path, "-shm") < 0) {
+            rc = cs_error_set(CS_EIO,
+                              "cannot read database '%s': its directory is read-only and it has "
+                              "unmerged changes in '%s-wal' but no '%s-shm'; copy the database "
+                              "with its -wal file to a writable directory and read it there",
+                              path, path, path);
+            goto fail;
+        }
+        cs_store_close(s);
+        s = NULL;
+        if (!(uri = cs_store_immutable_uri(path))) {
+            rc = CS_ENOMEM;
+            goto fail;
+        }
+        if ((rc = cs_store_connect(&s, path, uri, SQLITE_OPEN_READONLY)) != CS_OK)
+            goto fail;
+        sqlite_rc = sqlite3_exec(s->db, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL);
+    }
     if (sqlite_rc != SQLITE_OK) {
         rc = cs_store_open_error(s->db, sqlite_rc, path);
         goto fail;
     }
-    if ((rc = cs_store_check_covshift(s, version)) != CS_OK)
+    cs_schema_state st;
+    if ((rc = cs_schema_inspect(s->db, path, &st)) != CS_OK)
         goto fail;
+    version = st.version;
+    if (st.empty) {
+        rc = cs_error_set(CS_EINVAL,
+                          "'%s' is not a covshift results database (schema version %" PRId64
+                          ", no tables)", path, version);
+        goto fail;
+    }
+    if (st.outdated && (rc = cs_schema_overlay(s->db, path)) != CS_OK)
+        goto fail;
+    cs_free(uri);
     *out = s;
     return CS_OK;
 fail:
+    cs_free(uri);
     cs_store_close(s);
     return rc;
 }
@@ -318,6 +407,27 @@ void cs_store_close(cs_store *s)
 struct sqlite3 *cs_store_db(cs_store *s)
 {
     return s->db;
+}
+
+const char *cs_store_path(const cs_store *s)
+{
+    return s->path;
+}
+
+#define CS_STORE_NOW "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+int cs_store_now(cs_store *s, char *buf, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = cs_store_prepare(s, "SELECT " CS_STORE_NOW, &st, "reading the time");
+    if (rc != CS_OK)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+    else
+        rc = cs_store_fail(s, "reading the time");
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /* The machine, for provenance: "nodename (sysname release machine)". */
@@ -427,8 +537,6 @@ int cs_store_run_is_done(cs_store *s, const char *experiment_name, const char *r
     return rc;
 }
 
-#define CS_STORE_NOW "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-
 /* Binds the parameter columns of the runs INSERT below, from ?3 on. */
 static void cs_store_bind_params(sqlite3_stmt *st, const cs_run_params *p, const char *canonical)
 {
@@ -477,13 +585,69 @@ static void cs_store_bind_params(sqlite3_stmt *st, const cs_run_params *p, const
     sqlite3_bind_int(st, 32, cs_result_has_gap(p) ? p->population : 0);
 }
 
-/* Deletes the not-done rows of this run_key in experiments of the same
- * name (what cs_store_run_is_done looks at; their result rows go by ON
- * DELETE CASCADE), then inserts the 'running' row: one small transaction. */
-int cs_store_run_begin(cs_store *s, int64_t experiment_id, const cs_run_params *p,
-                       int64_t *run_id)
+/* The rows of p's run_key in the experiments named like experiment_id's
+ * (what cs_store_run_is_done looks at), done first. */
+static const char cs_store_claim_rows_sql[] =
+    "SELECT r.id, r.status, r.holder_host, r.holder_pid, r.holder_start,"
+    " ?3 IS NOT NULL AND r.status = 'failed' AND r.finished_at >= ?3, r.error"
+    " FROM runs r JOIN experiments e ON e.id = r.experiment_id"
+    " WHERE r.run_key = ?2 AND e.name = (SELECT name FROM experiments WHERE id = ?1)"
+    " ORDER BY r.status = 'done' DESC, r.id";
+
+/* Decides from the rows of the run_key whether this process may take the
+ * run: claim->status TAKEN when every row is stale (see cs_store.h). */
+static int cs_store_claim_decide(cs_store *s, sqlite3_stmt *rows, cs_claim *claim)
 {
-    *run_id = 0;
+    claim->status = CS_CLAIM_TAKEN;
+    claim->run_id = 0;
+    int step;
+    sqlite3_reset(rows);
+    while ((step = sqlite3_step(rows)) == SQLITE_ROW) {
+        const char *status = (const char *)sqlite3_column_text(rows, 1);
+        int64_t id = sqlite3_column_int64(rows, 0);
+        if (strcmp(status, "done") == 0) {
+            claim->status = CS_CLAIM_DONE;
+            claim->run_id = id;
+            break;
+        }
+        if (strcmp(status, "failed") == 0) {
+            if (sqlite3_column_int(rows, 5)) {
+                claim->status = CS_CLAIM_FAILED;
+                claim->run_id = id;
+                snprintf(claim->error, sizeof claim->error, "%s",
+                         sqlite3_column_text(rows, 6) ? (const char *)sqlite3_column_text(rows, 6)
+                                                      : "");
+                break;
+            }
+            continue; /* failed before this sweep: tried again */
+        }
+        const char *host = (const char *)sqlite3_column_text(rows, 2);
+        const char *start = (const char *)sqlite3_column_text(rows, 4);
+        int64_t pid = sqlite3_column_type(rows, 3) == SQLITE_NULL ? 0
+                                                                  : sqlite3_column_int64(rows, 3);
+        cs_proc_state holder = cs_proc_holder_state(host, pid, start);
+        if (holder == CS_PROC_ALIVE || holder == CS_PROC_UNKNOWN) {
+            claim->status = holder == CS_PROC_ALIVE ? CS_CLAIM_HELD : CS_CLAIM_FOREIGN;
+            claim->run_id = id;
+            snprintf(claim->holder.host, sizeof claim->holder.host, "%s", host);
+            claim->holder.pid = pid;
+            snprintf(claim->holder.start, sizeof claim->holder.start, "%s", start);
+            break;
+        }
+    }
+    int rc = step == SQLITE_ROW || step == SQLITE_DONE
+                 ? CS_OK
+                 : cs_store_fail(s, "claiming a run: reading its earlier rows");
+    sqlite3_reset(rows); /* ends the read, so that BEGIN IMMEDIATE can follow */
+    return rc;
+}
+
+/* Claims p (see cs_store.h): a read-only first look, then the decision
+ * again and the claim under BEGIN IMMEDIATE. */
+int cs_store_run_claim(cs_store *s, int64_t experiment_id, const cs_run_params *p,
+                       const char *since, cs_claim *claim)
+{
+    memset(claim, 0, sizeof *claim);
     int rc = cs_params_validate(p);
     if (rc != CS_OK)
         return cs_error_prefix(rc, "cannot store run: ");
@@ -491,27 +655,45 @@ int cs_store_run_begin(cs_store *s, int64_t experiment_id, const cs_run_params *
     cs_params_run_key(p, key);
     cs_params_canonical(p, canonical, sizeof canonical);
     cs_store_host(host, sizeof host);
+    cs_proc_id self;
+    cs_proc_self(&self);
 
-    sqlite3_stmt *find = NULL, *del = NULL, *ins = NULL;
-    if ((rc = cs_store_exec(s, "BEGIN IMMEDIATE", "starting a run")) != CS_OK)
+    sqlite3_stmt *find = NULL, *rows = NULL, *del = NULL, *ins = NULL;
+    if ((rc = cs_store_prepare(s, cs_store_claim_rows_sql, &rows, "claiming a run")) != CS_OK)
         return rc;
+    sqlite3_bind_int64(rows, 1, experiment_id);
+    sqlite3_bind_text(rows, 2, key, -1, SQLITE_STATIC);
+    if (since)
+        sqlite3_bind_text(rows, 3, since, -1, SQLITE_STATIC);
+    if ((rc = cs_store_claim_decide(s, rows, claim)) != CS_OK || claim->status != CS_CLAIM_TAKEN)
+        goto done;
+
+    if ((rc = cs_store_exec(s, "BEGIN IMMEDIATE", "claiming a run")) != CS_OK)
+        goto done;
+    if ((rc = cs_store_claim_decide(s, rows, claim)) != CS_OK)
+        goto fail;
+    if (claim->status != CS_CLAIM_TAKEN) {
+        cs_store_rollback(s); /* nothing written */
+        goto done;
+    }
     if ((rc = cs_store_prepare(s, "SELECT name FROM experiments WHERE id = ?1", &find,
-                               "starting a run")) != CS_OK ||
+                               "claiming a run")) != CS_OK ||
         (rc = cs_store_prepare(s,
                                "DELETE FROM runs WHERE run_key = ?1 AND status <> 'done' AND"
                                " experiment_id IN (SELECT id FROM experiments WHERE name ="
                                " (SELECT name FROM experiments WHERE id = ?2))",
-                               &del, "starting a run")) != CS_OK ||
+                               &del, "claiming a run")) != CS_OK ||
         (rc = cs_store_prepare(
              s,
              "INSERT INTO runs (experiment_id, run_key, status, seed, depth, width, input_dim,"
              " batch, activation, init, sigma_w, sigma_b, norm, bn_phase_b, momentum, eps,"
              " input, shift_mean, shift_scale, steps_a, steps_b, bins, params, started_at,"
              " git_revision, host, dropout, grad, noise_probes, noise_batches, mixture_k,"
-             " mixture_sep, shuffle, population) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7,"
+             " mixture_sep, shuffle, population, holder_host, holder_pid, holder_start)"
+             " VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7,"
              " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
-             CS_STORE_NOW ", ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
-             &ins, "starting a run")) != CS_OK)
+             CS_STORE_NOW ", ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)",
+             &ins, "claiming a run")) != CS_OK)
         goto fail;
 
     sqlite3_bind_int64(find, 1, experiment_id);
@@ -525,6 +707,8 @@ int cs_store_run_begin(cs_store *s, int64_t experiment_id, const cs_run_params *
                            experiment_id);
         goto fail;
     }
+    /* Every row left is stale: failed before this sweep, or 'running' in a
+     * process that is gone (or in this one, which is not running it). */
     sqlite3_bind_text(del, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(del, 2, experiment_id);
     if (sqlite3_step(del) != SQLITE_DONE) {
@@ -536,24 +720,90 @@ int cs_store_run_begin(cs_store *s, int64_t experiment_id, const cs_run_params *
     cs_store_bind_params(ins, p, canonical);
     sqlite3_bind_text(ins, 23, cs_version_revision(), -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 24, host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 33, self.host, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 34, self.pid);
+    sqlite3_bind_text(ins, 35, self.start, -1, SQLITE_STATIC);
     if (sqlite3_step(ins) != SQLITE_DONE) {
         rc = cs_store_fail(s, "starting run %s: inserting its runs row", key);
         goto fail;
     }
-    *run_id = sqlite3_last_insert_rowid(s->db);
-    sqlite3_finalize(find);
-    sqlite3_finalize(del);
-    sqlite3_finalize(ins);
-    find = del = ins = NULL;
+    claim->run_id = sqlite3_last_insert_rowid(s->db);
+    claim->holder = self;
     if ((rc = cs_store_exec(s, "COMMIT", "starting a run: committing")) != CS_OK)
         goto fail;
-    return CS_OK;
+    goto done;
 fail:
+    cs_store_rollback(s);
+    claim->run_id = 0;
+done:
     sqlite3_finalize(find);
+    sqlite3_finalize(rows);
     sqlite3_finalize(del);
     sqlite3_finalize(ins);
-    cs_store_rollback(s);
+    return rc;
+}
+
+int cs_store_run_begin(cs_store *s, int64_t experiment_id, const cs_run_params *p,
+                       int64_t *run_id)
+{
+    cs_claim claim;
     *run_id = 0;
+    int rc = cs_store_run_claim(s, experiment_id, p, NULL, &claim);
+    if (rc != CS_OK)
+        return rc;
+    if (claim.status == CS_CLAIM_TAKEN) {
+        *run_id = claim.run_id;
+        return CS_OK;
+    }
+    char key[17];
+    cs_params_run_key(p, key);
+    if (claim.status == CS_CLAIM_DONE)
+        return cs_error_set(CS_EINVAL, "cannot start run %s: it is done (run %" PRId64 ")", key,
+                            claim.run_id);
+    return cs_error_set(CS_EINVAL,
+                        "cannot start run %s: run %" PRId64 " holds it, in process %" PRId64
+                        " on %s", key, claim.run_id, claim.holder.pid, claim.holder.host);
+}
+
+/* Deletes the claim if this process still holds it; says what it found. */
+int cs_store_run_release(cs_store *s, int64_t run_id, const char **status)
+{
+    *status = "missing";
+    cs_proc_id self;
+    cs_proc_self(&self);
+    sqlite3_stmt *del = NULL, *look = NULL;
+    int rc;
+    if ((rc = cs_store_prepare(s,
+                               "DELETE FROM runs WHERE id = ?1 AND status = 'running' AND"
+                               " holder_pid = ?2 AND holder_host = ?3 AND holder_start = ?4",
+                               &del, "releasing a run")) != CS_OK ||
+        (rc = cs_store_prepare(s, "SELECT status FROM runs WHERE id = ?1", &look,
+                               "releasing a run")) != CS_OK)
+        goto done;
+    sqlite3_bind_int64(del, 1, run_id);
+    sqlite3_bind_int64(del, 2, self.pid);
+    sqlite3_bind_text(del, 3, self.host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(del, 4, self.start, -1, SQLITE_STATIC);
+    if (sqlite3_step(del) != SQLITE_DONE) {
+        rc = cs_store_fail(s, "releasing run %" PRId64, run_id);
+        goto done;
+    }
+    if (sqlite3_changes(s->db) == 1) {
+        *status = "released";
+        goto done;
+    }
+    sqlite3_bind_int64(look, 1, run_id);
+    int step = sqlite3_step(look);
+    if (step == SQLITE_ROW) {
+        const char *found = (const char *)sqlite3_column_text(look, 0);
+        *status = strcmp(found, "done") == 0 ? "done" : strcmp(found, "failed") == 0 ? "failed"
+                                                                                     : "running";
+    } else if (step != SQLITE_DONE) {
+        rc = cs_store_fail(s, "releasing run %" PRId64, run_id);
+    }
+done:
+    sqlite3_finalize(del);
+    sqlite3_finalize(look);
     return rc;
 }
 
@@ -769,96 +1019,5 @@ int cs_store_run_fail(cs_store *s, int64_t run_id, const char *error, double wal
                           "'running'",
                           run_id);
     sqlite3_finalize(st);
-    return rc;
-}
-
-/* Text of column i, "" for NULL. */
-static const char *cs_store_col_text(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? (const char *)t : "";
-}
-
-/* Prints the runs of one experiment as a table, one line each. */
-static int cs_store_list_runs(cs_store *s, sqlite3_stmt *st, int64_t experiment_id, FILE *out)
-{
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, experiment_id);
-    fprintf(out, "  %6s  %-7s  %-20s  %5s  %5s  %-10s  %-10s  %7s  %-8s  %-14s  %6s  %7s  %8s  %s\n",
-            "run", "status", "condition", "depth", "width", "activation", "init", "sigma_w",
-            "input", "shift", "seed", "steps", "wall_s", "error");
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        char shift[64], steps[32], wall[32];
-        snprintf(shift, sizeof shift, "%gx%+g", sqlite3_column_double(st, 9),
-                 sqlite3_column_double(st, 8));
-        snprintf(steps, sizeof steps, "%d+%d", sqlite3_column_int(st, 11),
-                 sqlite3_column_int(st, 12));
-        if (sqlite3_column_type(st, 13) == SQLITE_NULL)
-            snprintf(wall, sizeof wall, "-");
-        else
-            snprintf(wall, sizeof wall, "%.2f", sqlite3_column_double(st, 13));
-        fprintf(out, "  %6lld  %-7s  %-20s  %5d  %5d  %-10s  %-10s  %7g  %-8s  %-14s  %6s  %7s  %8s  %s\n",
-                (long long)sqlite3_column_int64(st, 0), cs_store_col_text(st, 1),
-                cs_store_col_text(st, 2), sqlite3_column_int(st, 3), sqlite3_column_int(st, 4),
-                cs_store_col_text(st, 5), cs_store_col_text(st, 6), sqlite3_column_double(st, 7),
-                cs_store_col_text(st, 14), shift, cs_store_col_text(st, 10), steps, wall,
-                cs_store_col_text(st, 15));
-    }
-    if (step != SQLITE_DONE)
-        return cs_store_fail(s, "listing the runs of experiment %" PRId64, experiment_id);
-    return CS_OK;
-}
-
-/* covshift list: each experiment (id, name, created_at, version, revision,
- * host, counts by status), then its runs. */
-int cs_store_list(cs_store *s, FILE *out)
-{
-    sqlite3_stmt *exps = NULL, *runs = NULL;
-    int rc;
-    if ((rc = cs_store_prepare(s,
-                               "SELECT e.id, e.name, e.created_at, e.covshift_version,"
-                               " e.git_revision, e.host,"
-                               " (SELECT count(*) FROM runs r WHERE r.experiment_id = e.id),"
-                               " (SELECT count(*) FROM runs r WHERE r.experiment_id = e.id AND"
-                               "  r.status = 'done'),"
-                               " (SELECT count(*) FROM runs r WHERE r.experiment_id = e.id AND"
-                               "  r.status = 'failed'),"
-                               " (SELECT count(*) FROM runs r WHERE r.experiment_id = e.id AND"
-                               "  r.status = 'running')"
-                               " FROM experiments e ORDER BY e.id",
-                               &exps, "listing experiments")) != CS_OK ||
-        (rc = cs_store_prepare(s,
-                               "SELECT run_id, status, condition, depth, width, activation,"
-                               " init, sigma_w, shift_mean, shift_scale, CAST(seed AS TEXT),"
-                               " steps_a, steps_b, wall_s, input, error"
-                               " FROM run_params WHERE experiment_id = ?1 ORDER BY run_id",
-                               &runs, "listing runs")) != CS_OK)
-        goto done;
-    int step, any = 0;
-    while ((step = sqlite3_step(exps)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(exps, 0);
-        fprintf(out, "%sexperiment %" PRId64 " '%s': created %s by covshift %s (%s) on %s\n",
-                any ? "\n" : "", id, cs_store_col_text(exps, 1), cs_store_col_text(exps, 2),
-                cs_store_col_text(exps, 3), cs_store_col_text(exps, 4),
-                cs_store_col_text(exps, 5));
-        fprintf(out, "  %d runs: %d done, %d failed, %d running\n", sqlite3_column_int(exps, 6),
-                sqlite3_column_int(exps, 7), sqlite3_column_int(exps, 8),
-                sqlite3_column_int(exps, 9));
-        any = 1;
-        if ((rc = cs_store_list_runs(s, runs, id, out)) != CS_OK)
-            goto done;
-    }
-    if (step != SQLITE_DONE) {
-        rc = cs_store_fail(s, "listing experiments");
-        goto done;
-    }
-    if (!any)
-        fprintf(out, "no experiments in '%s'\n", s->path);
-    if (ferror(out))
-        rc = cs_error_set(CS_EIO, "writing the list of '%s' failed", s->path);
-done:
-    sqlite3_finalize(exps);
-    sqlite3_finalize(runs);
     return rc;
 }

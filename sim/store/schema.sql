@@ -68,10 +68,20 @@ CREATE TABLE IF NOT EXISTS runs (
     mixture_k     INTEGER,         -- NULL unless input = 'mixture'
     mixture_sep   REAL,            -- NULL unless input = 'mixture'
     shuffle       INTEGER,         -- NULL unless input = 'mixture'
-    population    INTEGER NOT NULL DEFAULT 0
+    population    INTEGER NOT NULL DEFAULT 0,
+    -- Schema version 3: the process that claimed the run (README "Sharing a
+    -- sweep"); NULL in runs written before. A 'running' run whose holder is
+    -- gone is reclaimed by the next covshift run of its experiment.
+    holder_host   TEXT,            -- uname nodename
+    holder_pid    INTEGER,
+    holder_start  TEXT             -- 'BOOT_ID/TICKS': boot id and start time of that pid
 );
 CREATE INDEX IF NOT EXISTS runs_by_key ON runs (run_key, status);
 CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment_id);
+-- At most one claim in progress per run of an experiment (claims are taken
+-- inside BEGIN IMMEDIATE; this makes a second one an error, never a row).
+CREATE UNIQUE INDEX IF NOT EXISTS runs_one_claim ON runs (experiment_id, run_key)
+    WHERE status = 'running';
 
 -- DESIGN §2 statistics per run, step (batch), layer and site. NaN is
 -- stored as NULL (SQLite has no NaN): a diverged stack shows NULL moments
@@ -237,5 +247,5 @@ SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_di
        g.layer, g.mean_gap, g.var_gap, g.var_ratio
 FROM running_gap g JOIN run_params p ON p.run_id = g.run_id;
 
--- The schema version cs_store_open checks (CS_STORE_SCHEMA_VERSION).
-PRAGMA user_version = 2;
+-- The schema version cs_store_open checks (CS_SCHEMA_VERSION).
+PRAGMA user_version = 3;
