@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cs_blas.h"
 #include "cs_cli.h"
 
 typedef struct {
@@ -38,6 +39,8 @@ static void cs_usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Before anything uses BLAS: OpenBLAS picks its kernel when it loads. */
+    cs_blas_ensure_kernel(argv);
     if (argc < 2) {
         cs_usage(stderr);
         return CS_EXIT_USAGE;
@@ -55,7 +58,7 @@ int main(int argc, char **argv)
         return CS_EXIT_OK;
     }
     if (strcmp(name, "--version") == 0) {
-        printf("covshift %s\n", cs_cli_version());
+        printf("covshift %s\nBLAS: %s\n", cs_cli_version(), cs_blas_description());
         return CS_EXIT_OK;
     }
     for (size_t i = 0; i < CS_NCOMMANDS; i++)
