@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cs_blas.h"
 #include "cs_cli.h"
 
 typedef struct {
@@ -39,6 +40,8 @@ static void cs_usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Before anything uses BLAS: OpenBLAS picks its kernel when it loads. */
+    cs_blas_ensure_kernel(argv);
     /* GSL's default handler aborts the process on any error; every GSL
      * status is checked instead, so a failure fails one run of a sweep. */
     gsl_set_error_handler_off();
@@ -59,7 +62,7 @@ int main(int argc, char **argv)
         return CS_EXIT_OK;
     }
     if (strcmp(name, "--version") == 0) {
-        printf("covshift %s\n", cs_cli_version());
+        printf("covshift %s\nBLAS: %s\n", cs_cli_version(), cs_blas_description());
         return CS_EXIT_OK;
     }
     for (size_t i = 0; i < CS_NCOMMANDS; i++)

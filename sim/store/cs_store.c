@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cs_alloc.h"
+#include "cs_blas.h"
 #include "cs_error.h"
 #include "cs_rng.h"
 #include "cs_schema.h"
@@ -25,7 +26,6 @@
  * transaction takes about a second, so a minute covers many queued workers. */
 #define CS_STORE_BUSY_MS 60000
 
-char *openblas_get_config(void); /* libopenblas; not in every cblas.h */
 
 struct cs_store {
     sqlite3 *db;
@@ -482,7 +482,7 @@ int cs_store_experiment(cs_store *s, const char *name, const char *config_text,
 
     char host[1024];
     cs_store_host(host, sizeof host);
-    const char *blas = openblas_get_config();
+    const char *blas = cs_blas_description(); /* config and how its core was chosen */
     sqlite3_stmt *st = NULL;
     rc = cs_store_prepare(s,
                           "INSERT INTO experiments (name, config_text, covshift_version,"
