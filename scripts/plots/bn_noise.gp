@@ -10,11 +10,17 @@
 # over seeds (and pooled batch sizes), band: min to max. At site post an
 # open diamond at layer 1 marks dropout's expected noise sqrt(p / (1 - p)).
 # A panel row per activation.
-#   gnuplot -e "db='results/bn_noise.db'; out='bn_noise.png'" scripts/plots/bn_noise.gp
-# Optional: site = pre | norm | post (default post: what the next layer
+#   gnuplot -c scripts/plots/bn_noise.gp db=results/bn_noise.db out=bn_noise.png
+# Options (key=value): site = pre | norm | post (default post: what the next layer
 # receives, after dropout), and common.gp's filters.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-load here(ARG0) . "common.gp"
+options = "site"
+# load clears ARGV: common.gp reads the options from script_args.
+array script_args[9]
+do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
+script_argc = ARGC
+# "./" keeps a directory named "<..." from being read as a command (load "<cmd").
+load (ARG0[1:1] eq "<" ? "./" : "") . here(ARG0) . "common.gp"
 
 if (!exists("site")) { site = "post" }
 if (site ne "pre" && site ne "norm" && site ne "post") {
@@ -67,7 +73,7 @@ mb = 0.95 + legend_h(nentries)
 mt = title_margin(W)
 H = 3.6 * nacts + mt + mb + gy * (nacts - 1)
 eval set_term(W, H)
-set output out
+set output out_file
 
 set multiplot title figure_title(sprintf("noise of a probe's activations at site %s by depth", site), \
     "sd across batch compositions and masks / rms value; line: mean, band: min to max over seeds")

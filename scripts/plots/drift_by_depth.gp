@@ -2,12 +2,18 @@
 # panel per metric and activation, a curve per condition, the mean over
 # seeds with a band from the smallest to the largest seed. The headline
 # figure (README "Figures and reports").
-#   gnuplot -e "db='results/quickstart.db'; out='drift_by_depth.png'" scripts/plots/drift_by_depth.gp
-# Optional: metric = mean_shift | var_log_ratio | kl_sym | w1 (default all
+#   gnuplot -c scripts/plots/drift_by_depth.gp db=results/quickstart.db out=drift_by_depth.png
+# Options (key=value): metric = mean_shift | var_log_ratio | kl_sym | w1 (default all
 # four), site = pre | norm | post (default post), and common.gp's filters.
 # A panel whose values span more than two decades has a log y axis.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-load here(ARG0) . "common.gp"
+options = "metric site"
+# load clears ARGV: common.gp reads the options from script_args.
+array script_args[9]
+do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
+script_argc = ARGC
+# "./" keeps a directory named "<..." from being read as a command (load "<cmd").
+load (ARG0[1:1] eq "<" ? "./" : "") . here(ARG0) . "common.gp"
 
 if (!exists("site")) { site = "post" }
 if (!exists("metric")) { metric = "all" }
@@ -26,7 +32,7 @@ mb = 0.95 + legend_h(nconds)
 mt = title_margin(W)
 H = 2.9 * nacts + mt + mb + gy * (nacts - 1)
 eval set_term(W, H)
-set output out
+set output out_file
 
 set multiplot title figure_title(sprintf("drift from phase A to phase B by depth, site %s", site), "line: mean over seeds, band: min to max")
 eval int_tics(maxdepth)

@@ -8,15 +8,21 @@
 # Batch Normalization": through batch statistics the gradient grows
 # geometrically towards the input, sqrt(pi / (pi - 1)) = 1.21 per layer for
 # a wide relu stack).
-#   gnuplot -e "db='results/grad_by_depth.db'; out='grad_by_depth.png'" scripts/plots/grad_by_depth.gp
-# Optional: metric = grad_x_norm | grad_h_norm | grad_w_norm | grad_b_norm
+#   gnuplot -c scripts/plots/grad_by_depth.gp db=results/grad_by_depth.db out=grad_by_depth.png
+# Options (key=value): metric = grad_x_norm | grad_h_norm | grad_w_norm | grad_b_norm
 # | all (default grad_x_norm and grad_w_norm), phase = A | B (default: B
 # for bn-frozen and bn-ema, whose phase B normalises with running
 # statistics, when the run has phase B steps; A for the others), and
 # common.gp's filters. The report's gradient table (cs_plot.c) uses the
 # same curves and the same fit.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-load here(ARG0) . "common.gp"
+options = "metric phase"
+# load clears ARGV: common.gp reads the options from script_args.
+array script_args[9]
+do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
+script_argc = ARGC
+# "./" keeps a directory named "<..." from being read as a command (load "<cmd").
+load (ARG0[1:1] eq "<" ? "./" : "") . here(ARG0) . "common.gp"
 
 if (!exists("metric")) { metric = "grad_x_norm grad_w_norm" }
 if (metric eq "all") { metric = "grad_x_norm grad_h_norm grad_w_norm grad_b_norm" }
@@ -51,7 +57,7 @@ mb = 0.95 + legend_h(nconds)
 mt = title_margin(W)
 H = 3.6 * nacts + mt + mb + gy * (nacts - 1)
 eval set_term(W, H)
-set output out
+set output out_file
 
 set multiplot title figure_title("gradient norms at initialisation by depth", \
     "line: mean over seeds, band: min to max; BN frozen and ema from phase B")

@@ -3,16 +3,22 @@
 # colour bar, the A → B switch marked. One run per condition: one
 # activation and seed. The colour scale is logarithmic when the values are
 # positive and span more than two decades.
-#   gnuplot -e "db='results/quickstart.db'; out='heatmap.png'" scripts/plots/heatmap.gp
-# Optional: metric = any layer_stats column, e.g. mean (default), var,
+#   gnuplot -c scripts/plots/heatmap.gp db=results/quickstart.db out=heatmap.png
+# Options (key=value): metric = any layer_stats column, e.g. mean (default), var,
 # mean_spread, p50, frac_zero; site (default post); activation, seed, and
 # common.gp's filters.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-load here(ARG0) . "common.gp"
+options = "metric site activation seed"
+# load clears ARGV: common.gp reads the options from script_args.
+array script_args[9]
+do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
+script_argc = ARGC
+# "./" keeps a directory named "<..." from being read as a command (load "<cmd").
+load (ARG0[1:1] eq "<" ? "./" : "") . here(ARG0) . "common.gp"
 
 if (!exists("site")) { site = "post" }
 if (!exists("metric")) { metric = "mean" }
-if (strstrt(" mean var mean_spread var_within min max p01 p15 p50 p85 p99 frac_zero frac_saturated ", \
+if (strstrt(metric, " ") > 0 || strstrt(" mean var mean_spread var_within min max p01 p15 p50 p85 p99 frac_zero frac_saturated ", \
             " " . metric . " ") == 0) {
     exit error sprintf("metric must be a layer_stats column (mean, var, mean_spread, var_within, min, max, " . \
                        "p01, p15, p50, p85, p99, frac_zero, frac_saturated), got '%s'", metric)
@@ -25,7 +31,7 @@ W = fig_width(5.2 * ncols + ml + mr + gx * (ncols - 1))
 mt = title_margin(W)
 H = 3.4 * nrows + mt + mb + gy * (nrows - 1)
 eval set_term(W, H)
-set output out
+set output out_file
 
 set multiplot title figure_title(sprintf("%s of the %s values by layer and step (colour)", metric, site), \
                                          sprintf("%s, seed %d; dashed: switch from A to B", activation, seed))

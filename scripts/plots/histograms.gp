@@ -4,12 +4,18 @@
 # condition (one activation and seed). Densities (count / all of the
 # phase's values / bin width), so that phases of different lengths
 # compare; the share of each phase outside the bins is printed.
-#   gnuplot -e "db='results/quickstart.db'; out='histograms.png'" scripts/plots/histograms.gp
-# Optional: layers (default first, middle and last), site (default norm:
+#   gnuplot -c scripts/plots/histograms.gp db=results/quickstart.db out=histograms.png
+# Options (key=value): layers (default first, middle and last), site (default norm:
 # what the activation function receives, BN's output or h without norm),
 # activation, seed, and common.gp's filters.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-load here(ARG0) . "common.gp"
+options = "layers site activation seed"
+# load clears ARGV: common.gp reads the options from script_args.
+array script_args[9]
+do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
+script_argc = ARGC
+# "./" keeps a directory named "<..." from being read as a command (load "<cmd").
+load (ARG0[1:1] eq "<" ? "./" : "") . here(ARG0) . "common.gp"
 
 if (!exists("site")) { site = "norm" }
 
@@ -19,7 +25,7 @@ mb = 1.15 + legend_h(2)  # slanted tic labels take more room
 mt = title_margin(W)
 H = 2.3 * nconds + mt + mb + gy * (nconds - 1)
 eval set_term(W, H)
-set output out
+set output out_file
 
 set multiplot title figure_title(sprintf("histograms of the %s values, phase A against phase B", site), \
                                          sprintf("%s, seed %d; densities on the bins A and B share", activation, seed))

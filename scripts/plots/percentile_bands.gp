@@ -2,12 +2,18 @@
 # Figure 1: p15, p50 and p85 of a layer's values at each step (DESIGN §2
 # exact quantiles), p01–p99 lighter, the A → B switch marked. One run: a
 # row per condition, a column per layer, for one activation and seed.
-#   gnuplot -e "db='results/quickstart.db'; out='percentile_bands.png'" scripts/plots/percentile_bands.gp
-# Optional: layers (default first, middle and last, e.g. '1 15 30'), site
+#   gnuplot -c scripts/plots/percentile_bands.gp db=results/quickstart.db out=percentile_bands.png
+# Options (key=value): layers (default first, middle and last, e.g. '1 15 30'), site
 # (default norm: what the activation function receives, BN's output or h
 # without norm, as Ioffe & Szegedy's "input to a sigmoid"), activation, seed, and common.gp's filters.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-load here(ARG0) . "common.gp"
+options = "layers site activation seed"
+# load clears ARGV: common.gp reads the options from script_args.
+array script_args[9]
+do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
+script_argc = ARGC
+# "./" keeps a directory named "<..." from being read as a command (load "<cmd").
+load (ARG0[1:1] eq "<" ? "./" : "") . here(ARG0) . "common.gp"
 
 if (!exists("site")) { site = "norm" }
 
@@ -16,7 +22,7 @@ W = fig_width(4.8 * nlayers + ml + mr + gx * (nlayers - 1))
 mt = title_margin(W)
 H = 2.3 * nconds + mt + mb + gy * (nconds - 1)
 eval set_term(W, H)
-set output out
+set output out_file
 
 set multiplot title figure_title(sprintf("percentiles of the %s values over steps, %s, seed %d", site, activation, seed), \
     "line p50, dark band p15 to p85, light band p01 to p99")

@@ -8,13 +8,18 @@
 # min to max. A dotted grey guide falls as 1/sqrt(batch) from the first
 # point of the shuffled input: the EMA's estimation error of shuffled
 # (independent) batches.
-#   gnuplot -e "db='results/running_averages.db'; out='running_gap.png'" scripts/plots/running_gap.gp
-# Optional: metric = mean_gap | var_gap | var_ratio | all (default all),
+#   gnuplot -c scripts/plots/running_gap.gp db=results/running_averages.db out=running_gap.png
+# Options (key=value): metric = mean_gap | var_gap | var_ratio | all (default all),
 # layers (default '0 1 MID LAST': the input, the first, middle and last
 # layer), and common.gp's filters.
-user_layers = exists("layers")
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-load here(ARG0) . "common.gp"
+options = "metric layers"
+# load clears ARGV: common.gp reads the options from script_args.
+array script_args[9]
+do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
+script_argc = ARGC
+# "./" keeps a directory named "<..." from being read as a command (load "<cmd").
+load (ARG0[1:1] eq "<" ? "./" : "") . here(ARG0) . "common.gp"
 
 if (!exists("metric")) { metric = "all" }
 if (metric eq "all") { metric = "mean_gap var_gap var_ratio" }
@@ -27,7 +32,7 @@ nmetrics = words(metric)
 if (int(sql("SELECT count(*) FROM running_gap_by_run WHERE " . where)) == 0) {
     exit error sprintf("experiment '%s' has no running-gap rows (running_gap; run it with norm = batch and population > 0 in [measure])", experiment)
 }
-if (!user_layers) {
+if (!layers_given) {
     layers = "0 " . layers
 }
 nlayers = words(layers)
@@ -69,7 +74,7 @@ mb = 0.95 + legend_h(nentries)
 mt = title_margin(W)
 H = 3.9 + mt + mb
 eval set_term(W, H)
-set output out
+set output out_file
 
 set multiplot title figure_title("batch norm's running statistics after phase A against the population's", \
     "line: mean over seeds, band: min to max")

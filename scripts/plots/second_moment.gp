@@ -3,15 +3,21 @@
 # with a min–max band over seeds, phase A dashed. Each run's var is first
 # averaged over the steps of the phase. A log y axis when the values span
 # more than two decades (a signal that explodes or vanishes with depth).
-#   gnuplot -e "db='results/quickstart.db'; out='second_moment.png'" scripts/plots/second_moment.gp
-# Optional: site (default pre), metric = var | var_within | mean_spread
+#   gnuplot -c scripts/plots/second_moment.gp db=results/quickstart.db out=second_moment.png
+# Options (key=value): site (default pre), metric = var | var_within | mean_spread
 # (default var), and common.gp's filters.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-load here(ARG0) . "common.gp"
+options = "site metric"
+# load clears ARGV: common.gp reads the options from script_args.
+array script_args[9]
+do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
+script_argc = ARGC
+# "./" keeps a directory named "<..." from being read as a command (load "<cmd").
+load (ARG0[1:1] eq "<" ? "./" : "") . here(ARG0) . "common.gp"
 
 if (!exists("site")) { site = "pre" }
 if (!exists("metric")) { metric = "var" }
-if (strstrt(" var var_within mean_spread ", " " . metric . " ") == 0) {
+if (strstrt(metric, " ") > 0 || strstrt(" var var_within mean_spread ", " " . metric . " ") == 0) {
     exit error sprintf("metric must be var, var_within or mean_spread, got '%s'", metric)
 }
 
@@ -21,7 +27,7 @@ mb = 0.95 + legend_h(nconds + 1)
 mt = title_margin(W)
 H = 3.6 + mt + mb
 eval set_term(W, H)
-set output out
+set output out_file
 
 set multiplot title figure_title(sprintf("%s at site %s by depth", metric, site), "phase B solid: mean over seeds, band min to max; phase A dashed")
 # Layer 0 is the input, recorded at site post only (DESIGN §1).

@@ -19,6 +19,7 @@
 #include "cs_fs.h"
 #include "cs_gnuplot.h"
 #include "cs_store.h"
+#include "cs_text.h"
 
 #ifndef CS_PLOTS_DIR
 #define CS_PLOTS_DIR "scripts/plots"
@@ -358,43 +359,72 @@ static char *cs_plot_file(const char *dir, const char *stem, const char *activat
     return path;
 }
 
-static void cs_plot_set(FILE *gp, const char *name, const char *value)
+/* "key=value" (cs_malloc'd), one argument of a script. */
+static char *cs_plot_arg(const char *key, const char *value)
 {
-    fprintf(gp, "%s = ", name);
-    cs_gnuplot_put_quoted(gp, value);
-    fputc('\n', gp);
+    size_t len = strlen(key) + strlen(value) + 2;
+    char *arg = cs_malloc(len);
+    if (arg)
+        snprintf(arg, len, "%s=%s", key, value);
+    return arg;
 }
 
-/* Runs one script for one output file. Variables, then `load`, on the
- * pipe: the same as gnuplot -e "..." SCRIPT, with no shell quoting. */
+/* Runs one script for one output file as `gnuplot -c SCRIPT key=value
+ * ...` (README "Running a script alone"): every value, a path or a name
+ * from the database, is one argv string that the script reads from ARGV,
+ * never program text. */
 static int cs_plot_run_script(const cs_plot_sel *sel, const cs_plot_options *o,
                               const cs_plot_figure *fig, const char *activation,
                               const char *path, FILE *log)
 {
+    const char *dir = cs_plot_scripts_dir();
+    size_t len = strlen(dir) + strlen(fig->script) + sizeof "/.gp";
+    char *script = cs_malloc(len);
+    /* -c SCRIPT db out term experiment [runs] [activation] [metric] NULL */
+    enum { CS_PLOT_MAX_ARGS = 10 };
+    const char *args[CS_PLOT_MAX_ARGS + 1] = {0};
+    char *owned[CS_PLOT_MAX_ARGS] = {0};
+    size_t n = 0, n_owned = 0;
+    int rc = CS_OK;
+    if (!script) {
+        rc = CS_ENOMEM;
+        goto done;
+    }
+    snprintf(script, len, "%s/%s.gp", dir, fig->script);
+    args[n++] = "-c";
+    args[n++] = script;
+    const char *pairs[][2] = {
+        {"db", o->db},
+        {"out", path},
+        {"term", cs_plot_format_name(o->format)},
+        {"experiment", sel->experiment},
+        {"runs", sel->runs_csv},
+        {"activation", activation},
+        {"metric", fig->metric},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        if (!pairs[i][1])
+            continue;
+        if (!(owned[n_owned] = cs_plot_arg(pairs[i][0], pairs[i][1]))) {
+            rc = CS_ENOMEM;
+            goto done;
+        }
+        args[n++] = owned[n_owned++];
+    }
     cs_gnuplot *session = NULL;
-    int rc = cs_gnuplot_open(&session);
-    if (rc != CS_OK)
-        return rc;
-    FILE *gp = cs_gnuplot_stream(session);
-    cs_plot_set(gp, "db", o->db);
-    cs_plot_set(gp, "out", path);
-    cs_plot_set(gp, "term", cs_plot_format_name(o->format));
-    cs_plot_set(gp, "experiment", sel->experiment);
-    if (sel->runs_csv)
-        cs_plot_set(gp, "runs", sel->runs_csv);
-    if (activation)
-        cs_plot_set(gp, "activation", activation);
-    if (fig->metric)
-        cs_plot_set(gp, "metric", fig->metric);
-    char script[4096];
-    snprintf(script, sizeof script, "%s/%s.gp", cs_plot_scripts_dir(), fig->script);
-    fputs("load ", gp);
-    cs_gnuplot_put_quoted(gp, script);
-    fputc('\n', gp);
+    if ((rc = cs_gnuplot_open(&session, args)) != CS_OK)
+        goto done;
     char said[1024];
     rc = cs_gnuplot_close(session, path, said, sizeof said);
-    if (rc == CS_OK && *said)
-        fprintf(log, "warning: gnuplot on %s: %s\n", path, said);
+    if (rc == CS_OK && *said) {
+        char shown[1024];
+        fprintf(log, "warning: gnuplot on %s: %s\n", cs_text_terminal(shown, sizeof shown, path),
+                said);
+    }
+done:
+    for (size_t i = 0; i < n_owned; i++)
+        cs_free(owned[i]);
+    cs_free(script);
     return rc;
 }
 
