@@ -167,9 +167,9 @@ if (nruns == 0) {
 cond_rank = "CASE WHEN condition LIKE 'none%' THEN 0 WHEN condition LIKE 'bn-batch%' THEN 1 " . \
             "WHEN condition LIKE 'bn-frozen%' THEN 2 ELSE 3 END, condition"
 cq(c) = sqlq(rep(c, "~", " "))
-conds = sql("SELECT group_concat(replace(condition, ' ', '~'), ' ') FROM (SELECT DISTINCT condition FROM run_params WHERE " \
+conds = sql("SELECT coalesce(group_concat(replace(condition, ' ', '~'), ' '), '') FROM (SELECT DISTINCT condition FROM run_params WHERE " \
             . wherer . " ORDER BY " . cond_rank . ")")
-acts = sql("SELECT group_concat(activation, ' ') FROM (SELECT DISTINCT activation FROM run_params WHERE " \
+acts = sql("SELECT coalesce(group_concat(activation, ' '), '') FROM (SELECT DISTINCT activation FROM run_params WHERE " \
            . wherer . " ORDER BY activation)")
 nconds = words(conds)
 nacts = words(acts)
@@ -207,7 +207,7 @@ base_color(c) = c eq 'none' ? '#000000' : \
 # dash-dot-dot, dots), and its words add "dropout p=RATE".
 cond_base(c) = strstrt(c, "~dropout=") == 0 ? c : c[1:strstrt(c, "~dropout=") - 1]
 cond_rate(c) = strstrt(c, "~dropout=") == 0 ? "" : c[strstrt(c, "~dropout=") + 9:]
-drop_rates = sql("SELECT group_concat(d, ' ') FROM (SELECT DISTINCT dropout AS d FROM run_params WHERE " \
+drop_rates = sql("SELECT coalesce(group_concat(d, ' '), '') FROM (SELECT DISTINCT dropout AS d FROM run_params WHERE " \
                  . wherer . " AND dropout > 0 ORDER BY d)")
 rank_in(w, list, i) = i > words(list) ? 0 : word(list, i) eq w ? i : rank_in(w, list, i + 1)
 cond_label(c) = base_label(cond_base(c)) . (cond_rate(c) eq "" ? "" : ", dropout p=" . cond_rate(c))
@@ -328,6 +328,44 @@ mark_switch = "set arrow 1 from steps_a - 0.5, graph 0 to steps_a - 0.5, graph 1
               "set style textbox opaque fc rgb '#ffffff' noborder margins 1, 1; " . \
               "set label 1 'A' at steps_a - 0.5, graph 0.92 offset -0.4, 0 right front boxed; " . \
               "set label 2 'B' at steps_a - 0.5, graph 0.92 offset 0.4, 0 left front boxed"
+
+# ---- diverged runs (DESIGN §2 nonfinite) ----
+# A run whose values overflow holds NaN or Inf from some layer on: its
+# statistics there are NULL (read as NaN) or Inf, both of which gnuplot
+# leaves out. A plot whose points are all left out stops gnuplot ("all
+# points y value undefined"), so a curve is drawn only when it has a
+# finite point, a panel without any says so, and every panel notes the
+# conditions whose runs diverged and from which layer.
+# fin(x): the SQL test that x is a finite number (NULL and Inf are not).
+fin(x) = "abs(" . x . ") <= 1.7976931348623157e308"
+# n_fin(q): the rows of query q whose column m is finite.
+n_fin(q) = int(sql("SELECT count(*) FROM (" . q . ") WHERE " . fin("m")))
+# div_from(f): the first layer with a non-finite value in the runs that
+# match the SQL filter f (over layer_stats_by_run), 0 when none diverged.
+div_from(f) = int(sql("SELECT coalesce(min(layer), 0) FROM layer_stats_by_run WHERE " . f . \
+                      " AND nonfinite > 0"))
+any_diverged = div_from(where) > 0
+# div_label(k): the command that shows the variable div_text in the colour
+# div_color as a panel's k-th note, down from graph height div_y (eval
+# sees only the variables' names, never their text); div_clear removes the
+# notes.
+div_y = 0.93
+div_label(k) = sprintf("set label %d div_text at graph 0.03, graph %.4f left front boxed tc rgb div_color " . \
+                       "font ',%g'", 40 + k, div_y - 0.08 * (k - 1), 0.8 * font_pt(W))
+# A panel of several conditions lists those whose runs diverged as words
+# "INDEX:LAYER" (INDEX in conds): one note when every condition diverged
+# at the same layer, else a note per condition, in its colour.
+div_c(w) = word(conds, int(w[1:strstrt(w, ":") - 1]))
+div_L(w) = w[strstrt(w, ":") + 1:]
+div_same(da, k) = k > words(da) ? 1 : div_L(word(da, k)) eq div_L(word(da, 1)) && div_same(da, k + 1)
+div_every(da) = nconds > 1 && words(da) == nconds && div_same(da, 2)
+div_note(w) = sprintf("%s: diverged at layer %s", cond_short(div_c(w)), div_L(w))
+div_clear = "unset label 41; unset label 42; unset label 43; unset label 44; " . \
+            "unset label 45; unset label 46; unset label 47; unset label 48"
+div_color = '#000000'
+# An empty panel: a fixed range, so that gnuplot has nothing to autoscale.
+empty_panel = "unset logscale y; set yrange [0:1]; set format y '%g'"
+set style textbox opaque fc rgb '#ffffff' noborder margins 1, 1
 
 # Integer tics on short layer and step axes (no "layer 2.5").
 int_tics(n) = n <= 12 ? "set xtics 1" : "set xtics autofreq"

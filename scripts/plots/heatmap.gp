@@ -50,8 +50,17 @@ eval mark_switch
 unset key
 
 # One colour scale for every panel, so that colours compare across conditions.
-lo = real(sql(sprintf("SELECT min(%s) FROM layer_stats_by_run WHERE %s AND site = %s AND layer >= 1", metric, where1, sqlq(site))))
-hi = real(sql(sprintf("SELECT max(%s) FROM layer_stats_by_run WHERE %s AND site = %s AND layer >= 1", metric, where1, sqlq(site))))
+# Finite values only: a diverged run's Inf would leave no scale at all.
+lo = sql(sprintf("SELECT min(%s) FROM layer_stats_by_run WHERE %s AND site = %s AND layer >= 1 AND %s", \
+                 metric, where1, sqlq(site), fin(metric)))
+hi = sql(sprintf("SELECT max(%s) FROM layer_stats_by_run WHERE %s AND site = %s AND layer >= 1 AND %s", \
+                 metric, where1, sqlq(site), fin(metric)))
+if (lo eq "NaN" || hi eq "NaN") { lo = 0; hi = 1 }
+lo = real(lo)
+hi = real(hi)
+# One value everywhere (a layer that is constant, or all a diverged run
+# left): a range around it, which gnuplot cannot make of [v:v].
+if (hi <= lo) { lo = lo - 1; hi = hi + 1 }
 if (lo > 0 && hi / lo > 100) {
     set logscale cb
     set format cb log_format
@@ -67,7 +76,7 @@ set style fill solid 1.0 noborder
 # bar lands on the tic labels or the next panel in gnuplot 5.4.
 unset cblabel
 
-q(c) = sprintf("SELECT step, layer, %s FROM layer_stats_by_run WHERE %s AND condition = %s AND site = %s " . \
+q(c) = sprintf("SELECT step, layer, %s AS m FROM layer_stats_by_run WHERE %s AND condition = %s AND site = %s " . \
                "AND layer >= 1 ORDER BY layer, step", metric, where1, cq(c), sqlq(site))
 
 do for [ic = 1:nconds] {
@@ -78,9 +87,18 @@ do for [ic = 1:nconds] {
     # Each panel's colour bar just right of it, the same scale everywhere.
     set colorbox vertical user origin (ml + (k - 1) * (pw(ncols) + gx) + pw(ncols) + 0.15) / W, \
         1 - (mt + (r - 1) * (ph(nrows) + gy) + ph(nrows)) / H size 0.18 / W, ph(nrows) / H
-    set title cond_title(c) textcolor rgb cond_color(c)
+    # A diverged run says so in the title (a note inside would hide cells
+    # or the A and B marks); its cells without a finite value stay white.
+    L = any_diverged ? div_from(where1 . " AND condition = " . cq(c)) : 0
+    set title cond_title(c) . (L > 0 ? sprintf(", diverged from layer %d", L) : "") textcolor rgb cond_color(c)
     if (k == 1) { set ylabel "layer" } else { unset ylabel }
     if (r == nrows || ic + ncols > nconds) { set xlabel "step" } else { unset xlabel }
+    if (n_fin(q(c)) == 0) {
+        set label 49 "no finite values" at graph 0.5, graph 0.5 center front
+        plot 1/0 notitle
+        unset label 49
+        continue
+    }
     plot srcq(q(c)) using 1:2:3 with image
 }
 unset multiplot

@@ -32,17 +32,40 @@ eval int_tics(steps_total)
 eval mark_switch
 unset key
 
-q(c, l) = sprintf("SELECT step, p01, p15, p50, p85, p99 FROM layer_stats_by_run WHERE %s " . \
+q(c, l) = sprintf("SELECT step, p01, p15, p50 AS m, p85, p99 FROM layer_stats_by_run WHERE %s " . \
                   "AND condition = %s AND layer = %d AND site = %s ORDER BY step", where1, cq(c), l, sqlq(site))
+# A diverged run's note sits low, clear of the A and B marks.
+div_y = 0.08
 
 do for [ic = 1:nconds] {
     c = word(conds, ic)
+    L = any_diverged ? div_from(where1 . " AND condition = " . cq(c)) : 0
     do for [il = 1:nlayers] {
         l = int(word(layers, il))
         eval set_panel(ic, il, nconds, nlayers)
         set title sprintf("%s, layer %d", cond_title(c), l)
         if (il == 1) { set ylabel site . " value" } else { unset ylabel }
         if (ic == nconds) { set xlabel "step" } else { unset xlabel }
+        set autoscale y
+        eval div_clear
+        if (L > 0) {
+            div_text = sprintf("run diverged from layer %d", L)
+            div_color = cond_color(c)
+            eval div_label(1)
+        }
+        if (n_fin(q(c, l)) == 0) {
+            eval empty_panel
+            set label 49 "no finite values" at graph 0.5, graph 0.5 center front
+            plot 1/0 notitle
+            unset label 49
+            continue
+        }
+        # A constant layer (every value the same, e.g. 0): a range around it,
+        # which gnuplot would otherwise make itself, with a warning.
+        v = sql("SELECT min(p01) || ' ' || max(p99) FROM (" . q(c, l) . ") WHERE " . fin("p01") . " AND " . fin("p99"))
+        if (words(v) == 2 && real(word(v, 1)) == real(word(v, 2))) {
+            set yrange [real(word(v, 1)) - 1:real(word(v, 1)) + 1]
+        }
         plot srcq(q(c, l)) using 1:2:6 with filledcurves fs transparent solid 0.15 noborder lc rgb cond_color(c), \
              '' using 1:3:5 with filledcurves fs transparent solid 0.4 noborder lc rgb cond_color(c), \
              '' using 1:4 with linespoints lw 2 pt 7 ps 0.4 lc rgb cond_color(c)
