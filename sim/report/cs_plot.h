@@ -22,6 +22,7 @@ typedef struct {
     size_t n_run_ids;
     cs_plot_format format;
     const char *out_dir;     /* NULL: results/<experiment> */
+    FILE *warnings;          /* diverged runs, gnuplot's warnings; NULL: stderr */
 } cs_plot_options;
 
 /* "png", "svg" or "pdf" to a format: CS_OK, or CS_EINVAL naming the word. */
