@@ -173,11 +173,21 @@ acts = sql("SELECT coalesce(group_concat(activation, ' '), '') FROM (SELECT DIST
            . wherer . " ORDER BY activation)")
 nconds = words(conds)
 nacts = words(acts)
+# A name with a space or a control character in it would split into words.
+if (nacts != int(sql("SELECT count(DISTINCT activation) FROM run_params WHERE " . wherer)) || \
+    nconds != int(sql("SELECT count(DISTINCT condition) FROM run_params WHERE " . wherer))) {
+    exit error sprintf("database '%s' holds an activation or condition with a space or a control character in it, which covshift does not write", db)
+}
 maxdepth = int(sql("SELECT max(depth) FROM run_params WHERE " . wherer))
 steps_a = int(sql("SELECT min(steps_a) FROM run_params WHERE " . wherer))
 if (!exists("activation")) { activation = word(acts, 1) }
-if (!exists("seed")) { seed = int(sql("SELECT min(seed) FROM run_params WHERE " . wherer . \
-                                      " AND activation = " . sqlq(activation))) }
+if (!exists("seed")) {
+    seed = sql("SELECT min(seed) FROM run_params WHERE " . wherer . " AND activation = " . sqlq(activation))
+    if (seed eq "NaN") {
+        exit error sprintf("no done run of experiment '%s' has activation '%s'", experiment, activation)
+    }
+    seed = int(seed)
+}
 # The filter of a per-run figure: one activation, one seed.
 where1 = where . " AND activation = " . sqlq(activation) . sprintf(" AND seed = %d", seed)
 if (int(sql("SELECT count(*) FROM run_params WHERE " . where1 . " AND status = 'done'")) == 0) {

@@ -482,7 +482,7 @@ static int cs_plot_run_script(const cs_plot_sel *sel, const cs_plot_options *o,
                               const char *path)
 {
     const char *dir = cs_plot_scripts_dir();
-    size_t len = strlen(dir) + strlen(fig->script) + sizeof "/.gp";
+    size_t len = strlen(dir) + strlen(fig->script) + sizeof "./" "/.gp";
     char *script = cs_malloc(len);
     /* -c SCRIPT db out term experiment [runs] [activation] [metric] NULL */
     enum { CS_PLOT_MAX_ARGS = 10 };
@@ -494,7 +494,9 @@ static int cs_plot_run_script(const cs_plot_sel *sel, const cs_plot_options *o,
         rc = CS_ENOMEM;
         goto done;
     }
-    snprintf(script, len, "%s/%s.gp", dir, fig->script);
+    /* gnuplot runs a script named "<cmd" as a command: ./ before a
+     * relative directory (COVSHIFT_PLOTS_DIR) keeps it a file. */
+    snprintf(script, len, "%s%s/%s.gp", dir[0] == '/' ? "" : "./", dir, fig->script);
     args[n++] = "-c";
     args[n++] = script;
     const char *pairs[][2] = {
