@@ -1,4 +1,4 @@
-/* sim/cs_text.c: what reaches the terminal and report.md from a name or a
+/* sim/base/cs_text.c: what reaches the terminal and report.md from a name or a
  * path. Each function against strings written out by hand. */
 #include "cs_test_util.h"
 

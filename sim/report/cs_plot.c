@@ -1107,7 +1107,7 @@ static int cs_plot_write_report(cs_plot_sel *sel, const cs_plot_options *o, FILE
         goto done;
 
     /* Names, paths and provenance come from the user or the database: each
-     * is escaped for where it goes (sim/cs_text.h), so that none leaves its
+     * is escaped for where it goes (sim/base/cs_text.h), so that none leaves its
      * heading, code span, table cell or code block. */
     fputs("# covshift report: ", f);
     cs_text_md_inline(f, sel->experiment);

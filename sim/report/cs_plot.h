@@ -69,7 +69,7 @@ void cs_plot_free_paths(char **paths, size_t n);
  * figures embedded with a sentence each, and the diverged runs when there
  * are any. Markdown with pipe tables, so that it reads as it is and
  * converts with pandoc; every name and text from the user or the database
- * is escaped for where it goes (sim/cs_text.h). Returns the codes of
+ * is escaped for where it goes (sim/base/cs_text.h). Returns the codes of
  * cs_plot_render, or CS_EIO when report.md cannot be written. */
 int cs_plot_report(const cs_plot_options *o, FILE *log);
 
