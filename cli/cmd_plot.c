@@ -38,8 +38,12 @@ static const char *const cs_plot_usage =
     "                         (default results/<experiment>)\n"
     "  -h, --help             this text\n"
     "\n"
+    "A run that diverged (NaN or Inf from some layer on) is drawn as far as it is\n"
+    "finite, its panels marked, with a warning on stderr.\n"
+    "\n"
     "exit status 2: DB missing or empty, no runs match, gnuplot or sqlite3 missing,\n"
-    "DIR cannot be created or written.\n";
+    "DIR cannot be created or written, a name in DB that covshift cannot have\n"
+    "written.\n";
 
 static const struct option cs_plot_options_table[] = {
     {"experiment", required_argument, NULL, 'e'},

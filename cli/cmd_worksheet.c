@@ -99,10 +99,14 @@ int cmd_worksheet(int argc, char **argv)
         return CS_EXIT_USAGE;
     }
 
+    /* A bad --out is refused before anything is computed or printed. */
+    int rc = cs_worksheet_check_out(dir);
+    if (rc != CS_OK)
+        return cs_cli_fail("worksheet", rc);
     cs_worksheet *ws = cs_worksheet_alloc();
     if (!ws)
         return cs_cli_fail("worksheet", CS_ENOMEM);
-    int rc = cs_worksheet_compute(ws, seed);
+    rc = cs_worksheet_compute(ws, seed);
     if (rc == CS_OK)
         rc = cs_worksheet_report(ws, stdout, dir);
     cs_worksheet_free(ws);

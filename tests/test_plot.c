@@ -3,7 +3,7 @@
  * tests/fixtures/plot_small.ini (tanh, no norm and BN frozen, 2 seeds,
  * depth 4), every standard figure rendered in png, svg and pdf and checked
  * valid and not blank, the report's drift table compared with the database
- * through the sqlite3 C API, the scripts run alone with gnuplot -e, and
+ * through the sqlite3 C API, the scripts run alone with gnuplot -c, and
  * every error a user can make: exit status 2 with the message. The claim
  * figures of issue 6 (grad_by_depth, bn_noise, running_gap) from a second
  * database made from tests/fixtures/plot_claims.ini: each in every format,
@@ -336,16 +336,16 @@ static void test_plot_titles_and_legends_name_experiment_and_conditions(void **s
     free(svg);
 }
 
-/* Runs each scripts/plots/NAME.gp alone on DB with its -e variables, as
- * the README shows; each must exit 0, print nothing, and draw a valid PNG. */
+/* Runs each scripts/plots/NAME.gp alone on DB with its key=value options,
+ * as the README shows; each must exit 0, print nothing, and draw a valid PNG. */
 static void run_scripts_alone(const char *database, const char *const calls[][2], size_t n,
                               const char *prefix)
 {
     for (size_t i = 0; i < n; i++) {
         char out[4400], *said = NULL;
         snprintf(out, sizeof out, "%s/%s_%zu_%s.png", tmp, prefix, i, calls[i][0]);
-        int status = cs_test_shell(&said, "gnuplot -e \"db='%s'; out='%s'; %s\" '%s/%s.gp'",
-                                   database, out, calls[i][1], PLOTS_DIR, calls[i][0]);
+        int status = cs_test_shell(&said, "gnuplot -c '%s/%s.gp' db='%s' out='%s' %s", PLOTS_DIR,
+                                   calls[i][0], database, out, calls[i][1]);
         if (status != 0 || *said)
             fail_msg("gnuplot %s.gp with %s: exit %d, said:\n%s", calls[i][0], calls[i][1],
                      status, said);
@@ -356,16 +356,16 @@ static void run_scripts_alone(const char *database, const char *const calls[][2]
 }
 
 /* The scripts run alone, as the README shows, with the optional variables. */
-static void test_scripts_run_standalone_with_gnuplot_e(void **state)
+static void test_scripts_run_standalone_with_gnuplot_c(void **state)
 {
     (void)state;
     assert_int_equal(run_status, 0);
     static const char *const calls[][2] = {
-        {"drift_by_depth", "metric='w1'; site='norm'"},
-        {"percentile_bands", "layers='1 4'; site='post'; runs='1,2,3,4'"},
-        {"heatmap", "metric='p50'; seed=2"},
-        {"histograms", "layers='2'; activation='tanh'"},
-        {"second_moment", "experiment='plot_small'"},
+        {"drift_by_depth", "metric=w1 site=norm"},
+        {"percentile_bands", "layers='1 4' site=post runs=1,2,3,4"},
+        {"heatmap", "metric=p50 seed=2"},
+        {"histograms", "layers=2 activation=tanh"},
+        {"second_moment", "experiment=plot_small"},
     };
     run_scripts_alone(db, calls, sizeof calls / sizeof calls[0], "alone");
 }
@@ -621,10 +621,10 @@ static void test_claim_scripts_run_standalone(void **state)
     (void)state;
     assert_int_equal(claims_run_status, 0);
     static const char *const calls[][2] = {
-        {"grad_by_depth", "metric='all'; phase='A'"},
-        {"grad_by_depth", "metric='grad_h_norm'; runs='1,2,3,4,5,6'"},
-        {"bn_noise", "site='norm'"},
-        {"running_gap", "metric='var_gap'; layers='0 2'"},
+        {"grad_by_depth", "metric=all phase=A"},
+        {"grad_by_depth", "metric=grad_h_norm runs=1,2,3,4,5,6"},
+        {"bn_noise", "site=norm"},
+        {"running_gap", "metric=var_gap layers='0 2'"},
     };
     run_scripts_alone(claims_db, calls, sizeof calls / sizeof calls[0], "alone_claim");
     /* an activation whose runs measured no gradients: a panel that says
@@ -635,9 +635,9 @@ static void test_claim_scripts_run_standalone(void **state)
         &said,
         "cp '%s' '%s/partial.db' && sqlite3 '%s/partial.db' \"UPDATE runs SET activation = "
         "'tanh' WHERE seed = 2; DELETE FROM grad_stats WHERE run_id IN (SELECT id FROM runs "
-        "WHERE activation = 'tanh')\" && gnuplot -e \"db='%s/partial.db'; out='%s'\" "
-        "'%s/grad_by_depth.gp'",
-        claims_db, tmp, tmp, tmp, out, PLOTS_DIR);
+        "WHERE activation = 'tanh')\" && gnuplot -c '%s/grad_by_depth.gp' db='%s/partial.db' "
+        "out='%s'",
+        claims_db, tmp, tmp, PLOTS_DIR, tmp, out);
     if (status != 0 || *said)
         fail_msg("grad_by_depth.gp with an activation without gradients: exit %d, said:\n%s",
                  status, said);
@@ -652,8 +652,8 @@ static void test_claim_scripts_run_standalone(void **state)
     };
     for (size_t i = 0; i < NCLAIMS; i++) {
         char *said = NULL;
-        int status = cs_test_shell(&said, "gnuplot -e \"db='%s'; out='%s/none.png'\" '%s/%s.gp'",
-                                   db, tmp, PLOTS_DIR, missing[i][0]);
+        int status = cs_test_shell(&said, "gnuplot -c '%s/%s.gp' db='%s' out='%s/none.png'",
+                                   PLOTS_DIR, missing[i][0], db, tmp);
         if (status == 0)
             fail_msg("%s.gp on a database without its rows exited 0", missing[i][0]);
         assert_contains(said, missing[i][1], missing[i][0]);
@@ -963,7 +963,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plot_renders_every_figure_valid_and_not_blank),
         cmocka_unit_test(test_plot_titles_and_legends_name_experiment_and_conditions),
-        cmocka_unit_test(test_scripts_run_standalone_with_gnuplot_e),
+        cmocka_unit_test(test_scripts_run_standalone_with_gnuplot_c),
         cmocka_unit_test(test_report_drift_table_matches_database),
         cmocka_unit_test(test_plot_errors_exit_2_with_message),
         cmocka_unit_test(test_plot_and_report_help),

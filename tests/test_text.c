@@ -5,7 +5,21 @@
 
 #include <string.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "cs_text.h"
+
+/* What f wrote for s, through open_memstream (malloc'd). */
+static char *written(void (*put)(FILE *, const char *), const char *s)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    put(f, s);
+    fclose(f);
+    return buf;
+}
 
 static void test_controls_and_escapes_are_shown_not_obeyed(void **state)
 {
@@ -59,11 +73,52 @@ static void test_a_short_buffer_cuts_between_escapes(void **state)
     }
 }
 
+static void block_ini(FILE *f, const char *s)
+{
+    cs_text_md_block(f, "ini", s);
+}
+
+static void test_md_inline_escapes_markup_and_cells(void **state)
+{
+    (void)state;
+    char *s = written(cs_text_md_inline, "a|b `c` <x> [l](u) *e* & \\ plot_small\n");
+    assert_string_equal(s, "a\\|b \\`c\\` \\<x\\> \\[l\\](u) \\*e\\* \\& \\\\ plot_small\\x0a");
+    free(s);
+}
+
+static void test_md_code_fence_longer_than_any_run(void **state)
+{
+    (void)state;
+    char *s = written(cs_text_md_code, "a.db");
+    assert_string_equal(s, "`a.db`");
+    free(s);
+    s = written(cs_text_md_code, "x``y`z\n");
+    assert_string_equal(s, "```x``y`z\\x0a```");
+    free(s);
+    s = written(cs_text_md_code, "`tick");
+    assert_string_equal(s, "`` `tick ``");
+    free(s);
+}
+
+static void test_md_block_cannot_be_closed_from_inside(void **state)
+{
+    (void)state;
+    char *s = written(block_ini, "a = 1\r\n```\n````\nb\x1b\tc");
+    assert_string_equal(s, "`````ini\na = 1\n```\n````\nb\\x1b\tc\n`````\n");
+    free(s);
+    s = written(block_ini, "");
+    assert_string_equal(s, "```ini\n\n```\n");
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_controls_and_escapes_are_shown_not_obeyed),
         cmocka_unit_test(test_a_short_buffer_cuts_between_escapes),
+        cmocka_unit_test(test_md_inline_escapes_markup_and_cells),
+        cmocka_unit_test(test_md_code_fence_longer_than_any_run),
+        cmocka_unit_test(test_md_block_cannot_be_closed_from_inside),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

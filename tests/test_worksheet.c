@@ -414,6 +414,54 @@ static void test_worksheet_cli_io_failures(void **state)
     free(tmp);
 }
 
+/* A bad --out is refused before anything is computed: a regular file, a
+ * path through one, and a directory that cannot be written (a read-only
+ * bind mount when possible, since root ignores chmod): exit 2, the
+ * message, and none of the worksheet's blocks printed. An output path
+ * with a newline and one named "|cmd" are paths like any other. */
+static void test_worksheet_refuses_bad_out_before_computing(void **state)
+{
+    (void)state;
+    char *tmp = cs_test_mkdtemp();
+    char *out = NULL;
+    int status = cs_test_shell(&out, "touch '%s/file' && '%s' worksheet --out '%s/file'", tmp,
+                               CS_BINARY, tmp);
+    assert_int_equal(status, 2);
+    assert_contains(out, "covshift worksheet: ");
+    if (strstr(out, "Data Shape") || strstr(out, "covshift worksheet, seed"))
+        fail_msg("the worksheet was computed before --out was refused:\n%s", out);
+    free(out);
+    status = cs_test_shell(&out, "'%s' worksheet --out '%s/file/sub'", CS_BINARY, tmp);
+    assert_int_equal(status, 2);
+    if (strstr(out, "Data Shape"))
+        fail_msg("the worksheet was computed before --out was refused:\n%s", out);
+    free(out);
+    status = cs_test_shell(&out,
+                           "mkdir -p '%s/ro' && unshare -m sh -c \"mount --bind '%s/ro' '%s/ro' "
+                           "&& mount -o remount,bind,ro '%s/ro' '%s/ro' && '%s' worksheet --out "
+                           "'%s/ro'\"",
+                           tmp, tmp, tmp, tmp, tmp, CS_BINARY, tmp);
+    if (status == 2) {
+        assert_contains(out, "is not writable");
+        if (strstr(out, "Data Shape"))
+            fail_msg("the worksheet was computed before --out was refused:\n%s", out);
+    } else {
+        print_message("no read-only bind mount here (exit %d): the unwritable directory case "
+                      "is not checked\n",
+                      status);
+    }
+    free(out);
+    /* "|touch pwned" is a directory of that name, not a pipe */
+    status = cs_test_shell(&out, "cd '%s' && '%s' worksheet --out '|touch pwned' && test ! -e "
+                                 "pwned && test -s '|touch pwned/worksheet_raw.png'",
+                           tmp, CS_BINARY);
+    if (status != 0)
+        fail_msg("worksheet --out '|touch pwned': exit %d:\n%s", status, out);
+    free(out);
+    cs_test_rmdir(tmp);
+    free(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_worksheet_cli_end_to_end),
         cmocka_unit_test(test_worksheet_cli_rejects_bad_input),
         cmocka_unit_test(test_worksheet_cli_io_failures),
+        cmocka_unit_test(test_worksheet_refuses_bad_out_before_computing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,11 +10,17 @@
 # over seeds (and pooled batch sizes), band: min to max. At site post an
 # open diamond at layer 1 marks dropout's expected noise sqrt(p / (1 - p)).
 # A panel row per activation.
-#   gnuplot -e "db='results/bn_noise.db'; out='bn_noise.png'" scripts/plots/bn_noise.gp
-# Optional: site = pre | norm | post (default post: what the next layer
+#   gnuplot -c scripts/plots/bn_noise.gp db=results/bn_noise.db out=bn_noise.png
+# Options (key=value): site = pre | norm | post (default post: what the next layer
 # receives, after dropout), and common.gp's filters.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-load here(ARG0) . "common.gp"
+options = "site"
+# load clears ARGV: common.gp reads the options from script_args.
+array script_args[9]
+do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
+script_argc = ARGC
+# "./" keeps a directory named "<..." from being read as a command (load "<cmd").
+load (ARG0[1:1] eq "<" ? "./" : "") . here(ARG0) . "common.gp"
 
 if (!exists("site")) { site = "post" }
 if (site ne "pre" && site ne "norm" && site ne "post") {
@@ -26,13 +32,13 @@ if (int(sql("SELECT count(*) FROM noise_by_depth WHERE " . wn)) == 0) {
                        experiment, site)
 }
 # Batch norm's batch sizes and the dropout rates that have noise rows.
-bsizes = sql("SELECT group_concat(batch, ' ') FROM (SELECT DISTINCT batch FROM noise_by_depth WHERE " . wn . \
+bsizes = sql("SELECT coalesce(group_concat(batch, ' '), '') FROM (SELECT DISTINCT batch FROM noise_by_depth WHERE " . wn . \
              " AND norm = 'batch' ORDER BY batch)")
-rates = sql("SELECT group_concat(dropout, ' ') FROM (SELECT DISTINCT dropout FROM noise_by_depth WHERE " . wn . \
+rates = sql("SELECT coalesce(group_concat(dropout, ' '), '') FROM (SELECT DISTINCT dropout FROM noise_by_depth WHERE " . wn . \
             " AND dropout > 0 ORDER BY dropout)")
 # Panels: batch norm alone against dropout alone, then one per rate that
 # batch norm was combined with.
-bn_rates = sql("SELECT group_concat(dropout, ' ') FROM (SELECT DISTINCT dropout FROM noise_by_depth WHERE " . wn . \
+bn_rates = sql("SELECT coalesce(group_concat(dropout, ' '), '') FROM (SELECT DISTINCT dropout FROM noise_by_depth WHERE " . wn . \
                " AND norm = 'batch' AND dropout > 0 ORDER BY dropout)")
 npanels = 1 + words(bn_rates)
 nb = words(bsizes)
@@ -67,7 +73,7 @@ mb = 0.95 + legend_h(nentries)
 mt = title_margin(W)
 H = 3.6 * nacts + mt + mb + gy * (nacts - 1)
 eval set_term(W, H)
-set output out
+set output out_file
 
 set multiplot title figure_title(sprintf("noise of a probe's activations at site %s by depth", site), \
     "sd across batch compositions and masks / rms value; line: mean, band: min to max over seeds")
@@ -81,21 +87,25 @@ unset key
 
 # Per activation: layer, mean, min, max of noise for batch norm at batch m
 # with dropout rate r, and for no batch norm at rate r (batch sizes pooled).
-qbn(a, m, r) = sprintf("SELECT layer, avg(noise), min(noise), max(noise) FROM noise_by_depth WHERE %s " . \
+qbn(a, m, r) = sprintf("SELECT layer, avg(noise) AS m, min(noise), max(noise) FROM noise_by_depth WHERE %s " . \
                        "AND activation = %s AND norm = 'batch' AND batch = %s AND dropout = %s " . \
                        "GROUP BY layer ORDER BY layer", wn, sqlq(a), m, r)
-qdrop(a, r) = sprintf("SELECT layer, avg(noise), min(noise), max(noise) FROM noise_by_depth WHERE %s " . \
+qdrop(a, r) = sprintf("SELECT layer, avg(noise) AS m, min(noise), max(noise) FROM noise_by_depth WHERE %s " . \
                       "AND activation = %s AND norm = 'none' AND dropout = %s " . \
                       "GROUP BY layer ORDER BY layer", wn, sqlq(a), r)
-n_of(q) = int(sql("SELECT count(*) FROM (" . q . ")"))
-# The curves a panel has, as words "kind:index" (b: batch size, d: rate,
-# 0: the reference), so that no plot element reads an empty source.
-curves(a, r) = ""
-ymax(a) = real(sql("SELECT coalesce(max(noise), 1) FROM noise_by_depth WHERE " . wn . " AND activation = " . sqlq(a)))
+# A curve is drawn when it has a finite point (n_fin), so that no plot
+# element reads an empty source or one a diverged run left undefined.
+# idx(w): a word of bw or dw as a number; gnuplot evaluates a plot
+# element once even when its loop over an empty list has no turn.
+idx(w) = w eq "" ? 1 : int(w)
+ymax(a) = real(sql("SELECT coalesce(max(noise), 1) FROM noise_by_depth WHERE " . wn . " AND activation = " . \
+                   sqlq(a) . " AND " . fin("noise")))
 
 do for [ia = 1:nacts] {
     a = word(acts, ia)
-    set yrange [0:ymax(a) * 1.08]
+    top = ymax(a)
+    set yrange [0:(top > 0 ? top : 1) * 1.08]
+    L = any_diverged ? div_from(where . " AND activation = " . sqlq(a)) : 0
     do for [ip = 1:npanels] {
         r = ip == 1 ? "0" : word(bn_rates, ip - 1)
         eval set_panel(ia, ip, nacts, npanels)
@@ -105,34 +115,42 @@ do for [ia = 1:nacts] {
         # Batch sizes of batch norm at this rate, and the dropout curves:
         # every rate in the first panel, this rate in the others.
         bw = ""
-        do for [ib = 1:nb] { if (n_of(qbn(a, word(bsizes, ib), r)) > 0) { bw = bw . " " . ib } }
+        do for [ib = 1:nb] { if (n_fin(qbn(a, word(bsizes, ib), r)) > 0) { bw = bw . " " . ib } }
         dw = ""
         do for [ir = 1:nr] {
-            if ((ip == 1 || word(rates, ir) eq r) && n_of(qdrop(a, word(rates, ir))) > 0) { dw = dw . " " . ir }
+            if ((ip == 1 || word(rates, ir) eq r) && n_fin(qdrop(a, word(rates, ir))) > 0) { dw = dw . " " . ir }
         }
-        ref = ip == 1 && n_of(qdrop(a, "0")) > 0
+        ref = ip == 1 && n_fin(qdrop(a, "0")) > 0
+        unset label
+        if (L > 0) {
+            div_text = sprintf("runs diverged at layer %d", L)
+            eval div_label(1)
+        }
         if (words(bw) + words(dw) + ref == 0) {
-            set label 9 "no runs" at graph 0.5, graph 0.5 center
+            set label 9 (L > 0 ? "no finite values" : "no runs") at graph 0.5, graph 0.5 center
             plot 1/0 notitle
             unset label 9
             continue
         }
+        # gnuplot reads the source of a loop over an empty list: such a
+        # loop reads a curve the panel draws (src0; the y range is fixed).
+        src0 = words(bw) > 0 ? qbn(a, word(bsizes, idx(word(bw, 1))), r) : \
+               words(dw) > 0 ? qdrop(a, word(rates, idx(word(dw, 1)))) : qdrop(a, "0")
         # Dropout alone at rate p has noise sqrt(p / (1 - p)) at layer 1's
         # post site (README "The notes' claims"): an open diamond there.
-        unset label
         if (theory) {
             do for [ir in dw] {
-                p = real(word(rates, int(ir)))
-                set label 10 + int(ir) "" at first 1, first sqrt(p / (1 - p)) point pt 12 ps 2.2 lw 1.5 lc rgb drop_color front
+                p = real(word(rates, idx(ir)))
+                set label 10 + idx(ir) "" at first 1, first sqrt(p / (1 - p)) point pt 12 ps 2.2 lw 1.5 lc rgb drop_color front
             }
         }
-        plot for [ib in bw] srcq(qbn(a, word(bsizes, int(ib)), r)) using 1:3:4 with filledcurves lc rgb bn_color(int(ib)) notitle, \
-             for [ib in bw] srcq(qbn(a, word(bsizes, int(ib)), r)) using 1:2 with linespoints lw 2 pt 7 ps 0.45 \
-                 lc rgb bn_color(int(ib)) notitle, \
-             for [ir in dw] srcq(qdrop(a, word(rates, int(ir)))) using 1:3:4 with filledcurves lc rgb drop_color notitle, \
-             for [ir in dw] srcq(qdrop(a, word(rates, int(ir)))) using 1:2 with linespoints lw 2 pt 6 ps 0.6 \
-                 lc rgb drop_color dt rate_dt(int(ir)) notitle, \
-             for [k = 1:ref] srcq(qdrop(a, "0")) using 1:2 with linespoints lw 2 pt 7 ps 0.45 lc rgb '#000000' notitle
+        plot for [ib in bw] srcq(words(bw) > 0 ? qbn(a, word(bsizes, idx(ib)), r) : src0) using 1:3:4 with filledcurves lc rgb bn_color(idx(ib)) notitle, \
+             for [ib in bw] srcq(words(bw) > 0 ? qbn(a, word(bsizes, idx(ib)), r) : src0) using 1:2 with linespoints lw 2 pt 7 ps 0.45 \
+                 lc rgb bn_color(idx(ib)) notitle, \
+             for [ir in dw] srcq(words(dw) > 0 ? qdrop(a, word(rates, idx(ir))) : src0) using 1:3:4 with filledcurves lc rgb drop_color notitle, \
+             for [ir in dw] srcq(words(dw) > 0 ? qdrop(a, word(rates, idx(ir))) : src0) using 1:2 with linespoints lw 2 pt 6 ps 0.6 \
+                 lc rgb drop_color dt rate_dt(idx(ir)) notitle, \
+             for [k = 1:ref] srcq(ref ? qdrop(a, "0") : src0) using 1:2 with linespoints lw 2 pt 7 ps 0.45 lc rgb '#000000' notitle
     }
 }
 unset label

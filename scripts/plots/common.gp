@@ -1,21 +1,35 @@
 # Shared by every figure script in scripts/plots/ (README "Figures and
-# reports"): the database access through the sqlite3 shell, the run filter,
-# the condition names and colours (one colour per condition in every
-# figure), the figure title and the terminal. Loaded first by each script:
-#   load dir.'common.gp'
+# reports"): the options, the database access through the sqlite3 shell,
+# the run filter, the condition names and colours (one colour per
+# condition in every figure), the figure title and the terminal. Loaded
+# first by each script, after it names its own options and copies its
+# arguments (load clears ARGV):
+#   options = "site metric"
+#   array script_args[9]; do for [i = 1:ARGC] { script_args[i] = ARGV[i] }; script_argc = ARGC
+#   load here(ARG0) . "common.gp"
 #
-# Variables a user sets with gnuplot -e "...":
+# Options are the script's arguments, one key=value word each (gnuplot
+# passes at most nine), so that every value reaches the script as a string
+# and never as program text:
+#   gnuplot -c SCRIPT.gp db=results/quickstart.db out=fig.png [key=value ...]
 #   db          results database (required)
 #   out         output file (required); its extension picks the terminal
 #   term        png | svg | pdf (default from out, else png)
 #   experiment  experiment name (default: the newest one with done runs)
-#   runs        run ids, '3,4,7' or '3 4 7' (default: every done run)
+#   runs        run ids, 3,4,7 or '3 4 7' (default: every done run)
 #   activation  the activation for per-run figures (default: the first)
 #   seed        the seed for per-run figures (default: the smallest)
-#   site, metric, layers: see each script.
-# The scripts read the database and never write it (sqlite3 -readonly).
-
-set encoding utf8
+#   site, metric, layers, phase: see each script.
+# The scripts read the database and never write it. No value from the
+# options or the database is evaluated: eval runs only commands built from
+# numbers the scripts computed, every shell word is single-quoted (shq),
+# every SQL string literal doubled (sqlq), and a path is never read as a
+# command ('<cmd', '|cmd') or an option ('-cmd').
+#
+# gnuplot's string functions count bytes under its default encoding (not
+# `set encoding utf8`, which counts characters and misplaces a quote after
+# a byte that is not UTF-8): the quoting below depends on it. The cairo
+# and svg terminals draw UTF-8 text either way.
 
 # ---- strings and quoting ----
 # rep(s, a, b): s with every a replaced by b (gnuplot 5.4 has no strsubst).
@@ -23,38 +37,113 @@ rep(s, a, b) = strstrt(s, a) == 0 ? s : \
     s[1:strstrt(s, a) - 1] . b . rep(s[strstrt(s, a) + strlen(a):], a, b)
 # A shell single-quoted word, and a SQL string literal: a path or an
 # experiment name with quotes in it must not break the command.
-shq(s) = "'" . rep(s, "'", "'\\''") . "'"
-sqlq(s) = "'" . rep(s, "'", "''") . "'"
+# rep1: rep for a one-character a, in halves, so that the recursion stays
+# within gnuplot's depth limit (about 250 calls) however many times a occurs.
+rep1(s, a, b) = strlen(s) <= 128 ? rep(s, a, b) : \
+    rep1(s[1:strlen(s) / 2], a, b) . rep1(s[strlen(s) / 2 + 1:], a, b)
+shq(s) = "'" . rep1(s, "'", "'\\''") . "'"
+sqlq(s) = "'" . rep1(s, "'", "''") . "'"
+# A relative path as ./path: gnuplot reads an output or a load file whose
+# name starts with '|' or '<' as a command, sqlite3 and test a word
+# starting with '-' as an option.
+anchored(p) = p[1:1] eq "/" ? p : "./" . p
 
-if (!exists("db")) { exit error "set db, e.g. gnuplot -e \"db='results/quickstart.db'; out='fig.png'\" SCRIPT.gp" }
-if (!exists("out")) { exit error "set out, the figure to write, e.g. out='fig.png'" }
+# ---- options ----
+usage = "usage: gnuplot -c SCRIPT.gp db=DATABASE out=FILE [key=value ...]; keys: db out term experiment runs " . options
+if (script_argc == 0) { exit error usage }
+do for [i = 1:script_argc] {
+    opt = script_args[i]
+    at = strstrt(opt, "=")
+    key = at > 1 ? opt[1:at - 1] : ""
+    if (key eq "" || strstrt(key, " ") > 0 || \
+        strstrt(" db out term experiment runs " . options . " ", " " . key . " ") == 0) {
+        exit error sprintf("unknown option '%s' (%s)", at > 1 ? key : opt, usage)
+    }
+    val = opt[at + 1:]
+    if (key eq "db") { db = val }
+    if (key eq "out") { out = val }
+    if (key eq "term") { term = val }
+    if (key eq "experiment") { experiment = val }
+    if (key eq "runs") { runs = val }
+    if (key eq "activation") { activation = val }
+    if (key eq "seed") { seed = val }
+    if (key eq "site") { site = val }
+    if (key eq "metric") { metric = val }
+    if (key eq "layers") { layers = val }
+    if (key eq "phase") { phase = val }
+}
+if (!exists("db") || db eq "") { exit error "db=DATABASE is required (" . usage . ")" }
+if (!exists("out") || out eq "") { exit error "out=FILE is required, the figure to write (" . usage . ")" }
+# Numbers are checked digit by digit before SQL or sprintf sees them.
+if (exists("seed")) {
+    do for [k = 1:strlen(seed)] {
+        if (strstrt("0123456789", seed[k:k]) == 0) { exit error sprintf("seed must be a non-negative integer, got '%s'", seed) }
+    }
+    if (seed eq "") { exit error "seed must be a non-negative integer, got ''" }
+    seed = int(seed)
+}
+if (exists("layers")) {
+    do for [k = 1:strlen(layers)] {
+        if (strstrt("0123456789 ", layers[k:k]) == 0) { layers = "" }
+    }
+    if (words(layers) == 0) {
+        exit error "layers must be layer numbers separated by spaces, e.g. '1 15 30'"
+    }
+}
+if (exists("site") && site ne "pre" && site ne "norm" && site ne "post") {
+    exit error sprintf("site must be pre, norm or post, got '%s'", site)
+}
+
+# ---- the database ----
 if (system("command -v sqlite3 >/dev/null 2>&1 && echo yes") ne "yes") {
     exit error "sqlite3 not found: install the Debian package sqlite3"
 }
-if (system("test -s " . shq(db) . " && echo yes") ne "yes") {
+db_path = anchored(db)
+if (system("test -f " . shq(db_path) . " && test -s " . shq(db_path) . " && echo yes") ne "yes") {
     exit error sprintf("database '%s' does not exist or is empty", db)
 }
+# The database is opened as a read-only URI (file:PATH?mode=ro; SQLite
+# reads %HH in it, and ? and # end the path). In a directory we cannot
+# write, SQLite cannot make the -shm file a WAL database needs to be read:
+# there, and only when no -wal file exists, the URI adds immutable=1, so
+# SQLite reads the file alone without locks. That is exact, since no
+# writer can change a database whose directory is read-only and whose
+# journal does not exist; with a -wal file present it is left to SQLite
+# (which reads it when the -shm file exists too).
+dir_of(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . dir_of(p[strstrt(p, "/") + 1:])
+db_dir_writable = system("test -w " . shq(dir_of(db_path)) . " && echo yes") eq "yes"
+db_has_wal = system("test -s " . shq(db_path . "-wal") . " && echo yes") eq "yes"
+db_uri = "file:" . (db_path[1:1] eq "/" ? "//" : "") . \
+         rep1(rep1(rep1(db_path, "%", "%25"), "?", "%3f"), "#", "%23") . "?mode=ro" . \
+         (db_dir_writable || db_has_wal ? "" : "&immutable=1")
 
 # sql(q): the result of a query as one string, rows joined by newlines.
 # srcq(q): a gnuplot data source for plot: columns separated by spaces,
 # NULL (a NaN statistic, DESIGN §3) read as NaN so it leaves a gap.
-sq = "sqlite3 -readonly -batch -noheader -separator ' ' -nullvalue NaN " . shq(db)
+# -init /dev/null: a user's ~/.sqliterc (.headers on, .mode) must not
+# change what the scripts parse.
+sq = "sqlite3 -init /dev/null -readonly -batch -noheader -separator ' ' -nullvalue NaN " . shq(db_uri)
 sql(q) = system(sq . " " . shq(q) . " 2>&1")
 srcq(q) = "< " . sq . " " . shq(q)
+if (sql("SELECT count(*) FROM sqlite_master WHERE name = 'run_params'") ne "1") {
+    exit error sprintf("cannot read '%s' as a covshift results database: %s", db, \
+                       sql("SELECT count(*) FROM sqlite_master WHERE name = 'run_params'"))
+}
 
 # ---- which runs ----
 # where filters the views of results (drift_by_depth, layer_stats_by_run),
 # which hold rows of done runs only; run_params also needs status = 'done'.
 where = "1"
 if (exists("runs")) {
-    runs = rep(rep("" . runs, " ", ","), ",,", ",")  # "" . 3 is "3": runs=3 works too
     do for [k = 1:strlen(runs)] {
-        if (strstrt("0123456789,", runs[k:k]) == 0) {
+        if (strstrt("0123456789, ", runs[k:k]) == 0) {
             exit error sprintf("runs must be run ids separated by commas or spaces, got '%s'", runs)
         }
     }
-    if (runs[1:1] eq ",") { runs = runs[2:] }
-    if (runs[strlen(runs):] eq ",") { runs = runs[1:strlen(runs) - 1] }
+    if (words(rep1(runs, ",", " ")) == 0) { exit error "runs must name at least one run id" }
+    run_list = ""
+    do for [r in rep1(runs, ",", " ")] { run_list = run_list . (run_list eq "" ? "" : ",") . r }
+    runs = run_list
     where = where . " AND run_id IN (" . runs . ")"
 }
 if (!exists("experiment")) {
@@ -78,17 +167,27 @@ if (nruns == 0) {
 cond_rank = "CASE WHEN condition LIKE 'none%' THEN 0 WHEN condition LIKE 'bn-batch%' THEN 1 " . \
             "WHEN condition LIKE 'bn-frozen%' THEN 2 ELSE 3 END, condition"
 cq(c) = sqlq(rep(c, "~", " "))
-conds = sql("SELECT group_concat(replace(condition, ' ', '~'), ' ') FROM (SELECT DISTINCT condition FROM run_params WHERE " \
+conds = sql("SELECT coalesce(group_concat(replace(condition, ' ', '~'), ' '), '') FROM (SELECT DISTINCT condition FROM run_params WHERE " \
             . wherer . " ORDER BY " . cond_rank . ")")
-acts = sql("SELECT group_concat(activation, ' ') FROM (SELECT DISTINCT activation FROM run_params WHERE " \
+acts = sql("SELECT coalesce(group_concat(activation, ' '), '') FROM (SELECT DISTINCT activation FROM run_params WHERE " \
            . wherer . " ORDER BY activation)")
 nconds = words(conds)
 nacts = words(acts)
+# A name with a space or a control character in it would split into words.
+if (nacts != int(sql("SELECT count(DISTINCT activation) FROM run_params WHERE " . wherer)) || \
+    nconds != int(sql("SELECT count(DISTINCT condition) FROM run_params WHERE " . wherer))) {
+    exit error sprintf("database '%s' holds an activation or condition with a space or a control character in it, which covshift does not write", db)
+}
 maxdepth = int(sql("SELECT max(depth) FROM run_params WHERE " . wherer))
 steps_a = int(sql("SELECT min(steps_a) FROM run_params WHERE " . wherer))
 if (!exists("activation")) { activation = word(acts, 1) }
-if (!exists("seed")) { seed = int(sql("SELECT min(seed) FROM run_params WHERE " . wherer . \
-                                      " AND activation = " . sqlq(activation))) }
+if (!exists("seed")) {
+    seed = sql("SELECT min(seed) FROM run_params WHERE " . wherer . " AND activation = " . sqlq(activation))
+    if (seed eq "NaN") {
+        exit error sprintf("no done run of experiment '%s' has activation '%s'", experiment, activation)
+    }
+    seed = int(seed)
+}
 # The filter of a per-run figure: one activation, one seed.
 where1 = where . " AND activation = " . sqlq(activation) . sprintf(" AND seed = %d", seed)
 if (int(sql("SELECT count(*) FROM run_params WHERE " . where1 . " AND status = 'done'")) == 0) {
@@ -96,6 +195,7 @@ if (int(sql("SELECT count(*) FROM run_params WHERE " . where1 . " AND status = '
                        experiment, activation, seed)
 }
 # First, middle and last hidden layer unless layers is given ('1 15 30').
+layers_given = exists("layers")
 if (!exists("layers")) {
     layers = maxdepth >= 3 ? sprintf("%d %d %d", 1, (maxdepth + 1) / 2, maxdepth) : \
              maxdepth == 2 ? "1 2" : "1"
@@ -117,7 +217,7 @@ base_color(c) = c eq 'none' ? '#000000' : \
 # dash-dot-dot, dots), and its words add "dropout p=RATE".
 cond_base(c) = strstrt(c, "~dropout=") == 0 ? c : c[1:strstrt(c, "~dropout=") - 1]
 cond_rate(c) = strstrt(c, "~dropout=") == 0 ? "" : c[strstrt(c, "~dropout=") + 9:]
-drop_rates = sql("SELECT group_concat(d, ' ') FROM (SELECT DISTINCT dropout AS d FROM run_params WHERE " \
+drop_rates = sql("SELECT coalesce(group_concat(d, ' '), '') FROM (SELECT DISTINCT dropout AS d FROM run_params WHERE " \
                  . wherer . " AND dropout > 0 ORDER BY d)")
 rank_in(w, list, i) = i > words(list) ? 0 : word(list, i) eq w ? i : rank_in(w, list, i + 1)
 cond_label(c) = base_label(cond_base(c)) . (cond_rate(c) eq "" ? "" : ", dropout p=" . cond_rate(c))
@@ -173,6 +273,8 @@ figure_title(what, how) = W < 19 ? \
 # png). Fonts grow slowly with the width: a 17 in figure of eight panels
 # has 13.5 pt text, about 11 px when the PNG is shown 1000 px wide, and
 # still leaves each panel room for its labels.
+# Never '|cmd' (a pipe to a command) or '-': the file is created as named.
+out_file = anchored(out)
 if (!exists("term")) {
     term = strlen(out) > 4 && out[strlen(out) - 3:] eq ".svg" ? "svg" : \
            strlen(out) > 4 && out[strlen(out) - 3:] eq ".pdf" ? "pdf" : "png"
@@ -224,8 +326,11 @@ legend_h(n) = 0.25 + 0.26 * ceil(n * 1.0 / key_cols(n)) * font_pt(W) / 13.0
 legend_strip(n) = sprintf("set lmargin at screen 0.01; set rmargin at screen 0.99; set bmargin at screen 0; " . \
     "set tmargin at screen %.5f; unset border; unset tics; unset xlabel; unset ylabel; " . \
     "unset title; unset logscale; unset grid; unset arrow; unset label; unset colorbox; " . \
-    "set xrange [0:1]; set yrange [10:11]; set key center center horizontal samplen 2.5 width 1", \
-    legend_h(n) / H)
+    "set xrange [0:1]; set yrange [10:11]; set key center center horizontal samplen 2.5 width 1; " . \
+    "set encoding utf8", legend_h(n) / H)
+# The strip is the last plot and runs no query: utf8 there only makes
+# gnuplot size the entries by characters ('√' is one, not three bytes),
+# never the quoting above, which needs bytes.
 
 # Marks the switch from phase A to phase B on a step axis (steps count
 # from 0, so B starts at steps_a).
@@ -233,6 +338,44 @@ mark_switch = "set arrow 1 from steps_a - 0.5, graph 0 to steps_a - 0.5, graph 1
               "set style textbox opaque fc rgb '#ffffff' noborder margins 1, 1; " . \
               "set label 1 'A' at steps_a - 0.5, graph 0.92 offset -0.4, 0 right front boxed; " . \
               "set label 2 'B' at steps_a - 0.5, graph 0.92 offset 0.4, 0 left front boxed"
+
+# ---- diverged runs (DESIGN §2 nonfinite) ----
+# A run whose values overflow holds NaN or Inf from some layer on: its
+# statistics there are NULL (read as NaN) or Inf, both of which gnuplot
+# leaves out. A plot whose points are all left out stops gnuplot ("all
+# points y value undefined"), so a curve is drawn only when it has a
+# finite point, a panel without any says so, and every panel notes the
+# conditions whose runs diverged and from which layer.
+# fin(x): the SQL test that x is a finite number (NULL and Inf are not).
+fin(x) = "abs(" . x . ") <= 1.7976931348623157e308"
+# n_fin(q): the rows of query q whose column m is finite.
+n_fin(q) = int(sql("SELECT count(*) FROM (" . q . ") WHERE " . fin("m")))
+# div_from(f): the first layer with a non-finite value in the runs that
+# match the SQL filter f (over layer_stats_by_run), 0 when none diverged.
+div_from(f) = int(sql("SELECT coalesce(min(layer), 0) FROM layer_stats_by_run WHERE " . f . \
+                      " AND nonfinite > 0"))
+any_diverged = div_from(where) > 0
+# div_label(k): the command that shows the variable div_text in the colour
+# div_color as a panel's k-th note, down from graph height div_y (eval
+# sees only the variables' names, never their text); div_clear removes the
+# notes.
+div_y = 0.93
+div_label(k) = sprintf("set label %d div_text at graph 0.03, graph %.4f left front boxed tc rgb div_color " . \
+                       "font ',%g'", 40 + k, div_y - 0.08 * (k - 1), 0.8 * font_pt(W))
+# A panel of several conditions lists those whose runs diverged as words
+# "INDEX:LAYER" (INDEX in conds): one note when every condition diverged
+# at the same layer, else a note per condition, in its colour.
+div_c(w) = word(conds, int(w[1:strstrt(w, ":") - 1]))
+div_L(w) = w[strstrt(w, ":") + 1:]
+div_same(da, k) = k > words(da) ? 1 : div_L(word(da, k)) eq div_L(word(da, 1)) && div_same(da, k + 1)
+div_every(da) = nconds > 1 && words(da) == nconds && div_same(da, 2)
+div_note(w) = sprintf("%s: diverged at layer %s", cond_short(div_c(w)), div_L(w))
+div_clear = "unset label 41; unset label 42; unset label 43; unset label 44; " . \
+            "unset label 45; unset label 46; unset label 47; unset label 48"
+div_color = '#000000'
+# An empty panel: a fixed range, so that gnuplot has nothing to autoscale.
+empty_panel = "unset logscale y; set yrange [0:1]; set format y '%g'"
+set style textbox opaque fc rgb '#ffffff' noborder margins 1, 1
 
 # Integer tics on short layer and step axes (no "layer 2.5").
 int_tics(n) = n <= 12 ? "set xtics 1" : "set xtics autofreq"

@@ -8,15 +8,21 @@
 # Batch Normalization": through batch statistics the gradient grows
 # geometrically towards the input, sqrt(pi / (pi - 1)) = 1.21 per layer for
 # a wide relu stack).
-#   gnuplot -e "db='results/grad_by_depth.db'; out='grad_by_depth.png'" scripts/plots/grad_by_depth.gp
-# Optional: metric = grad_x_norm | grad_h_norm | grad_w_norm | grad_b_norm
+#   gnuplot -c scripts/plots/grad_by_depth.gp db=results/grad_by_depth.db out=grad_by_depth.png
+# Options (key=value): metric = grad_x_norm | grad_h_norm | grad_w_norm | grad_b_norm
 # | all (default grad_x_norm and grad_w_norm), phase = A | B (default: B
 # for bn-frozen and bn-ema, whose phase B normalises with running
 # statistics, when the run has phase B steps; A for the others), and
 # common.gp's filters. The report's gradient table (cs_plot.c) uses the
 # same curves and the same fit.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-load here(ARG0) . "common.gp"
+options = "metric phase"
+# load clears ARGV: common.gp reads the options from script_args.
+array script_args[9]
+do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
+script_argc = ARGC
+# "./" keeps a directory named "<..." from being read as a command (load "<cmd").
+load (ARG0[1:1] eq "<" ? "./" : "") . here(ARG0) . "common.gp"
 
 if (!exists("metric")) { metric = "grad_x_norm grad_w_norm" }
 if (metric eq "all") { metric = "grad_x_norm grad_h_norm grad_w_norm grad_b_norm" }
@@ -51,7 +57,7 @@ mb = 0.95 + legend_h(nconds)
 mt = title_margin(W)
 H = 3.6 * nacts + mt + mb + gy * (nacts - 1)
 eval set_term(W, H)
-set output out
+set output out_file
 
 set multiplot title figure_title("gradient norms at initialisation by depth", \
     "line: mean over seeds, band: min to max; BN frozen and ema from phase B")
@@ -70,14 +76,14 @@ runs_q(a, m, c) = sprintf("SELECT run_id, layer, avg(%s) AS v FROM grad_by_depth
 q(a, m, c) = "SELECT layer, avg(v), min(v), max(v) FROM (" . runs_q(a, m, c) . ") GROUP BY layer ORDER BY layer"
 # The growth fit: the mean curve over the hidden layers where it is positive.
 qfit(a, m, c) = "SELECT layer, avg(v) FROM (" . runs_q(a, m, c) . ") WHERE layer >= 1 " . \
-                "GROUP BY layer HAVING avg(v) > 0 ORDER BY layer"
+                "GROUP BY layer HAVING avg(v) > 0 AND " . fin("avg(v)") . " ORDER BY layer"
 nfit(a, m, c) = int(sql("SELECT count(*) FROM (" . qfit(a, m, c) . ")"))
-has(a, m, c) = int(sql("SELECT count(*) FROM (" . runs_q(a, m, c) . ") WHERE v IS NOT NULL")) > 0
+has(a, m, c) = int(sql("SELECT count(*) FROM (" . runs_q(a, m, c) . ") WHERE " . fin("v"))) > 0
 # Yang et al. 2019 (Theorem/Corollary for ReLU): the gradient through
 # batch norm's batch statistics grows by sqrt(pi / (pi - 1)) per layer.
 yang_relu = sqrt(pi / (pi - 1))
 
-set style textbox opaque fc rgb '#ffffff' noborder margins 1, 1
+div_y = 0.07
 do for [ia = 1:nacts] {
     a = word(acts, ia)
     do for [im = 1:nmetrics] {
@@ -110,16 +116,20 @@ do for [ia = 1:nacts] {
         set logscale y
         # Head room: the k label lines take the top 0.06 + 0.085 k of the
         # panel; the curves (from lo / 1.5 to hi on the log axis) the rest.
-        lo = real(sql("SELECT min(v) FROM (" . runs_q(a, m, "%") . ") WHERE v > 0"))
-        hi = real(sql("SELECT max(v) FROM (" . runs_q(a, m, "%") . ") WHERE v > 0"))
+        lo = real(sql("SELECT coalesce(min(v), 0) FROM (" . runs_q(a, m, "%") . ") WHERE v > 0 AND " . fin("v")))
+        hi = real(sql("SELECT coalesce(max(v), 0) FROM (" . runs_q(a, m, "%") . ") WHERE v > 0 AND " . fin("v")))
         lo = lo > 0 ? lo : 1e-3
         hi = hi > lo ? hi : lo * 10
         room = k > 1 ? 0.06 + 0.085 * k : 0.05
         set yrange [lo / 1.5 : (lo / 1.5) * (hi / (lo / 1.5)) ** (1 / (1 - room))]
         # An activation whose runs did not measure this quantity: an empty
         # panel that says so (an empty plot list would stop gnuplot).
+        # A diverged run: one note, low, clear of the growth labels.
+        L = any_diverged ? div_from(where . " AND activation = " . sqlq(a)) : 0
+        if (L > 0) { div_text = sprintf("runs diverged at layer %d", L); eval div_label(1) }
         if (words(pconds) == 0) {
-            set label 1 "no gradient rows for this activation" at graph 0.5, graph 0.5 center front
+            set label 1 (L > 0 ? "no finite values" : "no gradient rows for this activation") \
+                at graph 0.5, graph 0.5 center front
             plot 1/0 notitle
             continue
         }

@@ -8,13 +8,18 @@
 # min to max. A dotted grey guide falls as 1/sqrt(batch) from the first
 # point of the shuffled input: the EMA's estimation error of shuffled
 # (independent) batches.
-#   gnuplot -e "db='results/running_averages.db'; out='running_gap.png'" scripts/plots/running_gap.gp
-# Optional: metric = mean_gap | var_gap | var_ratio | all (default all),
+#   gnuplot -c scripts/plots/running_gap.gp db=results/running_averages.db out=running_gap.png
+# Options (key=value): metric = mean_gap | var_gap | var_ratio | all (default all),
 # layers (default '0 1 MID LAST': the input, the first, middle and last
 # layer), and common.gp's filters.
-user_layers = exists("layers")
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-load here(ARG0) . "common.gp"
+options = "metric layers"
+# load clears ARGV: common.gp reads the options from script_args.
+array script_args[9]
+do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
+script_argc = ARGC
+# "./" keeps a directory named "<..." from being read as a command (load "<cmd").
+load (ARG0[1:1] eq "<" ? "./" : "") . here(ARG0) . "common.gp"
 
 if (!exists("metric")) { metric = "all" }
 if (metric eq "all") { metric = "mean_gap var_gap var_ratio" }
@@ -27,17 +32,17 @@ nmetrics = words(metric)
 if (int(sql("SELECT count(*) FROM running_gap_by_run WHERE " . where)) == 0) {
     exit error sprintf("experiment '%s' has no running-gap rows (running_gap; run it with norm = batch and population > 0 in [measure])", experiment)
 }
-if (!user_layers) {
+if (!layers_given) {
     layers = "0 " . layers
 }
 nlayers = words(layers)
 # Batches: shuffle is NULL unless the input is a mixture, whose examples
 # are then independent, as shuffled ones.
 shuf = "coalesce(shuffle, 1)"
-shuffles = sql("SELECT group_concat(s, ' ') FROM (SELECT DISTINCT " . shuf . " AS s FROM running_gap_by_run WHERE " . \
+shuffles = sql("SELECT coalesce(group_concat(s, ' '), '') FROM (SELECT DISTINCT " . shuf . " AS s FROM running_gap_by_run WHERE " . \
                where . " ORDER BY s DESC)")
 nshuf = words(shuffles)
-bsizes = sql("SELECT group_concat(batch, ' ') FROM (SELECT DISTINCT batch FROM running_gap_by_run WHERE " . \
+bsizes = sql("SELECT coalesce(group_concat(batch, ' '), '') FROM (SELECT DISTINCT batch FROM running_gap_by_run WHERE " . \
              where . " ORDER BY batch)")
 shuf_words(s) = s eq "1" ? "shuffled batches" : "each batch from one component"
 
@@ -69,7 +74,7 @@ mb = 0.95 + legend_h(nentries)
 mt = title_margin(W)
 H = 3.9 + mt + mb
 eval set_term(W, H)
-set output out
+set output out_file
 
 set multiplot title figure_title("batch norm's running statistics after phase A against the population's", \
     "line: mean over seeds, band: min to max")
@@ -83,9 +88,12 @@ set xlabel "batch size"
 unset key
 
 # Per (metric, layer, shuffle): batch, mean, min, max over seeds and conditions.
-q(m, l, s) = sprintf("SELECT batch, avg(%s), min(%s), max(%s) FROM running_gap_by_run WHERE %s AND layer = %s " . \
+q(m, l, s) = sprintf("SELECT batch, avg(%s) AS m, min(%s), max(%s) FROM running_gap_by_run WHERE %s AND layer = %s " . \
                      "AND %s = %s GROUP BY batch ORDER BY batch", m, m, m, where, l, shuf, s)
-n_of(m, l, s) = int(sql("SELECT count(*) FROM (" . q(m, l, s) . ")"))
+# The curves with a finite point (n_fin): a diverged run's are NaN.
+n_of(m, l, s) = n_fin(q(m, l, s))
+# Runs that diverged: one note in every panel.
+L = any_diverged ? div_from(where . " AND run_id IN (SELECT run_id FROM running_gap_by_run WHERE " . where . ")") : 0
 # The 1/sqrt(batch) guide through the shuffled input at the smallest batch.
 guide0(m) = real(sql(sprintf("SELECT coalesce(avg(%s), 0) FROM running_gap_by_run WHERE %s AND layer = 0 " . \
                              "AND %s = 1 AND batch = %g", m, where, shuf, bmin)))
@@ -97,8 +105,9 @@ do for [im = 1:nmetrics] {
     eval set_panel(1, im, 1, nmetrics)
     set title metric_title(m)
     set ylabel metric_label(m)
-    lo = real(sql(sprintf("SELECT coalesce(min(%s), 0) FROM running_gap_by_run WHERE %s AND %s > 0", m, where, m)))
-    hi = real(sql(sprintf("SELECT coalesce(max(%s), 0) FROM running_gap_by_run WHERE %s", m, where)))
+    lo = real(sql(sprintf("SELECT coalesce(min(%s), 0) FROM running_gap_by_run WHERE %s AND %s > 0 AND %s", \
+                          m, where, m, fin(m))))
+    hi = real(sql(sprintf("SELECT coalesce(max(%s), 0) FROM running_gap_by_run WHERE %s AND %s", m, where, fin(m))))
     # Gaps fall as 1/sqrt(batch): a log axis once they span a decade; the
     # ratio is read against 1 on a linear one.
     if (m ne "var_ratio" && lo > 0 && hi / lo > 10) {
@@ -117,6 +126,14 @@ do for [im = 1:nmetrics] {
     }
     ci(w) = int(w[1:strstrt(w, ":") - 1])
     cs(w) = w[strstrt(w, ":") + 1:]
+    eval div_clear
+    if (L > 0) { div_text = sprintf("runs diverged at layer %d", L); eval div_label(1) }
+    if (words(cw) == 0) {
+        set label 49 "no finite values" at graph 0.5, graph 0.5 center front
+        plot 1/0 notitle
+        unset label 49
+        continue
+    }
     plot for [w in cw] srcq(q(m, word(layers, ci(w)), cs(w))) using 1:3:4 with filledcurves \
              lc rgb layer_color(ci(w)) fs transparent solid 0.15 noborder notitle, \
          for [w in cw] srcq(q(m, word(layers, ci(w)), cs(w))) using 1:2 with linespoints lw 2 \

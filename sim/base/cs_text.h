@@ -1,9 +1,12 @@
-/* Text from files, databases and the command line made safe to print on a
- * terminal: control bytes and escape sequences shown, not obeyed. */
+/* Text that a user, a file or a database supplied, made safe where it is
+ * shown: on a terminal (control bytes and escape sequences shown, not
+ * obeyed) and in report.md (no value leaves the table cell, code span or
+ * code block it is put in). */
 #ifndef CS_TEXT_H
 #define CS_TEXT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Copies src into dst (size bytes, NUL-terminated, cut if too small) with
  * every byte a terminal could act on written as an escape: \n \r \t, other
@@ -17,5 +20,24 @@ char *cs_text_escape(char *dst, size_t size, const char *src);
 
 /* The size of dst that always holds the escape of n bytes of text. */
 #define CS_TEXT_ESCAPED_SIZE(n) (4 * (n) + 1)
+
+/* Writes s as Markdown text for a paragraph, a heading or a pipe-table
+ * cell: control bytes as \xHH (C0, DEL, C1), and a backslash before each of
+ * \ ` * < > [ ] | & so that the value starts no code span, link, HTML tag,
+ * entity or cell (CommonMark: any ASCII punctuation may be escaped). */
+void cs_text_md_inline(FILE *f, const char *s);
+
+/* Writes s as a Markdown code span: control bytes as \xHH (a code span
+ * shows a backslash as it is), between runs of backticks one longer than
+ * the longest run in s, padded with a space when s starts or ends with a
+ * backtick (CommonMark 6.1). */
+void cs_text_md_code(FILE *f, const char *s);
+
+/* Writes s as a fenced code block with the info string info: the fence is
+ * backticks, at least three and one more than the longest run in s, so
+ * that no line of s closes it; CR LF becomes LF and every other control
+ * byte but LF and tab is written as \xHH; a final newline is added when
+ * missing. */
+void cs_text_md_block(FILE *f, const char *info, const char *s);
 
 #endif

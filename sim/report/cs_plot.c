@@ -19,6 +19,7 @@
 #include "cs_fs.h"
 #include "cs_gnuplot.h"
 #include "cs_store.h"
+#include "cs_text.h"
 
 #ifndef CS_PLOTS_DIR
 #define CS_PLOTS_DIR "scripts/plots"
@@ -79,6 +80,14 @@ const char *cs_plot_scripts_dir(void)
     return env && *env ? env : CS_PLOTS_DIR;
 }
 
+static const char *cs_plot_condition_words(const char *condition, char *buf, size_t size);
+
+/* Where warnings go: o->warnings, else stderr. */
+static FILE *cs_plot_warnings(const cs_plot_options *o)
+{
+    return o->warnings ? o->warnings : stderr;
+}
+
 /* ---- queries ---- */
 
 /* Prepares sql (sqlite3_mprintf'd, freed here) into *st. */
@@ -129,6 +138,35 @@ static int cs_plot_query_int(cs_plot_sel *sel, char *sql, int64_t *out)
     *out = text ? strtoll(text, NULL, 10) : 0;
     sqlite3_free(text);
     return rc;
+}
+
+/* Whether name can be one component of a file name as it is: letters,
+ * digits, '_', '-', '.' and '+', not starting with '.' (no "..", no
+ * hidden file, no '/'), at most 64 bytes. Activation names become part of
+ * the figures' file names and the experiment's name the default output
+ * directory; a database could hold anything there. */
+static int cs_plot_safe_component(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > 64 || name[0] == '.')
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || *p == '.' || *p == '+'))
+            return 0;
+    return 1;
+}
+
+/* The selected runs that diverged, one row each: run id, activation,
+ * condition, seed, depth, sigma_w, and the first layer with a non-finite
+ * value (layer_stats.nonfinite > 0), by run id. */
+static char *cs_plot_diverged_sql(const cs_plot_sel *sel)
+{
+    return sqlite3_mprintf("SELECT p.run_id, p.activation, p.condition, p.seed, p.depth, "
+                           "p.sigma_w, (SELECT min(s.layer) FROM layer_stats s WHERE s.run_id = "
+                           "p.run_id AND s.nonfinite > 0) AS first FROM run_params p WHERE "
+                           "p.status = 'done' AND %s AND first IS NOT NULL ORDER BY p.run_id",
+                           sel->filter);
 }
 
 /* ---- selection: every check a user can fail, before gnuplot starts ---- */
@@ -235,6 +273,66 @@ static int cs_plot_select(cs_plot_sel *sel, const cs_plot_options *o)
         sel->activations[sel->n_activations++] = a;
     }
     sqlite3_finalize(q);
+    /* Activation names are part of file names and, with the conditions,
+     * words of the scripts' lists (scripts/plots/common.gp): a name that
+     * covshift cannot have written is refused here, naming it. */
+    for (size_t i = 0; i < sel->n_activations; i++)
+        if (!cs_plot_safe_component(sel->activations[i])) {
+            char shown[256];
+            return cs_error_set(CS_EINVAL,
+                                "database '%s' holds the activation '%s', which is not a name "
+                                "covshift writes (letters, digits, '_', '-', '.', '+')",
+                                o->db, cs_text_escape(shown, sizeof shown, sel->activations[i]));
+        }
+    char *bad = NULL;
+    rc = cs_plot_query_text(sel,
+                            sqlite3_mprintf("SELECT condition FROM run_params WHERE status = "
+                                            "'done' AND %s AND (condition GLOB '*[^A-Za-z0-9_.+= "
+                                            "-]*' OR condition GLOB '*  *' OR condition GLOB ' *' "
+                                            "OR condition = '') LIMIT 1",
+                                            sel->filter),
+                            &bad);
+    if (rc == CS_OK && bad) {
+        char shown[256];
+        rc = cs_error_set(CS_EINVAL,
+                          "database '%s' holds the condition '%s' (norm, bn_phase_b, dropout), "
+                          "which is not one covshift writes",
+                          o->db, cs_text_escape(shown, sizeof shown, bad));
+    }
+    sqlite3_free(bad);
+    return rc;
+}
+
+/* Prints a warning for each selected run that diverged (DESIGN §2
+ * nonfinite: some value of a layer was NaN or infinite), naming the first
+ * such layer: its figures show no values from there on (scripts/plots
+ * mark the panels). At most ten, then how many more. */
+static int cs_plot_warn_diverged(cs_plot_sel *sel, FILE *warn)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = cs_plot_prepare_sql(sel, cs_plot_diverged_sql(sel), &st);
+    if (rc != CS_OK)
+        return rc;
+    int src, count = 0;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (++count > 10)
+            continue;
+        char act[256], cond[256], words[256];
+        cs_text_escape(act, sizeof act, (const char *)sqlite3_column_text(st, 1));
+        cs_plot_condition_words((const char *)sqlite3_column_text(st, 2), words, sizeof words);
+        cs_text_escape(cond, sizeof cond, words);
+        fprintf(warn,
+                "warning: run %lld (%s, %s, sigma_w %g, seed %lld) diverged: non-finite values "
+                "from layer %d on, which its figures leave out\n",
+                (long long)sqlite3_column_int64(st, 0), act, cond, sqlite3_column_double(st, 5),
+                (long long)sqlite3_column_int64(st, 3), sqlite3_column_int(st, 6));
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        return cs_error_set(CS_EDB, "querying the diverged runs: %s", sqlite3_errmsg(sel->db));
+    if (count > 10)
+        fprintf(warn, "warning: %d more runs diverged (covshift report lists them all)\n",
+                count - 10);
     return CS_OK;
 }
 
@@ -267,6 +365,13 @@ static int cs_plot_out_dir(cs_plot_sel *sel, const cs_plot_options *o)
     const char *dir = o->out_dir;
     char *made = NULL;
     if (!dir) {
+        if (!cs_plot_safe_component(sel->experiment)) {
+            char shown[256];
+            return cs_error_set(CS_EINVAL,
+                                "the experiment name '%s' cannot name a directory under "
+                                "results/ (letters, digits, '_', '-', '.', '+'): give --out DIR",
+                                cs_text_escape(shown, sizeof shown, sel->experiment));
+        }
         size_t len = strlen(sel->experiment) + sizeof "results/";
         if (!(made = cs_malloc(len)))
             return CS_ENOMEM;
@@ -274,8 +379,8 @@ static int cs_plot_out_dir(cs_plot_sel *sel, const cs_plot_options *o)
         dir = made;
     }
     int rc = CS_OK;
-    if (!*dir || strchr(dir, '\n'))
-        rc = cs_error_set(CS_EINVAL, "--out must be a non-empty path without newlines");
+    if (!*dir)
+        rc = cs_error_set(CS_EINVAL, "--out must be a non-empty path");
     else
         rc = cs_fs_mkdirs(dir);
     if (rc == CS_OK) {
@@ -358,43 +463,74 @@ static char *cs_plot_file(const char *dir, const char *stem, const char *activat
     return path;
 }
 
-static void cs_plot_set(FILE *gp, const char *name, const char *value)
+/* "key=value" (cs_malloc'd), one argument of a script. */
+static char *cs_plot_arg(const char *key, const char *value)
 {
-    fprintf(gp, "%s = ", name);
-    cs_gnuplot_put_quoted(gp, value);
-    fputc('\n', gp);
+    size_t len = strlen(key) + strlen(value) + 2;
+    char *arg = cs_malloc(len);
+    if (arg)
+        snprintf(arg, len, "%s=%s", key, value);
+    return arg;
 }
 
-/* Runs one script for one output file. Variables, then `load`, on the
- * pipe: the same as gnuplot -e "..." SCRIPT, with no shell quoting. */
+/* Runs one script for one output file as `gnuplot -c SCRIPT key=value
+ * ...` (README "Running a script alone"): every value, a path or a name
+ * from the database, is one argv string that the script reads from ARGV,
+ * never program text. */
 static int cs_plot_run_script(const cs_plot_sel *sel, const cs_plot_options *o,
                               const cs_plot_figure *fig, const char *activation,
-                              const char *path, FILE *log)
+                              const char *path)
 {
+    const char *dir = cs_plot_scripts_dir();
+    size_t len = strlen(dir) + strlen(fig->script) + sizeof "./" "/.gp";
+    char *script = cs_malloc(len);
+    /* -c SCRIPT db out term experiment [runs] [activation] [metric] NULL */
+    enum { CS_PLOT_MAX_ARGS = 10 };
+    const char *args[CS_PLOT_MAX_ARGS + 1] = {0};
+    char *owned[CS_PLOT_MAX_ARGS] = {0};
+    size_t n = 0, n_owned = 0;
+    int rc = CS_OK;
+    if (!script) {
+        rc = CS_ENOMEM;
+        goto done;
+    }
+    /* gnuplot runs a script named "<cmd" as a command: ./ before a
+     * relative directory (COVSHIFT_PLOTS_DIR) keeps it a file. */
+    snprintf(script, len, "%s%s/%s.gp", dir[0] == '/' ? "" : "./", dir, fig->script);
+    args[n++] = "-c";
+    args[n++] = script;
+    const char *pairs[][2] = {
+        {"db", o->db},
+        {"out", path},
+        {"term", cs_plot_format_name(o->format)},
+        {"experiment", sel->experiment},
+        {"runs", sel->runs_csv},
+        {"activation", activation},
+        {"metric", fig->metric},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        if (!pairs[i][1])
+            continue;
+        if (!(owned[n_owned] = cs_plot_arg(pairs[i][0], pairs[i][1]))) {
+            rc = CS_ENOMEM;
+            goto done;
+        }
+        args[n++] = owned[n_owned++];
+    }
     cs_gnuplot *session = NULL;
-    int rc = cs_gnuplot_open(&session);
-    if (rc != CS_OK)
-        return rc;
-    FILE *gp = cs_gnuplot_stream(session);
-    cs_plot_set(gp, "db", o->db);
-    cs_plot_set(gp, "out", path);
-    cs_plot_set(gp, "term", cs_plot_format_name(o->format));
-    cs_plot_set(gp, "experiment", sel->experiment);
-    if (sel->runs_csv)
-        cs_plot_set(gp, "runs", sel->runs_csv);
-    if (activation)
-        cs_plot_set(gp, "activation", activation);
-    if (fig->metric)
-        cs_plot_set(gp, "metric", fig->metric);
-    char script[4096];
-    snprintf(script, sizeof script, "%s/%s.gp", cs_plot_scripts_dir(), fig->script);
-    fputs("load ", gp);
-    cs_gnuplot_put_quoted(gp, script);
-    fputc('\n', gp);
+    if ((rc = cs_gnuplot_open(&session, args)) != CS_OK)
+        goto done;
     char said[1024];
     rc = cs_gnuplot_close(session, path, said, sizeof said);
-    if (rc == CS_OK && *said)
-        fprintf(log, "warning: gnuplot on %s: %s\n", path, said);
+    if (rc == CS_OK && *said) {
+        char shown[1024];
+        fprintf(cs_plot_warnings(o), "warning: gnuplot on %s: %s\n",
+                cs_text_escape(shown, sizeof shown, path), said);
+    }
+done:
+    for (size_t i = 0; i < n_owned; i++)
+        cs_free(owned[i]);
+    cs_free(script);
     return rc;
 }
 
@@ -432,9 +568,11 @@ static int cs_plot_render_sel(const cs_plot_sel *sel, const cs_plot_options *o, 
                 break;
             }
             list[count++] = path;
-            rc = cs_plot_run_script(sel, o, fig, act, path, log);
-            if (rc == CS_OK)
-                fprintf(log, "%s\n", path);
+            rc = cs_plot_run_script(sel, o, fig, act, path);
+            if (rc == CS_OK) {
+                char shown[4096];
+                fprintf(log, "%s\n", cs_text_escape(shown, sizeof shown, path));
+            }
         }
     }
     if (rc == CS_OK && paths) {
@@ -473,6 +611,8 @@ static int cs_plot_prepare(cs_plot_sel *sel, const cs_plot_options *o)
     int rc = cs_plot_select(sel, o);
     if (rc == CS_OK)
         rc = cs_plot_find_figures(sel);
+    if (rc == CS_OK)
+        rc = cs_plot_warn_diverged(sel, cs_plot_warnings(o));
     if (rc == CS_OK)
         rc = cs_plot_check_tools();
     if (rc == CS_OK)
@@ -545,6 +685,52 @@ static void cs_plot_put_value(FILE *f, sqlite3_stmt *st, int col)
     cs_plot_put_double(f, cs_plot_column(st, col), " %.4g |");
 }
 
+/* "| a | b |": the first two cells of a table row, escaped. */
+static void cs_plot_put_cells(FILE *f, const char *a, const char *b)
+{
+    fputs("| ", f);
+    cs_text_md_inline(f, a);
+    fputs(" | ", f);
+    cs_text_md_inline(f, b);
+    fputs(" |", f);
+}
+
+/* The diverged runs (DESIGN §2 nonfinite), when there are any: a table of
+ * each run with the first layer where a value was NaN or infinite. */
+static int cs_plot_report_diverged(cs_plot_sel *sel, FILE *f)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = cs_plot_prepare_sql(sel, cs_plot_diverged_sql(sel), &st);
+    if (rc != CS_OK)
+        return rc;
+    int src, count = 0;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count++ == 0)
+            fputs("## Diverged runs\n\n"
+                  "These runs overflowed: from the layer given, some of their values were NaN "
+                  "or infinite (`layer_stats.nonfinite` > 0). Their statistics from there on "
+                  "are NULL, which the means below leave out, or infinite, and the "
+                  "figures mark the panels they are missing from.\n\n"
+                  "| run | activation | condition | sigma_w | depth | seed | diverged from "
+                  "layer |\n|---:|---|---|---:|---:|---:|---:|\n",
+                  f);
+        char words[256];
+        fprintf(f, "| %lld ", (long long)sqlite3_column_int64(st, 0));
+        cs_plot_put_cells(f, (const char *)sqlite3_column_text(st, 1),
+                          cs_plot_condition_words((const char *)sqlite3_column_text(st, 2), words,
+                                                  sizeof words));
+        fprintf(f, " %g | %d | %lld | %d |\n", sqlite3_column_double(st, 5),
+                sqlite3_column_int(st, 4), (long long)sqlite3_column_int64(st, 3),
+                sqlite3_column_int(st, 6));
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        return cs_error_set(CS_EDB, "querying the diverged runs: %s", sqlite3_errmsg(sel->db));
+    if (count)
+        fputc('\n', f);
+    return CS_OK;
+}
+
 /* The parameters table: each run_params column with its one value, or
  * its values and "(varies)". The keys of issue 6 (dropout, the
  * measurements, the mixture) only when some run uses them: they are 0 or
@@ -583,7 +769,9 @@ static int cs_plot_report_params(cs_plot_sel *sel, FILE *f)
             &v);
         if (rc != CS_OK)
             return rc;
-        fprintf(f, "| %s | %s |\n", columns[i], v ? v : "");
+        fprintf(f, "| %s | ", columns[i]);
+        cs_text_md_inline(f, v ? v : "");
+        fputs(" |\n", f);
         sqlite3_free(v);
     }
     return CS_OK;
@@ -628,10 +816,11 @@ static int cs_plot_report_drift(cs_plot_sel *sel, FILE *f)
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         char words[256];
-        fprintf(f, "| %s | %s | %d of %d | %d |", (const char *)sqlite3_column_text(st, 0),
-                cs_plot_condition_words((const char *)sqlite3_column_text(st, 1), words,
-                                        sizeof words),
-                sqlite3_column_int(st, 2), sqlite3_column_int(st, 3), sqlite3_column_int(st, 4));
+        cs_plot_put_cells(f, (const char *)sqlite3_column_text(st, 0),
+                          cs_plot_condition_words((const char *)sqlite3_column_text(st, 1), words,
+                                                  sizeof words));
+        fprintf(f, " %d of %d | %d |", sqlite3_column_int(st, 2), sqlite3_column_int(st, 3),
+                sqlite3_column_int(st, 4));
         for (int col = 5; col <= 8; col++)
             cs_plot_put_value(f, st, col);
         fputc('\n', f);
@@ -727,9 +916,10 @@ static int cs_plot_report_grad(cs_plot_sel *sel, FILE *f)
         if (have && (src != SQLITE_ROW || strcmp(a, act) != 0 || strcmp(c, cond) != 0 ||
                      d != depth)) {
             char words[256];
-            fprintf(f, "| %s | %s | %s | %d | 1, %d, %d |", act,
-                    cs_plot_condition_words(cond, words, sizeof words), phase, seeds,
-                    (depth + 1) / 2, depth);
+            cs_plot_put_cells(f, act, cs_plot_condition_words(cond, words, sizeof words));
+            fputc(' ', f);
+            cs_text_md_inline(f, phase);
+            fprintf(f, " | %d | 1, %d, %d |", seeds, (depth + 1) / 2, depth);
             for (int k = 0; k < 3; k++)
                 cs_plot_put_double(f, x[k], " %.4g |");
             cs_plot_put_double(f, cs_plot_fit_growth(&fx), " %.4f |");
@@ -807,7 +997,9 @@ static int cs_plot_report_noise(cs_plot_sel *sel, FILE *f)
         char batch[32] = "any";
         if (sqlite3_column_type(st, 3) != SQLITE_NULL)
             snprintf(batch, sizeof batch, "%d", sqlite3_column_int(st, 3));
-        fprintf(f, "| %s | %s | %g | %s | %d | 1, %d |", (const char *)sqlite3_column_text(st, 0),
+        fputs("| ", f);
+        cs_text_md_inline(f, (const char *)sqlite3_column_text(st, 0));
+        fprintf(f, " | %s | %g | %s | %d | 1, %d |",
                 strcmp((const char *)sqlite3_column_text(st, 1), "batch") == 0 ? "yes" : "no",
                 sqlite3_column_double(st, 2), batch, sqlite3_column_int(st, 5),
                 sqlite3_column_int(st, 4));
@@ -914,13 +1106,24 @@ static int cs_plot_write_report(cs_plot_sel *sel, const cs_plot_options *o, FILE
     if (rc != CS_OK)
         goto done;
 
-    fprintf(f, "# covshift report: %s\n\n", sel->experiment);
+    /* Names, paths and provenance come from the user or the database: each
+     * is escaped for where it goes (sim/base/cs_text.h), so that none leaves its
+     * heading, code span, table cell or code block. */
+    fputs("# covshift report: ", f);
+    cs_text_md_inline(f, sel->experiment);
+    fputs("\n\nExperiment ", f);
+    cs_text_md_code(f, sel->experiment);
+    fputs(" from the results database ", f);
+    cs_text_md_code(f, o->db);
+    fputs(", ", f);
+    cs_text_md_inline(f, info ? info : "");
     fprintf(f,
-            "Experiment `%s` from the results database `%s`, %s; %" PRId64 " done runs%s%s. "
-            "Every number below is read from that database; the figures are drawn by the "
-            "gnuplot scripts in `scripts/plots/` (README, \"Figures and reports\").\n\n",
-            sel->experiment, o->db, info ? info : "", runs,
-            sel->runs_csv ? ", selected by id: " : "", sel->runs_csv ? sel->runs_csv : "");
+            "; %" PRId64 " done runs%s%s. Every number below is read from that database; the "
+            "figures are drawn by the gnuplot scripts in `scripts/plots/` (README, \"Figures and "
+            "reports\").\n\n",
+            runs, sel->runs_csv ? ", selected by id: " : "", sel->runs_csv ? sel->runs_csv : "");
+    if ((rc = cs_plot_report_diverged(sel, f)) != CS_OK)
+        goto done;
     fputs("## Parameters\n\n", f);
     if ((rc = cs_plot_report_params(sel, f)) != CS_OK)
         goto done;
@@ -958,15 +1161,19 @@ static int cs_plot_write_report(cs_plot_sel *sel, const cs_plot_options *o, FILE
         fprintf(f, "### %s\n\n%s\n\n", d->title, d->what);
         for (size_t a = 0; a < copies && k < n_paths; a++, k++) {
             const char *base = cs_plot_basename(paths[k]);
-            if (d->per_activation && sel->n_activations > 1)
-                fprintf(f, "![%s, %s](%s)\n\n", d->title, sel->activations[a], base);
-            else
-                fprintf(f, "![%s](%s)\n\n", d->title, base);
+            /* base is the stem and a checked activation name (cs_plot_safe_component) */
+            fprintf(f, "![%s", d->title);
+            if (d->per_activation && sel->n_activations > 1) {
+                fputs(", ", f);
+                cs_text_md_inline(f, sel->activations[a]);
+            }
+            fprintf(f, "](%s)\n\n", base);
         }
     }
-    if (config)
-        fprintf(f, "## Experiment file\n\nAs stored with the runs:\n\n```ini\n%s%s```\n", config,
-                config[0] && config[strlen(config) - 1] == '\n' ? "" : "\n");
+    if (config) {
+        fputs("## Experiment file\n\nAs stored with the runs:\n\n", f);
+        cs_text_md_block(f, "ini", config);
+    }
 done:
     sqlite3_free(info);
     sqlite3_free(config);
@@ -996,8 +1203,10 @@ int cs_plot_report(const cs_plot_options *o, FILE *log)
             if (fclose(f) != 0 && rc == CS_OK)
                 rc = cs_error_set(CS_EIO, "cannot write %s: %s", file, strerror(errno));
         }
-        if (rc == CS_OK)
-            fprintf(log, "%s\n", file);
+        if (rc == CS_OK) {
+            char shown[4096];
+            fprintf(log, "%s\n", cs_text_escape(shown, sizeof shown, file));
+        }
     }
     cs_free(file);
     cs_plot_free_paths(paths, n);

@@ -22,6 +22,7 @@ typedef struct {
     size_t n_run_ids;
     cs_plot_format format;
     const char *out_dir;     /* NULL: results/<experiment> */
+    FILE *warnings;          /* diverged runs, gnuplot's warnings; NULL: stderr */
 } cs_plot_options;
 
 /* "png", "svg" or "pdf" to a format: CS_OK, or CS_EINVAL naming the word. */
@@ -37,14 +38,20 @@ const char *cs_plot_scripts_dir(void);
  * histograms (one run per condition: per activation, with the activation
  * in the file name when there are several); then, each only when the
  * selected runs have rows in its table (issue 6), grad_by_depth
- * (grad_stats), bn_noise (bn_noise) and running_gap (running_gap). Prints
- * each file written on
- * log, and any warning gnuplot printed. Returns CS_OK or:
+ * (grad_stats), bn_noise (bn_noise) and running_gap (running_gap). Each
+ * script runs as `gnuplot -c SCRIPT key=value ...` without a shell, so
+ * that no path or name is read as code. Prints each file written on log
+ * (control bytes escaped); on o->warnings, a warning per diverged run (the
+ * first layer with layer_stats.nonfinite > 0; the figures are drawn all
+ * the same) and any warning gnuplot printed. Returns CS_OK or:
  *   CS_ENOTFOUND  the database does not exist, no done run matches the
  *                 filter, gnuplot or sqlite3 is not on PATH (the message
  *                 names the Debian package), the scripts are missing;
- *   CS_EINVAL     the database is empty or not a covshift database, the
- *                 output directory cannot be created or written;
+ *   CS_EINVAL     the database is empty or not a covshift database, it
+ *                 holds an activation or condition covshift cannot have
+ *                 written, the output directory cannot be created or
+ *                 written (or, without out_dir, the experiment's name
+ *                 cannot name one under results/);
  *   CS_EIO        gnuplot failed on a figure (its message quoted);
  *   CS_EDB, CS_ENOMEM.
  * When paths is not NULL, *paths receives a malloc'd array of the
@@ -59,8 +66,10 @@ void cs_plot_free_paths(char **paths, size_t n);
  * per claim figure drawn (gradient norms at the first, middle and last
  * layer with the fitted growth per layer; noise at the first and last
  * layer; the running gap at the input, first and last layer), and the
- * figures embedded with a sentence each. Markdown with pipe tables, so
- * that it reads as it is and converts with pandoc. Returns the codes of
+ * figures embedded with a sentence each, and the diverged runs when there
+ * are any. Markdown with pipe tables, so that it reads as it is and
+ * converts with pandoc; every name and text from the user or the database
+ * is escaped for where it goes (sim/base/cs_text.h). Returns the codes of
  * cs_plot_render, or CS_EIO when report.md cannot be written. */
 int cs_plot_report(const cs_plot_options *o, FILE *log);
 

@@ -297,8 +297,11 @@ typedef struct {
 static int cs_ws_plot_figure(const cs_worksheet *ws, const cs_ws_figure *fig, const char *path,
                              cs_ws_hist *hist, double *scratch)
 {
+    /* The program comes on the pipe (/dev/stdin) and the output path as
+     * ARG1, a string gnuplot never reads as program text. */
+    const char *args[] = {"-c", "/dev/stdin", path, NULL};
     cs_gnuplot *session = NULL;
-    int rc = cs_gnuplot_open(&session);
+    int rc = cs_gnuplot_open(&session, args);
     if (rc != CS_OK)
         return rc;
     FILE *gp = cs_gnuplot_stream(session);
@@ -313,10 +316,13 @@ static int cs_ws_plot_figure(const cs_worksheet *ws, const cs_ws_figure *fig, co
     fputs("EOD\n", gp);
 
     /* figsize=(12,4) at 100 dpi; noenhanced so '_' in names prints as is. */
-    fputs("set terminal pngcairo size 1200,400 noenhanced font 'Sans,11'\nset output ", gp);
-    cs_gnuplot_put_quoted(gp, path);
+    /* "./" before a relative path: gnuplot reads an output named "|cmd"
+     * as a pipe to a command. */
+    fputs("set terminal pngcairo size 1200,400 noenhanced font 'Sans,11'\n"
+          "set output (ARG1[1:1] eq '/' ? ARG1 : './' . ARG1)\n",
+          gp);
     fprintf(gp,
-            "\nset multiplot layout 1,3 title '%s  (seed %llu)' font 'Sans,13'\n"
+            "set multiplot layout 1,3 title '%s  (seed %llu)' font 'Sans,13'\n"
             "unset key\n"
             "set palette gray\n"
             "set size ratio -1\n"
@@ -341,17 +347,10 @@ static int cs_ws_plot_figure(const cs_worksheet *ws, const cs_ws_figure *fig, co
     return cs_gnuplot_close(session, path, NULL, 0);
 }
 
-int cs_worksheet_report(const cs_worksheet *ws, FILE *out, const char *dir)
+int cs_worksheet_check_out(const char *dir)
 {
-    if (!dir || !*dir || strchr(dir, '\n'))
-        return cs_error_set(CS_EINVAL, "output directory must be a non-empty path without "
-                                       "newlines, got '%s'",
-                            dir ? dir : "(null)");
-    cs_ws_print(ws, out);
-    if (fflush(out) != 0 || ferror(out))
-        return cs_error_set(CS_EIO, "cannot write the worksheet's summaries: %s",
-                            strerror(errno));
-
+    if (!dir || !*dir)
+        return cs_error_set(CS_EINVAL, "the output directory must be a non-empty path");
     /* As for covshift plot: an output directory that cannot be made and a
      * missing gnuplot are the user's to fix (exit 2), not failed I/O. */
     int rc = cs_fs_mkdirs(dir);
@@ -360,6 +359,18 @@ int cs_worksheet_report(const cs_worksheet *ws, FILE *out, const char *dir)
     if (!cs_fs_on_path("gnuplot"))
         return cs_error_set(CS_ENOTFOUND,
                             "gnuplot not found: install the Debian package gnuplot-nox");
+    return CS_OK;
+}
+
+int cs_worksheet_report(const cs_worksheet *ws, FILE *out, const char *dir)
+{
+    int rc = cs_worksheet_check_out(dir);
+    if (rc != CS_OK)
+        return rc;
+    cs_ws_print(ws, out);
+    if (fflush(out) != 0 || ferror(out))
+        return cs_error_set(CS_EIO, "cannot write the worksheet's summaries: %s",
+                            strerror(errno));
 
     const cs_ws_figure figures[] = {
         {"worksheet_raw.png", "raw", "Raw data: 30 images, randn * k + c", ws->raw,

@@ -49,13 +49,19 @@ void cs_worksheet_free(cs_worksheet *ws);
  * when the generator cannot be allocated. */
 int cs_worksheet_compute(cs_worksheet *ws, uint64_t seed);
 
-/* Prints the worksheet's summary blocks to out, then writes the four
- * figures (worksheet_raw.png, worksheet_case1_minmax.png,
- * worksheet_case2_standardized.png, worksheet_case3_batchnorm.png) into
- * dir, creating it and its parents. Needs gnuplot on PATH. Returns CS_OK,
- * CS_EIO (dir cannot be created or written, gnuplot missing or failing,
- * out cannot be written), CS_EINVAL (dir empty or containing a newline) or
- * CS_ENOMEM, with a message naming the directory or file. */
+/* Creates dir and its parents and checks that it is a writable directory
+ * and that gnuplot is on PATH: what cs_worksheet_report needs, so that a
+ * caller can refuse a bad --out before computing anything. Returns CS_OK,
+ * CS_EINVAL (dir empty, not creatable or not writable, e.g. a regular
+ * file), CS_ENOTFOUND (no gnuplot, naming the package) or CS_ENOMEM. */
+int cs_worksheet_check_out(const char *dir);
+
+/* Checks dir as cs_worksheet_check_out, prints the worksheet's summary
+ * blocks to out, then writes the four figures (worksheet_raw.png,
+ * worksheet_case1_minmax.png, worksheet_case2_standardized.png,
+ * worksheet_case3_batchnorm.png) into dir. Returns CS_OK, the codes of
+ * cs_worksheet_check_out, CS_EIO (gnuplot failing, out cannot be written)
+ * or CS_ENOMEM, with a message naming the directory or file. */
 int cs_worksheet_report(const cs_worksheet *ws, FILE *out, const char *dir);
 
 #endif
