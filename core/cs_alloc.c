@@ -1,4 +1,5 @@
-/* Allocation wrappers with failure injection for tests (STYLE 8). */
+/* Allocation wrappers that record a message on failure, with failure
+ * injection so tests can reach every failure path. */
 #include "cs_alloc.h"
 #include "cs_error.h"
 

@@ -1,5 +1,6 @@
 /* Allocation with a failure-injection hook, so tests can make the n-th
- * allocation fail and check every failure path (STYLE 8, after SQLite). */
+ * allocation fail and check every failure path (as SQLite's test harness
+ * does). */
 #ifndef CS_ALLOC_H
 #define CS_ALLOC_H
 
