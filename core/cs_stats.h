@@ -1,6 +1,6 @@
-/* Statistics of one batch x units matrix (DESIGN §2): moments, spread over
- * units, extremes, exact quantiles by selection, dead and saturated
- * fractions, nonfinite count; and histograms on fixed bins. */
+/* The statistics record of one batch x units matrix (docs/design.md §2):
+ * moments, spread over units, extremes, quantiles, dead and saturated
+ * fractions, nonfinite count, and its histogram, in one fused pass. */
 #ifndef CS_STATS_H
 #define CS_STATS_H
 
@@ -8,9 +8,10 @@
 #include <stdint.h>
 
 #include "cs_activation.h"
+#include "cs_hist.h"
 
 #define CS_STATS_NQ 5
-/* DESIGN §2 quantile levels, in the order of cs_stats.q: p01 p15 p50 p85 p99 */
+/* docs/design.md §2 quantile levels, in the order of cs_stats.q: p01 p15 p50 p85 p99 */
 extern const double cs_stats_quantile_levels[CS_STATS_NQ];
 
 typedef struct {
@@ -26,39 +27,28 @@ typedef struct {
 } cs_stats;
 
 /* Workspace for cs_stats_compute, sized once for matrices of up to
- * max_entries entries and max_units units (STYLE 4: no malloc per batch). */
+ * max_entries entries and max_units units, so that no call allocates. */
 typedef struct cs_stats_work cs_stats_work;
 cs_stats_work *cs_stats_work_alloc(size_t max_entries, size_t max_units);
 void cs_stats_work_free(cs_stats_work *w);
 
-/* Computes every DESIGN §2 column for x: (m, n) row-major, m rows (the
- * batch) by n units. Statistics are over the finite entries; nonfinite
- * entries are only counted (a diverged stack is recorded, not crashed on).
- * With no finite entry every moment and quantile is NaN.
+/* Computes every docs/design.md §2 column for x: (m, n) row-major, m rows
+ * (the batch) by n units. Statistics are over the finite entries;
+ * nonfinite entries are only counted (a diverged stack is recorded, not
+ * crashed on). With no finite entry every moment and quantile is NaN.
  *   z, act: when z (m, n) is the pre-activation that produced x = phi(z),
  *     frac_saturated = #{phi'(z) < 0.05 max phi'} / (m n), 0 for linear;
  *     with z = NULL, frac_saturated = NaN (the site is not post).
  *   unit_mean, unit_var (n): out, per-unit mean and biased variance over
  *     the m rows (NaN for a unit with a nonfinite entry); may be NULL.
- * Returns CS_OK, or CS_EINVAL if m n exceeds the workspace. */
+ * Returns CS_OK, or CS_EINVAL for a NULL out, x or w, an activation out of
+ * range, or m n exceeding the workspace. */
 int cs_stats_compute(cs_stats *out, const double *x, size_t m, size_t n, const double *z,
                      cs_activation act, double *unit_mean, double *unit_var, cs_stats_work *w);
 
-/* Histograms counted by cs_stats_compute_hist in its own passes (DESIGN
- * §2 histograms): x's entries are added to counts[0..nbins), *under and
- * *over exactly as cs_hist_accumulate(counts, under, over, nbins, lo, hi,
- * x, m n) adds them. With range_from_stats, lo and hi are first set by
- * cs_hist_range from this matrix's mean and var (phase A's first batch). */
-typedef struct {
-    size_t nbins;
-    double lo, hi;        /* in; out with range_from_stats */
-    int range_from_stats;
-    uint64_t *counts, *under, *over; /* added to */
-} cs_hist_spec;
-
 /* Up to this many bins the histogram's own slots narrow the quantile
  * selection (one byte per entry records its slot). */
-#define CS_STATS_NARROW_BINS 253
+#define CS_STATS_NARROW_BINS CS_HIST_SLOT_BINS_MAX
 
 /* cs_stats_compute, and the histogram of x as hist says (NULL: none), in
  * the same passes: the histogram's slots also tell the selection where
@@ -67,16 +57,5 @@ typedef struct {
 int cs_stats_compute_hist(cs_stats *out, const double *x, size_t m, size_t n, const double *z,
                           cs_activation act, double *unit_mean, double *unit_var,
                           cs_hist_spec *hist, cs_stats_work *w);
-
-/* Histogram range fixed by phase A's first batch (DESIGN §2):
- * [mean - 6 sd, mean + 6 sd]. When sd is 0 or not finite the range is
- * [mean - 1, mean + 1]; when mean is not finite, [-1, 1]. */
-void cs_hist_range(double *lo, double *hi, double mean, double var);
-
-/* Adds x[0..n) to counts[0..nbins) on equal bins over [lo, hi); values
- * below lo (and -Inf) to *under, at or above hi (and +Inf) to *over; NaN is
- * skipped. Requires lo < hi, nbins >= 1. */
-void cs_hist_accumulate(uint64_t *counts, uint64_t *under, uint64_t *over, size_t nbins,
-                        double lo, double hi, const double *x, size_t n);
 
 #endif
