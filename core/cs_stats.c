@@ -28,14 +28,16 @@ struct cs_stats_work {
     cs_hist_slots slots; /* slot_of: (max_entries) */
 };
 
-cs_stats_work *cs_stats_work_alloc(size_t max_entries, size_t max_units)
+int cs_stats_work_alloc(cs_stats_work **out, size_t max_entries, size_t max_units)
 {
     cs_stats_work *w = NULL;
+    int rc = CS_ENOMEM;
+    *out = NULL;
     if (max_units > SIZE_MAX / (4 * sizeof(double)) ||
         max_entries > SIZE_MAX / sizeof(double) - 2 * max_units) {
-        cs_error_set(CS_EINVAL, "stats workspace: %zu entries and %zu units overflow size_t",
-                     max_entries, max_units);
-        return NULL;
+        rc = cs_error_set(CS_EINVAL, "stats workspace: %zu entries and %zu units overflow size_t",
+                          max_entries, max_units);
+        goto fail;
     }
     if (!(w = cs_calloc(1, sizeof *w)))
         goto fail;
@@ -48,10 +50,11 @@ cs_stats_work *cs_stats_work_alloc(size_t max_entries, size_t max_units)
     w->unit_m2 = w->unit_mean + max_units;
     if (!(w->slots.slot_of = cs_malloc(max_entries ? max_entries : 1)))
         goto fail;
-    return w;
+    *out = w;
+    return CS_OK;
 fail:
     cs_stats_work_free(w);
-    return NULL;
+    return rc;
 }
 
 void cs_stats_work_free(cs_stats_work *w)

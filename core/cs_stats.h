@@ -27,9 +27,13 @@ typedef struct {
 } cs_stats;
 
 /* Workspace for cs_stats_compute, sized once for matrices of up to
- * max_entries entries and max_units units, so that no call allocates. */
+ * max_entries entries and max_units units, so that no call allocates.
+ * On success *out is the workspace (free with cs_stats_work_free) and the
+ * return is CS_OK; else *out is NULL and the return is CS_EINVAL (sizes
+ * overflowing size_t) or CS_ENOMEM, with the message recorded. */
 typedef struct cs_stats_work cs_stats_work;
-cs_stats_work *cs_stats_work_alloc(size_t max_entries, size_t max_units);
+int cs_stats_work_alloc(cs_stats_work **out, size_t max_entries, size_t max_units);
+/* Frees w; NULL is a no-op. */
 void cs_stats_work_free(cs_stats_work *w);
 
 /* Computes every docs/design.md §2 column for x: (m, n) row-major, m rows

@@ -174,7 +174,8 @@ static int cs_net_work_alloc(cs_net_work *w, const cs_run_params *p, cs_result *
     for (int k = 0; k < w->nthreads; k++) {
         cs_net_thread *t = &w->thread[k];
         if (!(t->z = cs_malloc(m * width * sizeof(double))) ||
-            !(t->stats_work = cs_stats_work_alloc(m * dmax, dmax)) || !(t->rng = cs_rng_alloc()))
+            cs_stats_work_alloc(&t->stats_work, m * dmax, dmax) != CS_OK ||
+            !(t->rng = cs_rng_alloc()))
             goto fail;
     }
     if (!(w->team = cs_team_alloc(w->nthreads)))
