@@ -129,6 +129,10 @@ int cs_stats_compute_hist(cs_stats *out, const double *x, size_t m, size_t n, co
         return cs_error_set(CS_EINVAL, "stats: activation %d is out of range", (int)act);
     if (hist && (hist->nbins < 1 || !hist->counts || !hist->under || !hist->over))
         return cs_error_set(CS_EINVAL, "stats: histogram needs nbins >= 1 and its counts");
+    if (hist && !hist->range_from_stats &&
+        !(isfinite(hist->lo) && isfinite(hist->hi) && hist->lo < hist->hi))
+        return cs_error_set(CS_EINVAL, "stats: histogram range [%g, %g) is not finite lo < hi",
+                            hist->lo, hist->hi);
     if (n > w->max_units || (n && m > w->max_entries / n))
         return cs_error_set(CS_EINVAL,
                             "stats: %zu x %zu matrix exceeds the workspace (%zu entries, "

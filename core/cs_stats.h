@@ -57,7 +57,8 @@ int cs_stats_compute(cs_stats *out, const double *x, size_t m, size_t n, const d
 /* cs_stats_compute, and the histogram of x as hist says (NULL: none), in
  * the same passes: the histogram's slots also tell the selection where
  * the quantiles are. Same results, same errors, plus CS_EINVAL for a
- * histogram with nbins < 1 or NULL counts. */
+ * histogram with nbins < 1, NULL counts, or (without range_from_stats) a
+ * range that is not finite lo < hi. */
 int cs_stats_compute_hist(cs_stats *out, const double *x, size_t m, size_t n, const double *z,
                           cs_activation act, double *unit_mean, double *unit_var,
                           cs_hist_spec *hist, cs_stats_work *w);

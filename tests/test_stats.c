@@ -297,6 +297,23 @@ static void test_hist_spec_matches_accumulate_and_sort(void **state)
     cs_stats st;
     assert_int_equal(cs_stats_compute_hist(&st, x, m, n, NULL, CS_ACT_LINEAR, NULL, NULL, &bad, w),
                      CS_EINVAL);
+    /* A given range must be finite lo < hi (range_from_stats makes one). */
+    uint64_t h3[3] = {0};
+    const double bad_ranges[][2] = {{1, 1}, {1, 0}, {NAN, 1}, {0, INFINITY}, {-INFINITY, 0}};
+    for (size_t r = 0; r < sizeof bad_ranges / sizeof bad_ranges[0]; r++) {
+        cs_hist_spec given = {1, bad_ranges[r][0], bad_ranges[r][1], 0, h3 + 1, &h3[0], &h3[2]};
+        cs_error_clear();
+        assert_int_equal(
+            cs_stats_compute_hist(&st, x, m, n, NULL, CS_ACT_LINEAR, NULL, NULL, &given, w),
+            CS_EINVAL);
+        assert_true(strstr(cs_error_message(), "range") != NULL);
+        given.range_from_stats = 1;
+        assert_int_equal(
+            cs_stats_compute_hist(&st, x, m, n, NULL, CS_ACT_LINEAR, NULL, NULL, &given, w),
+            CS_OK);
+        assert_true(isfinite(given.lo) && given.lo < given.hi);
+    }
+    assert_true(h3[0] + h3[1] + h3[2] == 5 * count); /* nothing counted by a refused call */
     cs_stats_work_free(w);
     gsl_rng_free(rng);
     free(x);
