@@ -76,7 +76,7 @@ void cs_hist_assign_slots(cs_hist_slots *s, const double *x, size_t n)
         uint64_t lane_tally[4][CS_HIST_SLOT_BINS_MAX + 3];
         const __m128d vlo = _mm_set1_pd(lo), vhi = _mm_set1_pd(hi), vwidth = _mm_set1_pd(width);
         memset(lane_tally, 0, sizeof lane_tally);
-        for (; i + 4 <= n; i += 4) {
+        for (const size_t n4 = n & ~(size_t)3; i < n4; i += 4) {
             for (size_t half = 0; half < 4; half += 2) {
                 __m128d v = _mm_loadu_pd(x + i + half);
                 __m128i b = _mm_cvttpd_epi32(_mm_div_pd(_mm_sub_pd(v, vlo), vwidth));
