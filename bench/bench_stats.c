@@ -154,7 +154,8 @@ int main(void)
     double *uvar = malloc(N * sizeof *uvar);
     double *a = malloc((size_t)M * K * sizeof *a), *wt = malloc((size_t)N * K * sizeof *wt);
     double *c = malloc(count * sizeof *c);
-    cs_stats_work *w = cs_stats_work_alloc(count, N);
+    cs_stats_work *w = NULL;
+    cs_stats_work_alloc(&w, count, N); /* w stays NULL on failure */
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     if (!x || !relu || !copy || !umean || !uvar || !a || !wt || !c || !w || !rng) {
         fprintf(stderr, "bench_stats: out of memory\n");

@@ -1,11 +1,12 @@
-/* Activation functions phi, their derivatives phi' and sup phi': DESIGN §1
- * (activations), §2 (frac_saturated). Each formula is written as PyTorch's
- * CPU kernels and autograd write it, so that users comparing with torch see
- * agreement to a few ulps, including the value chosen at a kink. */
+/* Activation functions phi, their derivatives phi' and sup phi':
+ * docs/design.md §1 (activations), §2 (frac_saturated). Each formula is
+ * written as PyTorch's CPU kernels and autograd write it, so that users
+ * comparing with torch see agreement to a few ulps, including the value
+ * chosen at a kink. */
 /* No FMA contraction in this file, whatever the build flags: with it, the
  * AVX-512 clone of cs_activation_forward rounds some tanh values 1 ulp
- * away from the SSE2 one (measured: 1518 of 4M), and results would depend
- * on the CPU. CMakeLists.txt sets -ffp-contract=off as well. */
+ * away from the SSE2 one, and results would depend on the CPU.
+ * CMakeLists.txt sets -ffp-contract=off as well. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("fp-contract=off")
 #endif
@@ -33,9 +34,8 @@
  * expm1(r) by its Taylor series to r^14 (truncation below 2e-17 relative
  * at |r| = ln2 / 2). ln2 is split as in fdlibm so that k ln2_hi is exact.
  * |x| >= 22 gives +-1 exactly (tanh(22) rounds to 1), |x| < 2^-28 gives x
- * (as glibc), NaN stays NaN. Measured against glibc's tanh: within 4 ulp
- * (tests/test_activation.c); libm's tanh was a third of a tanh run's time
- * (issue 5 profile). */
+ * (as glibc), NaN stays NaN. Within 4 ulp of glibc's tanh
+ * (tests/test_activation.c checks it). */
 static inline double cs_tanh(double x)
 {
     const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
@@ -100,8 +100,8 @@ const char *cs_activation_name(cs_activation act)
 }
 
 /* Comparisons are written so that NaN falls through to an expression of z
- * and stays NaN: a diverged stack must show up in the statistics (DESIGN
- * §2 nonfinite), not be clipped to 0 by relu. */
+ * and stays NaN: a diverged stack must show up in the statistics
+ * (docs/design.md §2, nonfinite), not be clipped to 0 by relu. */
 /* Cloned for wider vectors where the CPU has them (GCC picks at load time):
  * the tanh loop is an elementwise series, so 4 or 8 lanes run it 2 or 4
  * times as fast as SSE2's 2. The clones compute the same IEEE operations

@@ -1,4 +1,4 @@
-/* Activation functions phi and their derivatives phi': DESIGN §1. */
+/* Activation functions phi and their derivatives phi': docs/design.md §1. */
 #ifndef CS_ACTIVATION_H
 #define CS_ACTIVATION_H
 
@@ -30,7 +30,7 @@ void cs_activation_forward(cs_activation act, double *out, const double *z, size
  * 0 for relu, 0.01 for leaky_relu. */
 void cs_activation_derivative(cs_activation act, double *out, const double *z, size_t n);
 
-/* max over z of phi'(z), used for frac_saturated (DESIGN §2): an entry is
+/* max over z of phi'(z), used for frac_saturated (docs/design.md §2): an entry is
  * saturated when phi'(z) < 0.05 * this. */
 double cs_activation_max_derivative(cs_activation act);
 

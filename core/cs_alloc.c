@@ -1,5 +1,5 @@
 /* The one allocation path (see cs_alloc.h): checked sizes, arrays from
- * their dimensions, workspace plans, failure injection for tests (STYLE 8). */
+ * their dimensions, workspace plans, failure injection for tests. */
 #include "cs_alloc.h"
 #include "cs_error.h"
 

@@ -1,7 +1,7 @@
 /* The one allocation path: sizes multiplied with overflow checks, arrays
  * allocated from their dimensions, workspaces listed once (so the memory a
  * run needs can be checked before it starts), and a failure-injection hook
- * so tests can make the n-th allocation fail (STYLE 8, after SQLite). */
+ * so tests can make the n-th allocation fail (after SQLite's test harness). */
 #ifndef CS_ALLOC_H
 #define CS_ALLOC_H
 

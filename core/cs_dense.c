@@ -1,5 +1,5 @@
 /* Dense layer h = x W^T + b, forward and backward, on OpenBLAS dgemm:
- * DESIGN §1 (pre site), §6 (CBLAS from OpenBLAS, not gslcblas). */
+ * docs/design.md §1 (pre site), §6 (CBLAS from OpenBLAS, not gslcblas). */
 #include "cs_dense.h"
 
 #include <assert.h>

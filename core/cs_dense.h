@@ -1,4 +1,4 @@
-/* Dense layer forward and backward, h = x W^T + b: DESIGN §1. */
+/* Dense layer forward and backward, h = x W^T + b: docs/design.md §1. */
 #ifndef CS_DENSE_H
 #define CS_DENSE_H
 

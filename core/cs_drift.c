@@ -1,4 +1,4 @@
-/* Drift metrics between phases A and B (DESIGN §2): mean_shift,
+/* Drift metrics between phases A and B (docs/design.md §2): mean_shift,
  * var_log_ratio and kl_sym from per-unit phase estimates, w1 from the pooled
  * histograms. A NaN unit estimate (a unit that saw a nonfinite entry) makes
  * the metric NaN: a diverged stack is recorded as such. */
@@ -25,7 +25,7 @@ void cs_drift_units(cs_drift *out, const double *mu_a, const double *v_a, const 
     }
     double shift = 0.0, log_ratio = 0.0, kl = 0.0;
     for (size_t j = 0; j < n; j++) {
-        /* DESIGN §2: e = 1e-12 keeps dead units (variance 0) finite. */
+        /* docs/design.md §2: e = 1e-12 keeps dead units (variance 0) finite. */
         double va = v_a[j] + CS_DRIFT_EPS, vb = v_b[j] + CS_DRIFT_EPS;
         double d = mu_b[j] - mu_a[j];
 
@@ -72,7 +72,7 @@ double cs_drift_w1(const uint64_t *counts_a, uint64_t under_a, uint64_t over_a,
     if (!total_a || !total_b || !(sd_a > 0.0) || !isfinite(sd_a))
         return NAN;
 
-    /* DESIGN §2: W1 = integral |F_A - F_B| dx, on the bins
+    /* docs/design.md §2: W1 = integral |F_A - F_B| dx, on the bins
      *   F_P(k) = (under_P + sum_{i<=k} counts_P[i]) / total_P
      *   w1 = sum_k |F_A(k) - F_B(k)| * bin_width / sd_a
      * Cumulative counts stay integers, so each F is one rounding. */

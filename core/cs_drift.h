@@ -1,4 +1,4 @@
-/* Drift metrics between phases A and B (DESIGN §2): mean_shift,
+/* Drift metrics between phases A and B (docs/design.md §2): mean_shift,
  * var_log_ratio, kl_sym from per-unit phase estimates, w1 from histograms. */
 #ifndef CS_DRIFT_H
 #define CS_DRIFT_H
@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CS_DRIFT_EPS 1e-12 /* DESIGN §2: e */
+#define CS_DRIFT_EPS 1e-12 /* docs/design.md §2: e */
 
 typedef struct {
     double mean_shift;    /* mean_j |mu_B - mu_A| / sqrt(v_A + e) */
@@ -25,7 +25,7 @@ void cs_drift_accumulate(double *sum_mean, double *sum_var, const double *unit_m
 void cs_drift_units(cs_drift *out, const double *mu_a, const double *v_a, const double *mu_b,
                     const double *v_b, size_t n);
 
-/* W1 between two histograms on the same bins (DESIGN §2):
+/* W1 between two histograms on the same bins (docs/design.md §2):
  *   F_P(k) = (under_P + sum_{i<=k} counts_P[i]) / total_P
  *   w1 = sum_k |F_A(k) - F_B(k)| * bin_width / sd_a
  * NaN if either histogram is empty or sd_a is not positive and finite. */

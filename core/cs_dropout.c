@@ -1,4 +1,5 @@
-/* Inverted dropout, forward and (the same mask again) backward: issue 6. */
+/* Inverted dropout, forward and (the same mask again) backward: the step
+ * after phi in a layer (docs/design.md §1). */
 #include "cs_dropout.h"
 
 #include <assert.h>

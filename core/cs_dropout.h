@@ -1,5 +1,5 @@
 /* Inverted dropout (Srivastava et al. 2014, as torch.nn.Dropout in
- * training mode): issue 6, the notes' "BatchNorm vs Dropout". */
+ * training mode), the step after phi in a layer (docs/design.md §1). */
 #ifndef CS_DROPOUT_H
 #define CS_DROPOUT_H
 

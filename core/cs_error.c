@@ -1,4 +1,5 @@
-/* Thread-local last-error message and code (STYLE 5). */
+/* Thread-local last-error message and code: library code returns a code
+ * and records what went wrong; only the CLI turns codes into exits. */
 #include "cs_error.h"
 
 #include <stdarg.h>

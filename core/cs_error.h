@@ -1,6 +1,6 @@
 /* Error codes and the last error message: every library function returns a
- * cs status and records what went wrong, where, and what was expected
- * (STYLE 5). The CLI alone turns codes into exit statuses. */
+ * cs status and records what went wrong, where, and what was expected.
+ * The CLI alone turns codes into exit statuses. */
 #ifndef CS_ERROR_H
 #define CS_ERROR_H
 

@@ -1,4 +1,4 @@
-/* Weight and bias initialisation of one dense layer: DESIGN §1 (init).
+/* Weight and bias initialisation of one dense layer: docs/design.md §1 (init).
  * Gaussian-family kinds draw W_ij ~ N(0, sigma^2 / fan_in); orthogonal takes
  * the Q factor of a Gaussian matrix as torch.nn.init.orthogonal_ does. */
 #include "cs_init.h"
@@ -108,7 +108,7 @@ static int cs_init_orthogonal(double *W, size_t n_out, size_t n_in, double sigma
     /* T's strict lower triangle is never written by decomp_r; calloc made
      * it 0, which dtrmm needs since it treats T as a full matrix.
      * X = T V1^T, in place in T. GSL's BLAS wrappers call the cblas_*
-     * symbols, which the build resolves to OpenBLAS (DESIGN §6); OpenBLAS's
+     * symbols, which the build resolves to OpenBLAS (docs/design.md §6); OpenBLAS's
      * own <cblas.h> cannot be included beside <gsl/gsl_linalg.h>. */
     gsl_matrix_view V = gsl_matrix_view_array(a, M, N);
     gsl_matrix_view V1 = gsl_matrix_view_array(a, N, N);
@@ -186,7 +186,7 @@ int cs_init_dense(cs_init_kind kind, double *W, double *b, size_t n_out, size_t 
         if (status != CS_OK)
             return status;
     } else {
-        /* DESIGN §1: Var W_ij = sigma_w^2 / fan_in with fan_in = n_in, where
+        /* docs/design.md §1: Var W_ij = sigma_w^2 / fan_in with fan_in = n_in, where
          * xavier sets sigma_w^2 = 2 fan_in / (fan_in + fan_out) (Glorot &
          * Bengio 2010) and he sets sigma_w^2 = 2 (He et al. 2015). */
         double fan_in = (double)n_in, fan_out = (double)n_out;

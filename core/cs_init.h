@@ -1,4 +1,4 @@
-/* Weight and bias initialisation of one dense layer: DESIGN §1. */
+/* Weight and bias initialisation of one dense layer: docs/design.md §1. */
 #ifndef CS_INIT_H
 #define CS_INIT_H
 

@@ -1,6 +1,7 @@
 /* Normalisations over the batch axis: the worksheet's min-max and
  * standardisation, batch norm forward (batch or given statistics), PyTorch's
- * running update and batch norm backward: DESIGN §1 (norm).
+ * running update and batch norm backward (batch or given statistics):
+ * docs/design.md §1 (norm).
  * Hot path on (256 x 1024) batches: no allocation. Columns are processed in
  * blocks of CS_NORM_BLOCK, with per-column accumulators on the stack, and
  * each block is swept row by row so every read of x is contiguous. */
@@ -201,6 +202,44 @@ void cs_bn_backward(double *dh, double *dgamma, double *dbeta, const double *dz,
                 double xhat = (h[k] - mu[jj]) * inv_sd[jj];
                 double g = gamma ? gamma[j0 + jj] : 1.0;
                 dh[k] = g * inv_sd[jj] * (dz[k] - dbeta_mean[jj] - xhat * dgamma_mean[jj]);
+            }
+    }
+}
+
+void cs_bn_backward_stats(double *dh, double *dgamma, double *dbeta, const double *dz,
+                          const double *h, const double *mean, const double *var,
+                          const double *gamma, size_t m, size_t n, double eps)
+{
+    for (size_t j0 = 0; j0 < n; j0 += CS_NORM_BLOCK) {
+        size_t nb = cs_norm_block_width(n, j0);
+        double sd[CS_NORM_BLOCK];
+        for (size_t jj = 0; jj < nb; jj++)
+            sd[jj] = sqrt(var[j0 + jj] + eps);
+        /* dbeta_j = sum_i dz_ij,  dgamma_j = sum_i dz_ij (h_ij - mean_j) / sd_j;
+         * both before dh is written, since dh may alias dz. */
+        if (dbeta) {
+            for (size_t jj = 0; jj < nb; jj++)
+                dbeta[j0 + jj] = 0.0;
+            for (size_t i = 0; i < m; i++)
+                for (size_t jj = 0; jj < nb; jj++)
+                    dbeta[j0 + jj] += dz[i * n + j0 + jj];
+        }
+        if (dgamma) {
+            for (size_t jj = 0; jj < nb; jj++)
+                dgamma[j0 + jj] = 0.0;
+            for (size_t i = 0; i < m; i++)
+                for (size_t jj = 0; jj < nb; jj++) {
+                    size_t k = i * n + j0 + jj;
+                    dgamma[j0 + jj] += dz[k] * ((h[k] - mean[j0 + jj]) / sd[jj]);
+                }
+        }
+        /* dh_ij = gamma_j dz_ij / sd_j; with gamma = 1 the product is exact,
+         * so dh = dz / sd as the plain map gives it. */
+        for (size_t i = 0; i < m; i++)
+            for (size_t jj = 0; jj < nb; jj++) {
+                size_t k = i * n + j0 + jj;
+                double g = gamma ? gamma[j0 + jj] : 1.0;
+                dh[k] = g * dz[k] / sd[jj];
             }
     }
 }

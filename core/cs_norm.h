@@ -1,6 +1,7 @@
 /* Normalisations over the batch axis: the worksheet's min-max and
  * standardisation, and batch norm (forward with batch or running
- * statistics, PyTorch's running update, backward): DESIGN §1.
+ * statistics, PyTorch's running update, backward with batch or given
+ * statistics): docs/design.md §1.
  * None of these allocate: they run once per batch and layer. */
 #ifndef CS_NORM_H
 #define CS_NORM_H
@@ -51,5 +52,20 @@ void cs_bn_update_running(double *running_mean, double *running_var, const doubl
 void cs_bn_backward(double *dh, double *dgamma, double *dbeta, const double *dz,
                     const double *h, const double *mean, const double *var,
                     const double *gamma, size_t m, size_t n, double eps);
+
+/* Backward through batch norm with given statistics (cs_bn_forward_stats:
+ * inference mode, or phase B's frozen and ema statistics). The statistics
+ * are constants, so z is a fixed affine map of h, as torch's BatchNorm1d
+ * in eval mode differentiates it:
+ *   xhat_ij = (h_ij - mean_j) / sqrt(var_j + eps)
+ *   dbeta_j = sum_i dz_ij,  dgamma_j = sum_i dz_ij xhat_ij
+ *   dh_ij = gamma_j dz_ij / sqrt(var_j + eps)
+ * dz, dh: (m, n), dh may alias dz. mean, var, gamma, dgamma, dbeta: (n).
+ * gamma NULL means 1, and then dh = dz / sqrt(var + eps) exactly. dgamma
+ * and dbeta may be NULL to skip them; h and mean are read only for dgamma
+ * (h: (m, n)) and may be NULL when it is. */
+void cs_bn_backward_stats(double *dh, double *dgamma, double *dbeta, const double *dz,
+                          const double *h, const double *mean, const double *var,
+                          const double *gamma, size_t m, size_t n, double eps);
 
 #endif

@@ -119,7 +119,7 @@ assert quantile_ranks(51) == [1, 8, 25, 43, 50]
 # ---------------------------------------------------------------- histograms
 # hist_x: Gaussian values plus the edge cases (lo itself, hi itself, just
 # below hi, +-Inf, NaN, far outside). Reference counts: floor((x - lo) / w)
-# as DESIGN §2 and cs_stats.h define the bins, checked against np.histogram
+# as DESIGN §2 and cs_hist.h define the bins, checked against np.histogram
 # on the finite values inside [lo, hi) (np.histogram's last bin is closed,
 # so hi itself is removed before that check).
 lo, hi, nbins = -2.25, 3.0, 21

@@ -19,6 +19,9 @@ torch.set_default_dtype(torch.float64)
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "fixtures")
 rng = np.random.default_rng(20240611)
+# Draws for blocks added later come from their own stream, so that adding
+# them leaves every earlier block of the fixtures as it was.
+rng_eval_backward = np.random.default_rng(20240612)
 
 
 class Fixture:
@@ -145,13 +148,41 @@ def gen_bn_case(fx, prefix, m, n):
                 z_eval = bn(t(h_eval))
             fx.block(prefix + "eval_h", h_eval)
             fx.block(prefix + "eval_z", z_eval)
+            gen_bn_eval_backward(fx, prefix, bn, h_eval)
+
+
+def gen_bn_eval_backward(fx, prefix, bn, h):
+    """Autograd through bn in eval mode (the running statistics are
+    constants): dh, dgamma, dbeta for an upstream eval_dz, with bn's affine
+    gamma, beta (not 1, 0), and dh of the same map without affine."""
+    m, n = h.shape
+    dz = rng_eval_backward.standard_normal((m, n))
+    fx.block(prefix + "eval_dz", dz)
+    assert not bn.training and bn.weight.grad is None
+    ht = t(h, grad=True)
+    z = bn(ht)
+    z.backward(t(dz))
+    fx.block(prefix + "eval_dh", ht.grad)
+    fx.block(prefix + "eval_dgamma", bn.weight.grad)
+    fx.block(prefix + "eval_dbeta", bn.bias.grad)
+    plain = torch.nn.BatchNorm1d(n, eps=bn.eps, affine=False)
+    with torch.no_grad():
+        plain.running_mean.copy_(bn.running_mean)
+        plain.running_var.copy_(bn.running_var)
+    plain.eval()
+    ht = t(h, grad=True)
+    z = plain(ht)
+    z.backward(t(dz))
+    fx.block(prefix + "eval_dh_plain", ht.grad)
 
 
 def gen_bn():
     fx = Fixture("torch_bn", """
 Batch norm against torch.nn.BatchNorm1d (eps 1e-5): training-mode forward and
 autograd backward, running statistics after 3 batches (momentum 0.1 and 0.37),
-eval-mode forward; worksheet min-max and standardisation against NumPy.
+eval-mode forward and autograd backward (eval_dz -> eval_dh, eval_dgamma,
+eval_dbeta; eval_dh_plain without affine); worksheet min-max and
+standardisation against NumPy.
 Per case PREFIX (small_, large_): shape = [m, n], h (m x n), gamma, beta, dz.
 """)
     gen_bn_case(fx, "small_", 7, 5)

@@ -1,7 +1,8 @@
 /* Batch norm against torch.nn.BatchNorm1d (forward, running statistics,
- * eval mode, autograd backward), the worksheet's min-max and
- * standardisation against NumPy, stability at a large mean, and the column
- * blocking of core/cs_norm.c against a plain reference: DESIGN §1 (norm). */
+ * eval mode, autograd backward with batch and with given statistics), the
+ * worksheet's min-max and standardisation against NumPy, stability at a
+ * large mean, and the column blocking of core/cs_norm.c against a plain
+ * reference: DESIGN §1 (norm). */
 #include "cs_test_util.h"
 
 #include "cs_norm.h"
@@ -145,7 +146,8 @@ static void test_bn_backward_matches_autograd(void **state)
         const char *p = CASES[c];
         size_t m, n;
         load_shape(p, &m, &n);
-        double *h = load(p, "h", m * n), *gamma = load(p, "gamma", n);
+        double *h = load(p, "h", m * n), *gamma = load(p, "gamma", n), *beta = load(p, "beta", n);
+        double *want_z = load(p, "z", m * n);
         double *dz = load(p, "dz", m * n), *want_dh = load(p, "dh", m * n);
         double *want_dgamma = load(p, "dgamma", n), *want_dbeta = load(p, "dbeta", n);
         double *want_dh_plain = load(p, "dh_plain", m * n);
@@ -153,7 +155,11 @@ static void test_bn_backward_matches_autograd(void **state)
         double mean[64], var[64], dgamma[64], dbeta[64];
         char what[64];
 
-        cs_bn_forward_batch(z, mean, var, h, gamma, NULL, m, n, BN_EPS);
+        /* The fixture's forward had gamma != 1 and beta != 0 (affine), as
+         * training will; dbeta and dgamma are what training reads. */
+        cs_bn_forward_batch(z, mean, var, h, gamma, beta, m, n, BN_EPS);
+        snprintf(what, sizeof what, "%sz (affine)", p);
+        cs_test_check_close(z, want_z, m * n, BN_RTOL, BN_ATOL, what);
         cs_bn_backward(dh, dgamma, dbeta, dz, h, mean, var, gamma, m, n, BN_EPS);
         snprintf(what, sizeof what, "%sdh", p);
         cs_test_check_close(dh, want_dh, m * n, BN_RTOL, BN_ATOL, what);
@@ -169,7 +175,50 @@ static void test_bn_backward_matches_autograd(void **state)
         cs_test_check_close(dh, want_dh_plain, m * n, BN_RTOL, BN_ATOL, what);
 
         free(h), free(gamma), free(dz), free(want_dh), free(want_dgamma), free(want_dbeta);
-        free(want_dh_plain), free(z), free(dh);
+        free(want_dh_plain), free(z), free(dh), free(beta), free(want_z);
+    }
+}
+
+/* Backward with given statistics against autograd through BatchNorm1d in
+ * eval mode (the running statistics after the fixture's 3 batches, affine
+ * gamma != 1, beta != 0): dh, dgamma, dbeta; then gamma NULL with dgamma,
+ * dbeta, h and mean NULL and dh aliasing dz, against the same map without
+ * affine. */
+static void test_bn_backward_stats_matches_torch_eval(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < 2; c++) {
+        const char *p = CASES[c];
+        size_t m, n;
+        load_shape(p, &m, &n);
+        double *h = load(p, "eval_h", m * n), *dz = load(p, "eval_dz", m * n);
+        double *rm = load(p, "running_mean_m010", n), *rv = load(p, "running_var_m010", n);
+        double *gamma = load(p, "gamma", n);
+        double *want_dh = load(p, "eval_dh", m * n), *want_dgamma = load(p, "eval_dgamma", n);
+        double *want_dbeta = load(p, "eval_dbeta", n);
+        double *want_dh_plain = load(p, "eval_dh_plain", m * n);
+        double *dh = malloc(m * n * sizeof *dh), dgamma[64], dbeta[64];
+        char what[64];
+
+        cs_bn_backward_stats(dh, dgamma, dbeta, dz, h, rm, rv, gamma, m, n, BN_EPS);
+        snprintf(what, sizeof what, "%seval_dh", p);
+        cs_test_check_close(dh, want_dh, m * n, BN_RTOL, BN_ATOL, what);
+        snprintf(what, sizeof what, "%seval_dgamma", p);
+        cs_test_check_close(dgamma, want_dgamma, n, BN_RTOL, BN_ATOL, what);
+        snprintf(what, sizeof what, "%seval_dbeta", p);
+        cs_test_check_close(dbeta, want_dbeta, n, BN_RTOL, BN_ATOL, what);
+
+        memcpy(dh, dz, m * n * sizeof *dh);
+        cs_bn_backward_stats(dh, NULL, NULL, dh, NULL, NULL, rv, NULL, m, n, BN_EPS);
+        snprintf(what, sizeof what, "%seval_dh_plain in place", p);
+        cs_test_check_close(dh, want_dh_plain, m * n, BN_RTOL, BN_ATOL, what);
+        /* gamma NULL is the plain map dz / sqrt(rv + eps), bit for bit. */
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++)
+                assert_true(dh[i * n + j] == dz[i * n + j] / sqrt(rv[j] + BN_EPS));
+
+        free(h), free(dz), free(rm), free(rv), free(gamma), free(want_dh), free(want_dgamma);
+        free(want_dbeta), free(want_dh_plain), free(dh);
     }
 }
 
@@ -281,6 +330,22 @@ static void test_bn_blocks_cover_wide_layers(void **state)
     cs_test_check_close(dh, want, m * n, 1e-12, 1e-13, "wide dh");
     cs_test_check_close(dgamma, want_dgamma, n, 1e-12, 1e-13, "wide dgamma");
     cs_test_check_close(dbeta, want_dbeta, n, 1e-12, 1e-13, "wide dbeta");
+
+    /* With the statistics given (here the batch's own, as constants), the
+     * backward is the affine map's: no terms through mean and var. */
+    for (size_t j = 0; j < n; j++) {
+        double inv = 1 / sqrt(rvar[j] + BN_EPS), sb = 0, sg = 0;
+        for (size_t i = 0; i < m; i++) {
+            sb += dz[i * n + j];
+            sg += dz[i * n + j] * (h[i * n + j] - rmean[j]) * inv;
+            want[i * n + j] = gamma[j] * inv * dz[i * n + j];
+        }
+        want_dbeta[j] = sb, want_dgamma[j] = sg;
+    }
+    cs_bn_backward_stats(dh, dgamma, dbeta, dz, h, rmean, rvar, gamma, m, n, BN_EPS);
+    cs_test_check_close(dh, want, m * n, 1e-12, 1e-13, "wide dh, given stats");
+    cs_test_check_close(dgamma, want_dgamma, n, 1e-12, 1e-13, "wide dgamma, given stats");
+    cs_test_check_close(dbeta, want_dbeta, n, 1e-12, 1e-13, "wide dbeta, given stats");
     free(h), free(dz), free(z), free(want), free(dh);
 }
 
@@ -376,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_bn_running_stats_match_torch),
         cmocka_unit_test(test_bn_eval_forward_matches_torch),
         cmocka_unit_test(test_bn_backward_matches_autograd),
+        cmocka_unit_test(test_bn_backward_stats_matches_torch_eval),
         cmocka_unit_test(test_bn_variance_stable_at_large_mean),
         cmocka_unit_test(test_bn_blocks_cover_wide_layers),
         cmocka_unit_test(test_bn_constant_column_is_exact),

@@ -84,8 +84,8 @@ static void got_quantiles(double *q, const cs_stats *st)
 static void compute_ok(cs_stats *st, const double *x, size_t m, size_t n, const double *z,
                        cs_activation act, double *unit_mean, double *unit_var)
 {
-    cs_stats_work *w = cs_stats_work_alloc(m * n, n);
-    assert_non_null(w);
+    cs_stats_work *w = NULL;
+    assert_int_equal(cs_stats_work_alloc(&w, m * n, n), CS_OK);
     assert_int_equal(cs_stats_compute(st, x, m, n, z, act, unit_mean, unit_var, w), CS_OK);
     cs_stats_work_free(w);
 }
@@ -167,8 +167,8 @@ static void test_quantiles_match_sort_on_adversarial_orders(void **state)
     double *x = malloc(count * sizeof *x);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 7);
-    cs_stats_work *w = cs_stats_work_alloc(count, n);
-    assert_non_null(w);
+    cs_stats_work *w = NULL;
+    assert_int_equal(cs_stats_work_alloc(&w, count, n), CS_OK);
     const char *names[] = {"sorted",     "reversed",    "constant",      "two values",
                            "rows descending", "sawtooth", "half zeros", "tiny ints",
                            "signed ints", "zeros and negatives", "99.5% zeros", "constant zero"};
@@ -237,8 +237,8 @@ static void test_hist_spec_matches_accumulate_and_sort(void **state)
     double *x = malloc(count * sizeof *x);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 11);
-    cs_stats_work *w = cs_stats_work_alloc(count, n);
-    assert_non_null(w);
+    cs_stats_work *w = NULL;
+    assert_int_equal(cs_stats_work_alloc(&w, count, n), CS_OK);
     const size_t nbins_list[] = {1, 7, 64, 253, 254};
     const double ranges[][2] = {{-6, 6}, {0.5, 0.75}, {-1, 1}, {-1e-3, 1e9}, {0, 0}};
     for (int pattern = 0; pattern < 6; pattern++) {
@@ -297,6 +297,23 @@ static void test_hist_spec_matches_accumulate_and_sort(void **state)
     cs_stats st;
     assert_int_equal(cs_stats_compute_hist(&st, x, m, n, NULL, CS_ACT_LINEAR, NULL, NULL, &bad, w),
                      CS_EINVAL);
+    /* A given range must be finite lo < hi (range_from_stats makes one). */
+    uint64_t h3[3] = {0};
+    const double bad_ranges[][2] = {{1, 1}, {1, 0}, {NAN, 1}, {0, INFINITY}, {-INFINITY, 0}};
+    for (size_t r = 0; r < sizeof bad_ranges / sizeof bad_ranges[0]; r++) {
+        cs_hist_spec given = {1, bad_ranges[r][0], bad_ranges[r][1], 0, h3 + 1, &h3[0], &h3[2]};
+        cs_error_clear();
+        assert_int_equal(
+            cs_stats_compute_hist(&st, x, m, n, NULL, CS_ACT_LINEAR, NULL, NULL, &given, w),
+            CS_EINVAL);
+        assert_true(strstr(cs_error_message(), "range") != NULL);
+        given.range_from_stats = 1;
+        assert_int_equal(
+            cs_stats_compute_hist(&st, x, m, n, NULL, CS_ACT_LINEAR, NULL, NULL, &given, w),
+            CS_OK);
+        assert_true(isfinite(given.lo) && given.lo < given.hi);
+    }
+    assert_true(h3[0] + h3[1] + h3[2] == 5 * count); /* nothing counted by a refused call */
     cs_stats_work_free(w);
     gsl_rng_free(rng);
     free(x);
@@ -361,7 +378,8 @@ static void test_all_nonfinite_gives_nan_moments(void **state)
 static void test_empty_matrix_gives_nan(void **state)
 {
     (void)state;
-    cs_stats_work *w = cs_stats_work_alloc(16, 4);
+    cs_stats_work *w = NULL;
+    assert_int_equal(cs_stats_work_alloc(&w, 16, 4), CS_OK);
     cs_stats st;
     double unit_mean[4];
     assert_int_equal(cs_stats_compute(&st, NULL, 0, 4, NULL, CS_ACT_RELU, unit_mean, NULL, w),
@@ -529,8 +547,8 @@ static void test_workspace_too_small_returns_einval(void **state)
     (void)state;
     double x[12] = {0};
     cs_stats st;
-    cs_stats_work *w = cs_stats_work_alloc(11, 4);
-    assert_non_null(w);
+    cs_stats_work *w = NULL;
+    assert_int_equal(cs_stats_work_alloc(&w, 11, 4), CS_OK);
     cs_error_clear();
     assert_int_equal(cs_stats_compute(&st, x, 3, 4, NULL, CS_ACT_LINEAR, NULL, NULL, w),
                      CS_EINVAL); /* 12 entries > 11 */
@@ -547,25 +565,36 @@ static void test_workspace_too_small_returns_einval(void **state)
     cs_stats_work_free(w);
 }
 
-/* Allocation failure injected at each call in turn (STYLE 8). */
-static void test_work_alloc_failure_returns_null(void **state)
+/* Allocation failure injected at each call in turn: the code is
+ * returned and recorded, *out is NULL (even if it held a pointer), nothing
+ * leaks (ASan); sizes that overflow size_t are CS_EINVAL. */
+static void test_work_alloc_failure_returns_code(void **state)
 {
     (void)state;
     cs_alloc_fail_reset();
-    cs_stats_work *w = cs_stats_work_alloc(1000, 10);
+    cs_stats_work *w = NULL;
+    assert_int_equal(cs_stats_work_alloc(&w, 1000, 10), CS_OK);
+    assert_non_null(w);
     long calls = cs_alloc_count();
     cs_stats_work_free(w);
     assert_true(calls >= 1);
     for (long k = 0; k < calls; k++) {
         cs_alloc_fail_after(k);
         cs_error_clear();
-        assert_null(cs_stats_work_alloc(1000, 10));
+        w = (cs_stats_work *)&calls; /* a stale value must be overwritten */
+        assert_int_equal(cs_stats_work_alloc(&w, 1000, 10), CS_ENOMEM);
+        assert_null(w);
         assert_int_equal(cs_error_code(), CS_ENOMEM);
+        assert_true(strstr(cs_error_message(), "cannot allocate") != NULL);
     }
     cs_alloc_fail_reset();
     cs_stats_work_free(NULL);
-    assert_null(cs_stats_work_alloc(SIZE_MAX / 4, 1));
+    cs_error_clear();
+    w = (cs_stats_work *)&calls;
+    assert_int_equal(cs_stats_work_alloc(&w, SIZE_MAX / 4, 1), CS_EINVAL);
+    assert_null(w);
     assert_int_equal(cs_error_code(), CS_EINVAL);
+    assert_true(strstr(cs_error_message(), "overflow") != NULL);
 }
 
 /* Bins and under/overflow against np.histogram (fixture), including x = lo
@@ -665,7 +694,7 @@ int main(void)
         cmocka_unit_test(test_frac_saturated_equals_per_entry_derivative_for_every_activation),
         cmocka_unit_test(test_variance_stable_at_mean_1e6),
         cmocka_unit_test(test_workspace_too_small_returns_einval),
-        cmocka_unit_test(test_work_alloc_failure_returns_null),
+        cmocka_unit_test(test_work_alloc_failure_returns_code),
         cmocka_unit_test(test_hist_counts_match_numpy),
         cmocka_unit_test(test_hist_top_edge_rounding_stays_in_last_bin),
         cmocka_unit_test(test_hist_range_rules),

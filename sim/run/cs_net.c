@@ -174,7 +174,7 @@ static void cs_net_work_arrays(cs_net_work *w, const cs_run_params *p, int nthre
         cs_net_thread *t = &w->thread[k];
         CS_ALLOC_TAKE(plan, t->z, "a thread's normalised batch", "batch or width", m, width);
         /* m dmax fits: the activations above are steps times as large */
-        if (plan->rc == CS_OK && !(t->stats_work = cs_stats_work_alloc(m * dmax, dmax)))
+        if (plan->rc == CS_OK && cs_stats_work_alloc(&t->stats_work, m * dmax, dmax) != CS_OK)
             cs_alloc_plan_failed(plan, "a thread's statistics workspace",
                                  "batch, width or input_dim");
         if (plan->rc == CS_OK && !(t->rng = cs_rng_alloc()))
