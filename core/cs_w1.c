@@ -1,51 +1,72 @@
 /* Exact W1 between two pooled samples (docs/design.md §2, w1 of metrics
  * version 2): the range pass, the fine histogram with per-bin sums, the
- * exact integral of every bin where F_A - F_B keeps its sign, and sorting
- * for the bins where it may not. */
+ * exact integral of every bin where F_A - F_B keeps its sign, sub-bins for
+ * the heavy bins where it may not, and sorting for the rest. */
 #include "cs_w1.h"
 
 #include "cs_error.h"
 
-#include <assert.h>
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
-/* A bin's counts, packed: the low 32 bits count every value of the bin,
- * the high 32 bits those exactly at its left edge (d == 0 below: relu's
- * zeros at the range's low end, integers of a discrete input). Per-phase
- * counts stay below 2^31, so neither half carries into the other. */
+/* A cell's counts, packed: the low 32 bits count every value of the cell,
+ * the high 32 bits those exactly at its left edge (offset d == 0 below:
+ * relu's zeros at the range's low end, the integers of a discrete input).
+ * Per-phase counts stay below 2^31, so neither half carries into the
+ * other. */
 #define CS_W1_EDGE ((uint64_t)1 << 32)
-#define CS_W1_LOW(c) ((c) & (CS_W1_EDGE - 1))
-#define CS_W1_HIGH(c) ((c) >> 32)
+#define CS_W1_ALL(c) ((c) & (CS_W1_EDGE - 1))
+#define CS_W1_AT_EDGE(c) ((c) >> 32)
 
-/* Per bin of A: the packed counts, S1 = sum of d, S2 = sum of d^2, where
- * d = x - e_k is a value's offset from its bin's left edge. */
-typedef struct {
-    uint64_t count;
-    double s1, s2;
-} cs_w1_bin_a;
-
-/* Per bin of B: A's without S2 (only A's sd is needed). */
+/* A cell (a bin, or a sub-bin of a refined bin) of one sample: the packed
+ * counts and S1, the sum of its values' offsets d from its left edge. */
 typedef struct {
     uint64_t count;
     double s1;
-} cs_w1_bin_b;
+} cs_w1_cell;
+
+/* Copies of bin 0 and bin K that the histogram pass spreads the values
+ * equal to lo and to hi over, so that a point mass there (half of a relu
+ * layer's values are its zeros) does not chain every update through one
+ * counter in memory. */
+#define CS_W1_LANES 8
+
+/* A refined bin: its sub-bins are sub[first .. first + count), of width
+ * sub_width in offsets from the bin's left edge (the last ends at the
+ * bin's right edge). */
+typedef struct {
+    size_t bin, first, count;
+    double sub_width, inv_sub_width;
+} cs_w1_refined;
+
+/* A cell to resolve by sorting: bin k when sub == SIZE_MAX, else sub-bin sub. */
+typedef struct {
+    size_t bin, sub;
+} cs_w1_task;
 
 struct cs_w1 {
-    size_t max_bins;   /* bins fixed by max_values; bins + 1 entries (bin K: values == hi) */
-    size_t capacity;   /* values buf holds */
-    cs_w1_bin_a *bin_a;
-    cs_w1_bin_b *bin_b;
-    double *part;      /* (max_bins) each bin's integral of |D|, in units of 1 / (n_a n_b) */
-    double *bound;     /* (max_bins) the error bound of a bin left unresolved, same units */
-    uint32_t *slot;    /* (max_bins + 1) 1 + the bin's index in the round, 0 if not in it */
-    size_t *pending;   /* (max_bins) the bins that need sorting */
-    uint64_t *cum_a, *cum_b; /* (max_bins) values of A, of B below each bin */
-    size_t *round_bin; /* (max_bins) the bins of the current round... */
-    size_t *start, *mid, *stop; /* (max_bins) ...their parts of buf: A's [start, mid), B's [mid, stop) */
-    size_t *cur;       /* (max_bins) write cursors of the gathering pass */
-    double *buf;       /* (capacity) the round's values, as offsets d */
+    size_t max_bins;          /* bins fixed by max_values; also the most sub-bins */
+    size_t capacity;          /* values buf holds */
+    cs_w1_cell *bin_a, *bin_b; /* (max_bins + 1 + 2 lanes): bins 0..K, then the lanes */
+    cs_w1_cell *sub_a, *sub_b; /* (max_bins) sub-bins of the refined bins */
+    uint64_t *below_a, *below_b; /* (max_bins) values of A, of B below each bin */
+    uint64_t *sub_below_a, *sub_below_b; /* (max_bins) ... below each sub-bin */
+    double *part, *bound;     /* (max_bins) each bin's integral of |D| (units below), and
+                                 the error bound of a bin left unresolved */
+    double *sub_part, *sub_bound; /* (max_bins) the same per sub-bin */
+    uint32_t *refined_of;     /* (max_bins + 1) 1 + the bin's index in refined, 0 if none */
+    cs_w1_refined *refined;   /* (max_bins) */
+    uint32_t *slot;           /* (max_bins + 1) 1 + the bin's index in the round, 0 if not in it */
+    uint32_t *sub_slot;       /* (max_bins) the same per sub-bin */
+    cs_w1_task *tasks;        /* (2 max_bins) the cells that need sorting */
+    cs_w1_task *round;        /* (2 max_bins) those of the current round... */
+    size_t *start, *mid, *stop; /* ...their parts of buf: A's [start, mid), B's [mid, stop) */
+    size_t *cur;              /* (2 max_bins) write cursors of the gathering pass */
+    double *buf;              /* (capacity) the round's values, as offsets */
 };
 
 size_t cs_w1_bins(uint64_t n)
@@ -60,19 +81,28 @@ size_t cs_w1_bins(uint64_t n)
 static void cs_w1_arrays(cs_w1 *w, cs_alloc_plan *plan, size_t bins, size_t capacity,
                          const char *what, const char *keys)
 {
-    CS_ALLOC_TAKE(plan, w->bin_a, what, keys, bins + 1);
-    CS_ALLOC_TAKE(plan, w->bin_b, what, keys, bins + 1);
+    CS_ALLOC_TAKE(plan, w->bin_a, what, keys, bins + 1 + 2 * CS_W1_LANES);
+    CS_ALLOC_TAKE(plan, w->bin_b, what, keys, bins + 1 + 2 * CS_W1_LANES);
+    CS_ALLOC_TAKE(plan, w->sub_a, what, keys, bins);
+    CS_ALLOC_TAKE(plan, w->sub_b, what, keys, bins);
+    CS_ALLOC_TAKE(plan, w->below_a, what, keys, bins);
+    CS_ALLOC_TAKE(plan, w->below_b, what, keys, bins);
+    CS_ALLOC_TAKE(plan, w->sub_below_a, what, keys, bins);
+    CS_ALLOC_TAKE(plan, w->sub_below_b, what, keys, bins);
     CS_ALLOC_TAKE(plan, w->part, what, keys, bins);
     CS_ALLOC_TAKE(plan, w->bound, what, keys, bins);
+    CS_ALLOC_TAKE(plan, w->sub_part, what, keys, bins);
+    CS_ALLOC_TAKE(plan, w->sub_bound, what, keys, bins);
+    CS_ALLOC_TAKE_ZERO(plan, w->refined_of, what, keys, bins + 1);
+    CS_ALLOC_TAKE(plan, w->refined, what, keys, bins);
     CS_ALLOC_TAKE_ZERO(plan, w->slot, what, keys, bins + 1);
-    CS_ALLOC_TAKE(plan, w->pending, what, keys, bins);
-    CS_ALLOC_TAKE(plan, w->cum_a, what, keys, bins);
-    CS_ALLOC_TAKE(plan, w->cum_b, what, keys, bins);
-    CS_ALLOC_TAKE(plan, w->round_bin, what, keys, bins);
-    CS_ALLOC_TAKE(plan, w->start, what, keys, bins);
-    CS_ALLOC_TAKE(plan, w->mid, what, keys, bins);
-    CS_ALLOC_TAKE(plan, w->stop, what, keys, bins);
-    CS_ALLOC_TAKE(plan, w->cur, what, keys, bins);
+    CS_ALLOC_TAKE_ZERO(plan, w->sub_slot, what, keys, bins);
+    CS_ALLOC_TAKE(plan, w->tasks, what, keys, 2, bins);
+    CS_ALLOC_TAKE(plan, w->round, what, keys, 2, bins);
+    CS_ALLOC_TAKE(plan, w->start, what, keys, 2, bins);
+    CS_ALLOC_TAKE(plan, w->mid, what, keys, 2, bins);
+    CS_ALLOC_TAKE(plan, w->stop, what, keys, 2, bins);
+    CS_ALLOC_TAKE(plan, w->cur, what, keys, 2, bins);
     CS_ALLOC_TAKE(plan, w->buf, what, keys, capacity ? capacity : 1);
 }
 
@@ -108,24 +138,17 @@ void cs_w1_free(cs_w1 *w)
 {
     if (!w)
         return;
-    cs_free(w->bin_a);
-    cs_free(w->bin_b);
-    cs_free(w->part);
-    cs_free(w->bound);
-    cs_free(w->slot);
-    cs_free(w->pending);
-    cs_free(w->cum_a);
-    cs_free(w->cum_b);
-    cs_free(w->round_bin);
-    cs_free(w->start);
-    cs_free(w->mid);
-    cs_free(w->stop);
-    cs_free(w->cur);
-    cs_free(w->buf);
+    void *arrays[] = {w->bin_a,     w->bin_b,       w->sub_a,       w->sub_b,   w->below_a,
+                      w->below_b,   w->sub_below_a, w->sub_below_b, w->part,    w->bound,
+                      w->sub_part,  w->sub_bound,   w->refined_of,  w->refined, w->slot,
+                      w->sub_slot,  w->tasks,       w->round,       w->start,   w->mid,
+                      w->stop,      w->cur,         w->buf};
+    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
+        cs_free(arrays[i]);
     cs_free(w);
 }
 
-/* ---- the bins ----
+/* ---- the grid ----
  *
  * Values are scaled by s, a power of two that puts the largest magnitude
  * in [0.5, 1): exact (bar underflow of values ~1e-308 of the largest), so
@@ -141,48 +164,137 @@ typedef struct {
     size_t k;              /* K */
 } cs_w1_grid;
 
-static inline double cs_w1_edge(const cs_w1_grid *g, size_t k) { return g->lo + (double)k * g->width; }
+static inline double cs_w1_edge(const cs_w1_grid *g, size_t k)
+{
+    return g->lo + (double)k * g->width;
+}
 
-/* The bin of raw value v (finite, in [lo_raw, hi_raw]) and its offset d
- * from that bin's left edge, in scaled units. The one binning rule: the
- * histogram pass and the gathering pass must agree on every value. */
-static inline size_t cs_w1_locate(const cs_w1_grid *g, double v, double *d)
+/* Width of bin k < K: to the next left edge, the last one to hi. */
+static inline double cs_w1_bin_width(const cs_w1_grid *g, size_t k)
+{
+    double right = k + 1 < g->k ? cs_w1_edge(g, k + 1) : g->hi;
+    double width = right - cs_w1_edge(g, k);
+    return width > 0.0 ? width : 0.0;
+}
+
+/* The bin of raw value v (finite, in [lo_raw, hi_raw]), with xs = v s and
+ * its offset d from that bin's left edge. The one binning rule: every
+ * pass must place every value alike. */
+static inline size_t cs_w1_locate(const cs_w1_grid *g, double v, double *xs, double *d)
 {
     double x = v * g->scale;
     int64_t t = (int64_t)((x - g->lo) * g->inv_width); /* >= 0: x >= lo */
     size_t k = (size_t)t < g->k - 1 ? (size_t)t : g->k - 1;
     k = v >= g->hi_raw ? g->k : k;
+    *xs = x;
     *d = x - cs_w1_edge(g, k);
     return k;
 }
 
-/* Right edge of bin k < K. */
-static inline double cs_w1_right(const cs_w1_grid *g, size_t k)
+/* The sub-bin j of a refined bin holding offset d, and the offset d2 from
+ * that sub-bin's left edge. (int64_t) truncates a slightly negative d
+ * (a value a rounding below its bin's edge) to sub-bin 0. */
+static inline size_t cs_w1_locate_sub(const cs_w1_refined *r, double d, double *d2)
 {
-    return k + 1 < g->k ? cs_w1_edge(g, k + 1) : g->hi;
+    int64_t t = (int64_t)(d * r->inv_sub_width);
+    size_t j = t < 0 ? 0 : (size_t)t < r->count - 1 ? (size_t)t : r->count - 1;
+    *d2 = d - (double)j * r->sub_width;
+    return j;
 }
 
-/* Pass 1 over one sample: finite and nonfinite counts, extremes. A NaN
- * fails both comparisons, so only infinities can reach lo and hi; when
- * there are nonfinite values the extremes are taken again over the
- * finite ones alone. */
+static inline double cs_w1_sub_width(const cs_w1_refined *r, size_t j, double bin_width)
+{
+    double right = j + 1 < r->count ? (double)(j + 1) * r->sub_width : bin_width;
+    double width = right - (double)j * r->sub_width;
+    return width > 0.0 ? width : 0.0;
+}
+
+/* ---- pass 1: the range, and A's shifted sums ----
+ * The mean of the first (up to 1024) finite values of A is the pilot p of
+ * its variance: var = sum (x - p)^2 / n - (mean - p)^2 then loses only
+ * ~u ((mean - p) / sd)^2 relative, p being that close to the mean. */
+static double cs_w1_pilot(const cs_w1_sample *p)
+{
+    double sum = 0.0, first = NAN;
+    size_t used = 0;
+    for (size_t c = 0; c < p->count && used < 1024; c++)
+        for (size_t i = 0; i < p->len[c] && used < 1024; i++) {
+            double v = p->chunk[c][i];
+            if (!isfinite(v))
+                continue;
+            if (!used)
+                first = v;
+            sum += v - first;
+            used++;
+        }
+    return used ? first + sum / (double)used : 0.0;
+}
+
+/* Finite and nonfinite counts and extremes of one sample, and (m1 not
+ * NULL) sum (x - pilot) and sum (x - pilot)^2 over its finite values. A
+ * NaN fails every comparison, so only infinities can reach the extremes;
+ * when there are nonfinite values (or the sums overflow) the extremes and
+ * sums are taken again over the finite values alone. */
 static void cs_w1_range(const cs_w1_sample *p, uint64_t *finite, uint64_t *nonfinite,
-                        double *lo, double *hi)
+                        double *lo, double *hi, double pilot, double *m1, double *m2)
 {
     uint64_t total = 0, bad = 0;
-    double mn = INFINITY, mx = -INFINITY;
+    double mn = INFINITY, mx = -INFINITY, s1 = 0.0, s2 = 0.0;
     for (size_t c = 0; c < p->count; c++) {
         const double *x = p->chunk[c];
         const size_t n = p->len[c];
+        size_t i = 0;
         total += n;
-        for (size_t i = 0; i < n; i++) {
-            double v = x[i];
-            bad += !(v - v == 0.0); /* NaN and +-Inf */
+#ifdef __SSE2__
+        /* GCC does not vectorise extremes, counts and sums of doubles
+         * (without reassociating): by hand, four values a step in two
+         * pairs of lanes. */
+        {
+            __m128d vmin0 = _mm_set1_pd(mn), vmin1 = vmin0, vmax0 = _mm_set1_pd(mx),
+                    vmax1 = vmax0, vp = _mm_set1_pd(pilot);
+            __m128d a1 = _mm_setzero_pd(), b1 = a1, a2 = a1, b2 = a1;
+            __m128i nbad = _mm_setzero_si128();
+            for (const size_t n4 = n & ~(size_t)3; i < n4; i += 4) {
+                __m128d v0 = _mm_loadu_pd(x + i), v1 = _mm_loadu_pd(x + i + 2);
+                __m128d t0 = _mm_sub_pd(v0, v0), t1 = _mm_sub_pd(v1, v1); /* NaN unless finite */
+                nbad = _mm_sub_epi64(nbad, _mm_castpd_si128(_mm_cmpunord_pd(t0, t0)));
+                nbad = _mm_sub_epi64(nbad, _mm_castpd_si128(_mm_cmpunord_pd(t1, t1)));
+                vmin0 = _mm_min_pd(v0, vmin0); /* a NaN v keeps the second operand */
+                vmin1 = _mm_min_pd(v1, vmin1);
+                vmax0 = _mm_max_pd(v0, vmax0);
+                vmax1 = _mm_max_pd(v1, vmax1);
+                __m128d d0 = _mm_sub_pd(v0, vp), d1 = _mm_sub_pd(v1, vp);
+                a1 = _mm_add_pd(a1, d0);
+                b1 = _mm_add_pd(b1, d1);
+                a2 = _mm_add_pd(a2, _mm_mul_pd(d0, d0));
+                b2 = _mm_add_pd(b2, _mm_mul_pd(d1, d1));
+            }
+            double pair[4];
+            uint64_t lanes[2];
+            _mm_storeu_pd(pair, _mm_min_pd(vmin0, vmin1));
+            _mm_storeu_pd(pair + 2, _mm_max_pd(vmax0, vmax1));
+            mn = pair[0] < pair[1] ? pair[0] : pair[1];
+            mx = pair[2] > pair[3] ? pair[2] : pair[3];
+            _mm_storeu_si128((__m128i *)lanes, nbad);
+            bad += lanes[0] + lanes[1];
+            _mm_storeu_pd(pair, _mm_add_pd(a1, b1));
+            _mm_storeu_pd(pair + 2, _mm_add_pd(a2, b2));
+            s1 += pair[0] + pair[1];
+            s2 += pair[2] + pair[3];
+        }
+#endif
+        for (; i < n; i++) {
+            double v = x[i], dv = v - pilot;
+            bad += !(v - v == 0.0);
             mn = v < mn ? v : mn;
             mx = v > mx ? v : mx;
+            s1 += dv;
+            s2 += dv * dv;
         }
     }
-    if (bad) {
+    if (bad || !isfinite(s2)) {
+        /* Again over the finite values, the sums in units of 2^-e of the
+         * largest magnitude e, so that they cannot overflow either. */
         mn = INFINITY;
         mx = -INFINITY;
         for (size_t c = 0; c < p->count; c++)
@@ -193,77 +305,126 @@ static void cs_w1_range(const cs_w1_sample *p, uint64_t *finite, uint64_t *nonfi
                     mx = v > mx ? v : mx;
                 }
             }
+        int e = 0;
+        if (mn <= mx)
+            frexp(fabs(mn) > fabs(mx) ? mn : mx, &e);
+        double scale = ldexp(1.0, -e), ps = pilot * scale;
+        s1 = s2 = 0.0;
+        for (size_t c = 0; m1 && c < p->count; c++)
+            for (size_t i = 0; i < p->len[c]; i++) {
+                double v = p->chunk[c][i];
+                if (isfinite(v)) {
+                    double dv = v * scale - ps;
+                    s1 += dv;
+                    s2 += dv * dv;
+                }
+            }
+        s1 /= scale; /* back to raw units: finite unless the variance itself overflows */
+        s2 = s2 / scale / scale;
     }
     *finite = total - bad;
     *nonfinite = bad;
     *lo = mn;
     *hi = mx;
-}
-
-/* Pass 2: A's counts, S1, S2 and B's counts, S1 per bin. */
-static void cs_w1_histogram_a(cs_w1_bin_a *bin, const cs_w1_grid *g, const cs_w1_sample *p)
-{
-    const double lo = g->lo_raw, hi = g->hi_raw;
-    for (size_t c = 0; c < p->count; c++) {
-        const double *x = p->chunk[c];
-        for (size_t i = 0, n = p->len[c]; i < n; i++) {
-            double v = x[i], d;
-            if (!(v >= lo && v <= hi)) /* NaN and +-Inf */
-                continue;
-            size_t k = cs_w1_locate(g, v, &d);
-            bin[k].count += 1 + (d == 0.0 ? CS_W1_EDGE : 0);
-            bin[k].s1 += d;
-            bin[k].s2 += d * d;
-        }
+    if (m1) {
+        *m1 = s1;
+        *m2 = s2;
     }
 }
 
-static void cs_w1_histogram_b(cs_w1_bin_b *bin, const cs_w1_grid *g, const cs_w1_sample *p)
+/* CS_W1_EDGE when d is +-0, else 0: on the bits (shifted past the sign),
+ * so that it compiles to a flag, not a branch on a compare of doubles. */
+static inline uint64_t cs_w1_edge_bit(double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    return (uint64_t)((bits << 1) == 0) << 32;
+}
+
+/* ---- pass 2: the fine histogram: counts and S1 per bin of one sample ----
+ * cs_w1_locate by hand, with the grid in locals (the bins' stores could
+ * otherwise alias it) and every selection by a mask, not a branch: relu's
+ * zeros make "v == lo" a coin toss. */
+static void cs_w1_histogram(cs_w1_cell *bin, const cs_w1_grid *g, const cs_w1_sample *p)
+{
+    const double lo_raw = g->lo_raw, hi_raw = g->hi_raw, scale = g->scale, lo = g->lo;
+    const double width = g->width, inv_width = g->inv_width;
+    const uint64_t last = g->k - 1, top = g->k;
+    const uint64_t lanes_lo = g->k + 1, lanes_hi = g->k + 1 + CS_W1_LANES;
+    for (size_t c = 0; c < p->count; c++) {
+        const double *x = p->chunk[c];
+        for (size_t i = 0, n = p->len[c]; i < n; i++) {
+            double v = x[i];
+            if (!(v >= lo_raw && v <= hi_raw)) /* NaN and +-Inf */
+                continue;
+            double xs = v * scale;
+            uint64_t k = (uint64_t)(int64_t)((xs - lo) * inv_width);
+            k = k < last ? k : last;
+            uint64_t at_hi = -(uint64_t)(v >= hi_raw), at_lo = -(uint64_t)(v == lo_raw);
+            k = (k & ~at_hi) | (top & at_hi);
+            double d = xs - (lo + (double)(int64_t)k * width);
+            uint64_t lane = i & (CS_W1_LANES - 1);
+            uint64_t slot = (k & ~(at_lo | at_hi)) | ((lanes_lo + lane) & at_lo) |
+                            ((lanes_hi + lane) & at_hi);
+            bin[slot].count += 1 + cs_w1_edge_bit(d); /* d == 0 at lo */
+            bin[slot].s1 += d;
+        }
+    }
+    for (size_t lane = 0; lane < CS_W1_LANES; lane++) {
+        bin[0].count += bin[lanes_lo + lane].count;
+        bin[0].s1 += bin[lanes_lo + lane].s1;
+        bin[top].count += bin[lanes_hi + lane].count;
+        bin[top].s1 += bin[lanes_hi + lane].s1;
+    }
+}
+
+/* ---- pass 3 (only with refined bins): their sub-bins' counts and S1 ---- */
+static void cs_w1_refine_pass(cs_w1_cell *sub, const cs_w1_grid *g, const cs_w1_sample *p,
+                              const uint32_t *refined_of, const cs_w1_refined *refined)
 {
     const double lo = g->lo_raw, hi = g->hi_raw;
     for (size_t c = 0; c < p->count; c++) {
         const double *x = p->chunk[c];
         for (size_t i = 0, n = p->len[c]; i < n; i++) {
-            double v = x[i], d;
+            double v = x[i], xs, d, d2;
             if (!(v >= lo && v <= hi))
                 continue;
-            size_t k = cs_w1_locate(g, v, &d);
-            bin[k].count += 1 + (d == 0.0 ? CS_W1_EDGE : 0);
-            bin[k].s1 += d;
+            uint32_t r = refined_of[cs_w1_locate(g, v, &xs, &d)];
+            if (!r)
+                continue;
+            const cs_w1_refined *ref = &refined[r - 1];
+            size_t j = ref->first + cs_w1_locate_sub(ref, d, &d2);
+            sub[j].count += 1 + cs_w1_edge_bit(d2);
+            sub[j].s1 += d2;
         }
     }
 }
 
-/* A's biased variance from its bins, in scaled units. With a = e_k + d
- * and offsets from the range's low end, o_k = e_k - lo:
- *   mean - lo = sum_k (c_k o_k + S1_k) / n
- *   n var = sum_k [S2_k + 2 (o_k - (mean - lo)) S1_k + c_k (o_k - (mean - lo))^2]
- * Each bin's bracket is sum_i (a_i - mean)^2 >= 0 whose terms cancel at
- * most by ~c_k w^2 (|d| <= w): no cancellation of the mean^2 - E a^2
- * kind (the absolute error is ~u w^2 per value). Offsets from lo make the
- * mean's error ~u (hi - lo), not ~u |mean|, and it enters only to second
- * order. */
-static double cs_w1_var_a(const cs_w1_bin_a *bin, const cs_w1_grid *g, uint64_t n)
+/* ---- gathering: each value of a cell of the round, other than those at
+ * the cell's left edge, goes to its cell's part of buf ---- */
+static void cs_w1_gather(double *buf, const cs_w1_grid *g, const cs_w1_sample *p,
+                         const cs_w1 *w, size_t *cur, const size_t *end)
 {
-    double sum = 0.0;
-    for (size_t k = 0; k <= g->k; k++) {
-        uint64_t c = CS_W1_LOW(bin[k].count);
-        if (c)
-            sum += (double)c * (cs_w1_edge(g, k) - g->lo) + bin[k].s1;
+    const double lo = g->lo_raw, hi = g->hi_raw;
+    for (size_t c = 0; c < p->count; c++) {
+        const double *x = p->chunk[c];
+        for (size_t i = 0, n = p->len[c]; i < n; i++) {
+            double v = x[i], xs, d;
+            if (!(v >= lo && v <= hi))
+                continue;
+            size_t k = cs_w1_locate(g, v, &xs, &d);
+            uint32_t s = w->slot[k], r = w->refined_of[k];
+            if (r) {
+                const cs_w1_refined *ref = &w->refined[r - 1];
+                s = w->sub_slot[ref->first + cs_w1_locate_sub(ref, d, &d)];
+            }
+            if (s && d != 0.0 && cur[s - 1] < end[s - 1]) /* always below end: the passes agree */
+                buf[cur[s - 1]++] = d;
+        }
     }
-    double mean_off = sum / (double)n, m2 = 0.0;
-    for (size_t k = 0; k <= g->k; k++) {
-        uint64_t c = CS_W1_LOW(bin[k].count);
-        if (!c)
-            continue;
-        double off = (cs_w1_edge(g, k) - g->lo) - mean_off;
-        double term = bin[k].s2 + 2.0 * off * bin[k].s1 + (double)c * off * off;
-        m2 += term > 0.0 ? term : 0.0;
-    }
-    return m2 / (double)n;
 }
 
-/* ---- sorting the values of a bin ----
+/* ---- sorting the values of a cell ----
  * Quicksort with a three-way partition (the point masses of dead or
  * saturated units make long runs of equal values: one partition step puts
  * them all in place), insertion sort below 16 values, heapsort past a
@@ -312,10 +473,9 @@ static void cs_w1_sort(double *a, size_t n, int depth)
             cs_w1_heap_sort(a, n);
             return;
         }
-        /* median of three as the pivot */
-        double x = a[0], y = a[n / 2], z = a[n - 1];
+        double x = a[0], y = a[n / 2], z = a[n - 1]; /* median of three */
         double pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-        /* Dijkstra's three-way partition: [0, lt) < pivot, [lt, i) == pivot, (gt, n) > pivot */
+        /* Dijkstra's partition: [0, lt) < pivot, [lt, gt) == pivot, [gt, n) > pivot */
         size_t lt = 0, i = 0, gt = n;
         while (i < gt) {
             double v = a[i];
@@ -330,40 +490,69 @@ static void cs_w1_sort(double *a, size_t n, int depth)
             }
         }
         /* recurse into the smaller side, loop on the larger: O(log n) stack */
-        size_t n_lo = lt, n_hi = n - gt;
-        if (n_lo < n_hi) {
-            cs_w1_sort(a, n_lo, depth);
+        if (lt < n - gt) {
+            cs_w1_sort(a, lt, depth);
             a += gt;
-            n = n_hi;
+            n -= gt;
         } else {
-            cs_w1_sort(a + gt, n_hi, depth);
-            n = n_lo;
+            cs_w1_sort(a + gt, n - gt, depth);
+            n = lt;
         }
     }
     cs_w1_insertion_sort(a, n);
 }
 
-static int cs_w1_depth(size_t n)
+static void cs_w1_sort_all(double *a, size_t n)
 {
     int depth = 0;
-    for (; n > 1; n >>= 1)
+    for (size_t m = n; m > 1; m >>= 1)
         depth += 2;
-    return depth;
+    cs_w1_sort(a, n, depth);
 }
 
 /* ---- integration ----
- * Counts in units of 1 / (n_a n_b): F_A - F_B at a point is N / (n_a n_b)
- * with the integer N = C_A n_b - C_B n_a (C_P the count of P at or below
- * the point), exact in int64 for counts below 2^31. */
+ * In units of 1 / (n_a n_b), F_A - F_B at a point is the integer
+ * N = C_A n_b - C_B n_a (C_P: values of P at or below the point), exact in
+ * int64 for counts below 2^31. */
 static int64_t cs_w1_num(uint64_t ca, uint64_t cb, uint64_t n_a, uint64_t n_b)
 {
     return (int64_t)(ca * n_b) - (int64_t)(cb * n_a);
 }
 
-/* A bin's integral of |N| over [0, width] of offsets, from its sorted
- * offsets da (A's, excluding the left edge's) and db (B's), starting from
+/* A cell [e, e + width) with ca, cb values below it and counts pa, pb
+ * (packed), sums s1a, s1b. D is N at e^-, N' after the values at e, and
+ * N_end at the cell's end; inside, the other values move it between
+ *   low  = (C_A + z_A) n_b - C_B,end n_a   (every B value first)
+ *   high = C_A,end n_b - (C_B + z_B) n_a   (every A value first).
+ * If low >= 0 or high <= 0, D keeps its sign and
+ *   integral |D| = |integral D| = |width N_end - S1_A n_b + S1_B n_a|
+ * exactly (a value at offset d contributes width - d to the integral of
+ * its CDF over the cell). Otherwise *part is that |integral D|, *bound
+ * what the exact value may exceed it by (|integral D| <= integral |D| <=
+ * |integral D| + 2 min(high, -low) width), and the return is 1: the cell's
+ * values must be sorted. */
+static int cs_w1_cell_integral(double *part, double *bound, uint64_t ca, uint64_t cb,
+                               const cs_w1_cell *a, const cs_w1_cell *b, double width,
+                               uint64_t n_a, uint64_t n_b)
+{
+    uint64_t ca_end = ca + CS_W1_ALL(a->count), cb_end = cb + CS_W1_ALL(b->count);
+    int64_t low = cs_w1_num(ca + CS_W1_AT_EDGE(a->count), cb_end, n_a, n_b);
+    int64_t high = cs_w1_num(ca_end, cb + CS_W1_AT_EDGE(b->count), n_a, n_b);
+    double integral = width * (double)cs_w1_num(ca_end, cb_end, n_a, n_b) -
+                      a->s1 * (double)n_b + b->s1 * (double)n_a;
+    *part = fabs(integral);
+    *bound = 0.0;
+    if (low < 0 && high > 0 && width > 0.0) {
+        *bound = 2.0 * (double)(high < -low ? high : -low) * width;
+        return 1;
+    }
+    return 0;
+}
+
+/* A cell's integral of |N| over offsets [0, width] from its sorted offsets
+ * da (A's, without those at the left edge) and db (B's), starting from
  * N = start (after the left edge's values). Offsets are clamped to the
- * bin (a value may sit a rounding off its bin's edges). */
+ * cell (a value may sit a rounding outside its cell's edges). */
 static double cs_w1_walk(const double *da, size_t na, const double *db, size_t nb, int64_t start,
                          double width, uint64_t n_a, uint64_t n_b)
 {
@@ -387,29 +576,6 @@ static double cs_w1_walk(const double *da, size_t na, const double *db, size_t n
     if (width > pos)
         acc += fabs((double)num) * (width - pos);
     return acc;
-}
-
-/* One gathering pass over a sample: each value of a bin of this round,
- * other than those at the bin's left edge, goes to its bin's part of buf. */
-static void cs_w1_gather(double *buf, const cs_w1_grid *g, const cs_w1_sample *p,
-                         const uint32_t *slot, size_t *cur, const size_t *end)
-{
-    const double lo = g->lo_raw, hi = g->hi_raw;
-    for (size_t c = 0; c < p->count; c++) {
-        const double *x = p->chunk[c];
-        for (size_t i = 0, n = p->len[c]; i < n; i++) {
-            double v = x[i], d;
-            if (!(v >= lo && v <= hi))
-                continue;
-            size_t k = cs_w1_locate(g, v, &d);
-            uint32_t s = slot[k];
-            if (s && d != 0.0) {
-                size_t r = s - 1;
-                if (cur[r] < end[r]) /* always, as both passes locate alike */
-                    buf[cur[r]++] = d;
-            }
-        }
-    }
 }
 
 /* sum of x[0..n) with Neumaier's compensation: the bins' parts differ by
@@ -442,6 +608,56 @@ static int cs_w1_check_sample(const cs_w1_sample *p, const char *name)
     return CS_OK;
 }
 
+/* Interior values (not at the left edge) of a cell of A and of B. */
+static size_t cs_w1_interior(const cs_w1_cell *c)
+{
+    return (size_t)(CS_W1_ALL(c->count) - CS_W1_AT_EDGE(c->count));
+}
+
+/* Refining pays when the heavy bins to sort hold more than 1/16 of the
+ * values: sorting m values costs ~log2(m) passes over them, a refinement
+ * one pass over all values. A heavy bin holds more than this many. */
+#define CS_W1_HEAVY 512
+
+/* Picks the pending bins to refine (heavy ones, while sub-bins last),
+ * lays out their sub-grids; returns how many. */
+static size_t cs_w1_plan_refinement(cs_w1 *w, const cs_w1_grid *g, size_t npending,
+                                    uint64_t n_total)
+{
+    uint64_t heavy = 0;
+    for (size_t t = 0; t < npending; t++) {
+        size_t k = w->tasks[t].bin;
+        size_t m = cs_w1_interior(&w->bin_a[k]) + cs_w1_interior(&w->bin_b[k]);
+        heavy += m > CS_W1_HEAVY ? m : 0;
+    }
+    if (heavy * 16 < n_total)
+        return 0;
+    size_t nrefined = 0, used = 0;
+    for (size_t t = 0; t < npending; t++) {
+        size_t k = w->tasks[t].bin;
+        size_t m = cs_w1_interior(&w->bin_a[k]) + cs_w1_interior(&w->bin_b[k]);
+        if (m <= CS_W1_HEAVY)
+            continue;
+        size_t count = CS_W1_MIN_BINS;
+        while (count < w->max_bins && count * CS_W1_VALUES_PER_BIN < m)
+            count *= 2;
+        if (used + count > w->max_bins)
+            continue;
+        cs_w1_refined *r = &w->refined[nrefined];
+        double width = cs_w1_bin_width(g, k);
+        r->bin = k;
+        r->first = used;
+        r->count = count;
+        r->sub_width = width / (double)count;
+        r->inv_sub_width = (double)count / width;
+        w->refined_of[k] = (uint32_t)(++nrefined);
+        used += count;
+    }
+    memset(w->sub_a, 0, used * sizeof *w->sub_a);
+    memset(w->sub_b, 0, used * sizeof *w->sub_b);
+    return nrefined;
+}
+
 int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w1_sample *b)
 {
     if (!out || !w)
@@ -457,10 +673,11 @@ int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w
     if (rc != CS_OK)
         return rc;
 
-    /* Pass 1: the range of A and B's finite values. */
-    double lo_a, hi_a, lo_b, hi_b;
-    cs_w1_range(a, &out->n_a, &out->nonfinite_a, &lo_a, &hi_a);
-    cs_w1_range(b, &out->n_b, &out->nonfinite_b, &lo_b, &hi_b);
+    /* Pass 1: the range of A's and B's finite values, A's shifted sums. */
+    double lo_a, hi_a, lo_b, hi_b, m1, m2;
+    const double pilot = cs_w1_pilot(a);
+    cs_w1_range(a, &out->n_a, &out->nonfinite_a, &lo_a, &hi_a, pilot, &m1, &m2);
+    cs_w1_range(b, &out->n_b, &out->nonfinite_b, &lo_b, &hi_b, 0.0, NULL, NULL);
     out->passes = 1;
     const uint64_t most = ((uint64_t)1 << 31) - 1;
     if (out->n_a > most || out->n_b > most)
@@ -469,21 +686,15 @@ int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w
                             " in B (expected at most %" PRIu64 " each)",
                             out->n_a, out->n_b, most);
     const uint64_t n_a = out->n_a, n_b = out->n_b;
-    size_t nbins = cs_w1_bins(n_a + n_b);
+    const size_t nbins = cs_w1_bins(n_a + n_b);
     if (nbins > w->max_bins)
         return cs_error_set(CS_EINVAL,
                             "cs_w1_compute: %" PRIu64 " finite values need %zu bins, the "
                             "workspace has %zu (sized for fewer values)",
                             n_a + n_b, nbins, w->max_bins);
     if (!n_a || !n_b) {
-        out->w1_err = NAN;
-        if (n_a) {
-            out->lo = lo_a;
-            out->hi = hi_a;
-        } else if (n_b) {
-            out->lo = lo_b;
-            out->hi = hi_b;
-        }
+        out->lo = n_a ? lo_a : n_b ? lo_b : NAN;
+        out->hi = n_a ? hi_a : n_b ? hi_b : NAN;
         return CS_OK;
     }
     out->lo = lo_a < lo_b ? lo_a : lo_b;
@@ -507,102 +718,139 @@ int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w
     g.inv_width = (double)nbins / (g.hi - g.lo);
     out->bins = nbins;
 
-    /* Pass 2: the fine histogram. */
-    memset(w->bin_a, 0, (nbins + 1) * sizeof *w->bin_a);
-    memset(w->bin_b, 0, (nbins + 1) * sizeof *w->bin_b);
-    cs_w1_histogram_a(w->bin_a, &g, a);
-    cs_w1_histogram_b(w->bin_b, &g, b);
-    out->passes = 2;
-    /* A constant has sd 0 exactly, not the rounding of its reconstruction. */
-    double var_a = lo_a == hi_a ? 0.0 : cs_w1_var_a(w->bin_a, &g, n_a);
+    /* A's variance, scaled; a constant A has sd 0 exactly, not the
+     * rounding of its shifted sums. */
+    double mean_off = m1 / (double)n_a;
+    double var_a = lo_a == hi_a ? 0.0 : m2 / (double)n_a - mean_off * mean_off;
+    var_a = var_a > 0.0 ? var_a * g.scale * g.scale : 0.0;
 
-    /* Each bin k = [e_k, r_k) with counts C_A, C_B below it. In units of
-     * 1 / (n_a n_b), D = F_A - F_B is N_k at e_k^-, N'_k after the values
-     * at e_k, and N_(k+1) at r_k. Inside, the other values move it between
-     *   low  = (C_A + z_A) n_b - C_B,end n_a   (every B value first)
-     *   high = C_A,end n_b - (C_B + z_B) n_a   (every A value first).
-     * If low >= 0 or high <= 0, D keeps its sign and
-     *   integral_bin |D| = |integral_bin D| = |width N_(k+1) - S1_A n_b + S1_B n_a|
-     * exactly (each value at x contributes r_k - x = width - d to the
-     * integral of its CDF over the bin). Otherwise the bin's values are
-     * sorted and D integrated step by step (cs_w1_walk). */
-    size_t npending = 0;
+    /* Pass 2: the fine histogram. */
+    const size_t ncells = nbins + 1 + 2 * CS_W1_LANES;
+    memset(w->bin_a, 0, ncells * sizeof *w->bin_a);
+    memset(w->bin_b, 0, ncells * sizeof *w->bin_b);
+    cs_w1_histogram(w->bin_a, &g, a);
+    cs_w1_histogram(w->bin_b, &g, b);
+    out->passes = 2;
+
+    /* Every bin: exact, or a task to sort. */
+    size_t ntasks = 0;
     uint64_t ca = 0, cb = 0;
     for (size_t k = 0; k < nbins; k++) {
-        uint64_t pa = w->bin_a[k].count, pb = w->bin_b[k].count;
-        uint64_t za = CS_W1_HIGH(pa), zb = CS_W1_HIGH(pb);
-        uint64_t ca_end = ca + CS_W1_LOW(pa), cb_end = cb + CS_W1_LOW(pb);
-        double width = cs_w1_right(&g, k) - cs_w1_edge(&g, k);
-        width = width > 0.0 ? width : 0.0;
-        int64_t low = cs_w1_num(ca + za, cb_end, n_a, n_b);
-        int64_t high = cs_w1_num(ca_end, cb + zb, n_a, n_b);
-        double integral = width * (double)cs_w1_num(ca_end, cb_end, n_a, n_b) -
-                          w->bin_a[k].s1 * (double)n_b + w->bin_b[k].s1 * (double)n_a;
-        w->part[k] = fabs(integral);
-        w->bound[k] = 0.0;
-        w->cum_a[k] = ca;
-        w->cum_b[k] = cb;
-        if (low < 0 && high > 0 && width > 0.0) {
-            /* |integral D| <= integral |D| <= |integral D| + 2 min(D+, D-) width */
-            double reach = (double)(high < -low ? high : -low);
-            w->bound[k] = 2.0 * reach * width;
-            w->pending[npending++] = k;
-        }
-        ca = ca_end;
-        cb = cb_end;
+        w->below_a[k] = ca;
+        w->below_b[k] = cb;
+        if (cs_w1_cell_integral(&w->part[k], &w->bound[k], ca, cb, &w->bin_a[k], &w->bin_b[k],
+                                cs_w1_bin_width(&g, k), n_a, n_b))
+            w->tasks[ntasks++] = (cs_w1_task){k, SIZE_MAX};
+        ca += CS_W1_ALL(w->bin_a[k].count);
+        cb += CS_W1_ALL(w->bin_b[k].count);
     }
 
-    /* Rounds: as many pending bins as buf holds, gathered in one pass over
-     * A and one over B, sorted and walked. Each round bin r owns
-     * buf[start, mid) for A's values and buf[mid, stop) for B's. A bin
-     * whose values alone exceed the capacity keeps |integral D| and its
-     * bound. */
+    /* Pass 3, when heavy bins need sorting (F_A - F_B near 0 over a
+     * concentrated stretch: tanh near +-1): sub-bins for them, and those
+     * of their sub-bins that still need sorting become the tasks. */
+    size_t nrefined = cs_w1_plan_refinement(w, &g, ntasks, n_a + n_b);
+    if (nrefined) {
+        cs_w1_refine_pass(w->sub_a, &g, a, w->refined_of, w->refined);
+        cs_w1_refine_pass(w->sub_b, &g, b, w->refined_of, w->refined);
+        out->passes++;
+        size_t kept = 0;
+        for (size_t t = 0; t < ntasks; t++)
+            if (!w->refined_of[w->tasks[t].bin])
+                w->tasks[kept++] = w->tasks[t];
+        ntasks = kept;
+        for (size_t r = 0; r < nrefined; r++) {
+            const cs_w1_refined *ref = &w->refined[r];
+            uint64_t sa = w->below_a[ref->bin], sb = w->below_b[ref->bin];
+            double width = cs_w1_bin_width(&g, ref->bin);
+            for (size_t j = ref->first; j < ref->first + ref->count; j++) {
+                w->sub_below_a[j] = sa;
+                w->sub_below_b[j] = sb;
+                if (cs_w1_cell_integral(&w->sub_part[j], &w->sub_bound[j], sa, sb, &w->sub_a[j],
+                                        &w->sub_b[j], cs_w1_sub_width(ref, j - ref->first, width),
+                                        n_a, n_b))
+                    w->tasks[ntasks++] = (cs_w1_task){ref->bin, j};
+                sa += CS_W1_ALL(w->sub_a[j].count);
+                sb += CS_W1_ALL(w->sub_b[j].count);
+            }
+        }
+    }
+
+    /* Rounds: as many tasks as buf holds, gathered in one pass over A and
+     * one over B, sorted and walked. Each round task r owns buf[start,
+     * mid) for A's values and buf[mid, stop) for B's. A cell whose values
+     * alone exceed the capacity keeps |integral D| and its bound. */
     size_t next = 0;
-    while (next < npending) {
+    while (next < ntasks) {
         size_t nround = 0, fill = 0;
-        for (; next < npending; next++) {
-            size_t k = w->pending[next];
-            uint64_t pa = w->bin_a[k].count, pb = w->bin_b[k].count;
-            size_t ia = (size_t)(CS_W1_LOW(pa) - CS_W1_HIGH(pa));
-            size_t ib = (size_t)(CS_W1_LOW(pb) - CS_W1_HIGH(pb));
+        for (; next < ntasks; next++) {
+            cs_w1_task task = w->tasks[next];
+            int whole = task.sub == SIZE_MAX;
+            const cs_w1_cell *ea = whole ? &w->bin_a[task.bin] : &w->sub_a[task.sub];
+            const cs_w1_cell *eb = whole ? &w->bin_b[task.bin] : &w->sub_b[task.sub];
+            size_t ia = cs_w1_interior(ea), ib = cs_w1_interior(eb);
             if (ia + ib > w->capacity)
-                continue; /* bounded: bound[k] stays */
+                continue; /* bounded */
             if (fill + ia + ib > w->capacity)
                 break;
-            w->round_bin[nround] = k;
+            w->round[nround] = task;
             w->start[nround] = fill;
             w->mid[nround] = fill + ia;
             w->stop[nround] = fill + ia + ib;
-            w->slot[k] = (uint32_t)(nround + 1);
+            if (whole)
+                w->slot[task.bin] = (uint32_t)(nround + 1);
+            else
+                w->sub_slot[task.sub] = (uint32_t)(nround + 1);
             fill += ia + ib;
             nround++;
         }
         if (!nround)
             continue;
         memcpy(w->cur, w->start, nround * sizeof *w->cur);
-        cs_w1_gather(w->buf, &g, a, w->slot, w->cur, w->mid);
+        cs_w1_gather(w->buf, &g, a, w, w->cur, w->mid);
         memcpy(w->cur, w->mid, nround * sizeof *w->cur);
-        cs_w1_gather(w->buf, &g, b, w->slot, w->cur, w->stop);
+        cs_w1_gather(w->buf, &g, b, w, w->cur, w->stop);
         out->passes++;
         for (size_t r = 0; r < nround; r++) {
-            size_t k = w->round_bin[r];
+            cs_w1_task task = w->round[r];
+            int whole = task.sub == SIZE_MAX;
             double *da = w->buf + w->start[r], *db = w->buf + w->mid[r];
             size_t na = w->mid[r] - w->start[r], nb = w->stop[r] - w->mid[r];
-            cs_w1_sort(da, na, cs_w1_depth(na));
-            cs_w1_sort(db, nb, cs_w1_depth(nb));
-            uint64_t za = CS_W1_HIGH(w->bin_a[k].count), zb = CS_W1_HIGH(w->bin_b[k].count);
-            double width = cs_w1_right(&g, k) - cs_w1_edge(&g, k);
-            w->part[k] = cs_w1_walk(da, na, db, nb,
-                                    cs_w1_num(w->cum_a[k] + za, w->cum_b[k] + zb, n_a, n_b),
-                                    width, n_a, n_b);
-            w->bound[k] = 0.0;
-            w->slot[k] = 0;
+            cs_w1_sort_all(da, na);
+            cs_w1_sort_all(db, nb);
+            if (whole) {
+                size_t k = task.bin;
+                int64_t start = cs_w1_num(w->below_a[k] + CS_W1_AT_EDGE(w->bin_a[k].count),
+                                          w->below_b[k] + CS_W1_AT_EDGE(w->bin_b[k].count), n_a,
+                                          n_b);
+                w->part[k] = cs_w1_walk(da, na, db, nb, start, cs_w1_bin_width(&g, k), n_a, n_b);
+                w->bound[k] = 0.0;
+                w->slot[k] = 0;
+            } else {
+                size_t j = task.sub;
+                const cs_w1_refined *ref = &w->refined[w->refined_of[task.bin] - 1];
+                int64_t start = cs_w1_num(w->sub_below_a[j] + CS_W1_AT_EDGE(w->sub_a[j].count),
+                                          w->sub_below_b[j] + CS_W1_AT_EDGE(w->sub_b[j].count),
+                                          n_a, n_b);
+                double width = cs_w1_sub_width(ref, j - ref->first,
+                                               cs_w1_bin_width(&g, task.bin));
+                w->sub_part[j] = cs_w1_walk(da, na, db, nb, start, width, n_a, n_b);
+                w->sub_bound[j] = 0.0;
+                w->sub_slot[j] = 0;
+            }
             out->sorted += na + nb;
         }
     }
 
-    /* W1 and its bound over the bins in order, back to 1 / (n_a n_b) units
-     * with one rounding each. */
+    /* A refined bin's integral is its sub-bins', in order. */
+    for (size_t r = 0; r < nrefined; r++) {
+        const cs_w1_refined *ref = &w->refined[r];
+        w->part[ref->bin] = cs_w1_sum(w->sub_part + ref->first, ref->count);
+        w->bound[ref->bin] = cs_w1_sum(w->sub_bound + ref->first, ref->count);
+        w->refined_of[ref->bin] = 0;
+    }
+
+    /* W1 and its bound over the bins in order, back from 1 / (n_a n_b)
+     * units with one rounding each. */
     double denom = (double)n_a * (double)n_b;
     double w1_s = cs_w1_sum(w->part, nbins) / denom;
     double err_s = cs_w1_sum(w->bound, nbins) / denom;
