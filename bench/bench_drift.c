@@ -4,9 +4,9 @@
  * samples (the straightforward exact W1) and against the dgemms of the
  * layer that produced those values, 20 of 256 x width x width (the ratio
  * the recorder pays per site; a layer has three sites). Every case is
- * first checked against the sort-and-merge W1. Times are the best of
- * several calls within this one run (the machine may be shared: the best
- * is the call least disturbed), single-threaded (OpenBLAS too); run with
+ * first checked against the sort-and-merge W1. Times are this thread's
+ * CPU time (time-slicing on a shared machine is not counted), the best of
+ * several calls within this one run, single-threaded (OpenBLAS too); run with
  * OPENBLAS_CORETYPE set to the CPU's kernel (covshift's own choice,
  * docs/design.md §6) for the dgemm a run would see. */
 #include "cs_w1.h"
@@ -30,7 +30,7 @@ enum { BATCH = 256, STEPS = 10, REPS = 9, GEMM_REPS = 9 };
 static double now_ns(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 

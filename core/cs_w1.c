@@ -32,8 +32,8 @@ typedef struct {
 /* Copies of bin 0 and bin K that the histogram pass spreads the values
  * equal to lo and to hi over, so that a point mass there (half of a relu
  * layer's values are its zeros) does not chain every update through one
- * counter in memory. */
-#define CS_W1_LANES 8
+ * counter in memory: consecutive values go to different lanes. */
+#define CS_W1_LANES 2
 
 /* A refined bin: its sub-bins are sub[first .. first + count), of width
  * sub_width in offsets from the bin's left edge (the last ends at the
@@ -42,6 +42,9 @@ typedef struct {
     size_t bin, first, count;
     double sub_width, inv_sub_width;
 } cs_w1_refined;
+
+/* A bin's mark when it is refined (the low bits: its index in refined). */
+#define CS_W1_REFINED ((uint32_t)1 << 31)
 
 /* A cell to resolve by sorting: bin k when sub == SIZE_MAX, else sub-bin sub. */
 typedef struct {
@@ -58,10 +61,10 @@ struct cs_w1 {
     double *part, *bound;     /* (max_bins) each bin's integral of |D| (units below), and
                                  the error bound of a bin left unresolved */
     double *sub_part, *sub_bound; /* (max_bins) the same per sub-bin */
-    uint32_t *refined_of;     /* (max_bins + 1) 1 + the bin's index in refined, 0 if none */
-    cs_w1_refined *refined;   /* (max_bins) */
-    uint32_t *slot;           /* (max_bins + 1) 1 + the bin's index in the round, 0 if not in it */
-    uint32_t *sub_slot;       /* (max_bins) the same per sub-bin */
+    uint32_t *mark;           /* (max_bins + 1) per bin: CS_W1_REFINED | its index in refined,
+                                 or 1 + its index in the round, or 0 */
+    cs_w1_refined *refined;   /* (max_bins / CS_W1_MIN_BINS + 1): each takes >= that many sub-bins */
+    uint32_t *sub_slot;       /* (max_bins) per sub-bin: 1 + its index in the round, or 0 */
     cs_w1_task *tasks;        /* (2 max_bins) the cells that need sorting */
     cs_w1_task *round;        /* (2 max_bins) those of the current round... */
     size_t *start, *mid, *stop; /* ...their parts of buf: A's [start, mid), B's [mid, stop) */
@@ -93,9 +96,8 @@ static void cs_w1_arrays(cs_w1 *w, cs_alloc_plan *plan, size_t bins, size_t capa
     CS_ALLOC_TAKE(plan, w->bound, what, keys, bins);
     CS_ALLOC_TAKE(plan, w->sub_part, what, keys, bins);
     CS_ALLOC_TAKE(plan, w->sub_bound, what, keys, bins);
-    CS_ALLOC_TAKE_ZERO(plan, w->refined_of, what, keys, bins + 1);
-    CS_ALLOC_TAKE(plan, w->refined, what, keys, bins);
-    CS_ALLOC_TAKE_ZERO(plan, w->slot, what, keys, bins + 1);
+    CS_ALLOC_TAKE_ZERO(plan, w->mark, what, keys, bins + 1);
+    CS_ALLOC_TAKE(plan, w->refined, what, keys, bins / CS_W1_MIN_BINS + 1);
     CS_ALLOC_TAKE_ZERO(plan, w->sub_slot, what, keys, bins);
     CS_ALLOC_TAKE(plan, w->tasks, what, keys, 2, bins);
     CS_ALLOC_TAKE(plan, w->round, what, keys, 2, bins);
@@ -140,7 +142,7 @@ void cs_w1_free(cs_w1 *w)
         return;
     void *arrays[] = {w->bin_a,     w->bin_b,       w->sub_a,       w->sub_b,   w->below_a,
                       w->below_b,   w->sub_below_a, w->sub_below_b, w->part,    w->bound,
-                      w->sub_part,  w->sub_bound,   w->refined_of,  w->refined, w->slot,
+                      w->sub_part,  w->sub_bound,   w->mark,        w->refined,
                       w->sub_slot,  w->tasks,       w->round,       w->start,   w->mid,
                       w->stop,      w->cur,         w->buf};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
@@ -353,7 +355,48 @@ static void cs_w1_histogram(cs_w1_cell *bin, const cs_w1_grid *g, const cs_w1_sa
     const uint64_t lanes_lo = g->k + 1, lanes_hi = g->k + 1 + CS_W1_LANES;
     for (size_t c = 0; c < p->count; c++) {
         const double *x = p->chunk[c];
-        for (size_t i = 0, n = p->len[c]; i < n; i++) {
+        size_t i = 0, n = p->len[c];
+#if defined(__SSE2__) && defined(__x86_64__)
+        /* Two values a step, with the scalar loop's roundings in the same
+         * order (sub, mul, truncate, convert, mul, add, sub), so the same
+         * bins and offsets; only the stores are scalar. The value in the
+         * first (second) half goes to lane 0 (1) of a point mass: one step
+         * takes longer than the store-to-load latency a lane chains on. */
+        const __m128d vlo_raw = _mm_set1_pd(lo_raw), vhi_raw = _mm_set1_pd(hi_raw);
+        const __m128d vscale = _mm_set1_pd(scale), vlo = _mm_set1_pd(lo);
+        const __m128d vinv = _mm_set1_pd(inv_width), vwidth = _mm_set1_pd(width);
+        const __m128i vlast = _mm_set1_epi32((int)last), vtop = _mm_set1_epi32((int)top);
+        const __m128i vlanes_lo = _mm_set_epi32(0, 0, (int)lanes_lo + 1, (int)lanes_lo);
+        const __m128i vlanes_hi = _mm_set_epi32(0, 0, (int)lanes_hi + 1, (int)lanes_hi);
+        const __m128i vone = _mm_set1_epi64x(1), vedge = _mm_set1_epi64x((int64_t)CS_W1_EDGE);
+        for (; i + 2 <= n; i += 2) {
+            __m128d v = _mm_loadu_pd(x + i);
+            if (_mm_movemask_pd(_mm_and_pd(_mm_cmpge_pd(v, vlo_raw), _mm_cmple_pd(v, vhi_raw))) != 3)
+                break; /* a nonfinite value: the scalar loop takes over */
+            __m128d xs = _mm_mul_pd(v, vscale);
+            __m128i k = _mm_cvttpd_epi32(_mm_mul_pd(_mm_sub_pd(xs, vlo), vinv));
+            __m128i over = _mm_cmpgt_epi32(k, vlast);
+            k = _mm_or_si128(_mm_and_si128(over, vlast), _mm_andnot_si128(over, k));
+            /* the 64-bit masks of v == hi, v == lo as 32-bit lanes 0 and 1 */
+            __m128i at_hi = _mm_shuffle_epi32(_mm_castpd_si128(_mm_cmpeq_pd(v, vhi_raw)), 0x08);
+            __m128i at_lo = _mm_shuffle_epi32(_mm_castpd_si128(_mm_cmpeq_pd(v, vlo_raw)), 0x08);
+            k = _mm_or_si128(_mm_andnot_si128(at_hi, k), _mm_and_si128(at_hi, vtop));
+            __m128d d = _mm_sub_pd(xs, _mm_add_pd(vlo, _mm_mul_pd(_mm_cvtepi32_pd(k), vwidth)));
+            __m128i spike = _mm_or_si128(at_lo, at_hi);
+            __m128i slot = _mm_or_si128(_mm_andnot_si128(spike, k),
+                                        _mm_or_si128(_mm_and_si128(at_lo, vlanes_lo),
+                                                     _mm_and_si128(at_hi, vlanes_hi)));
+            __m128i inc = _mm_add_epi64(
+                vone, _mm_and_si128(_mm_castpd_si128(_mm_cmpeq_pd(d, _mm_setzero_pd())), vedge));
+            size_t s0 = (uint32_t)_mm_cvtsi128_si32(slot);
+            size_t s1 = (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(slot, 4));
+            bin[s0].count += (uint64_t)_mm_cvtsi128_si64(inc);
+            bin[s0].s1 += _mm_cvtsd_f64(d);
+            bin[s1].count += (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(inc, inc));
+            bin[s1].s1 += _mm_cvtsd_f64(_mm_unpackhi_pd(d, d));
+        }
+#endif
+        for (; i < n; i++) {
             double v = x[i];
             if (!(v >= lo_raw && v <= hi_raw)) /* NaN and +-Inf */
                 continue;
@@ -378,26 +421,79 @@ static void cs_w1_histogram(cs_w1_cell *bin, const cs_w1_grid *g, const cs_w1_sa
     }
 }
 
+/* Each value of p, located (cs_w1_locate), handed to visit(ctx, k, d)
+ * for the bins whose mark is nonzero: the passes after the histogram,
+ * which touch only the values of a few marked bins. Two values a step
+ * with SSE2, the roundings of cs_w1_locate in the same order. */
+#define CS_W1_FOR_MARKED(g, p, mark, VISIT)                                                       \
+    do {                                                                                           \
+        const double lo_raw_ = (g)->lo_raw, hi_raw_ = (g)->hi_raw;                                 \
+        for (size_t c_ = 0; c_ < (p)->count; c_++) {                                               \
+            const double *x_ = (p)->chunk[c_];                                                     \
+            size_t i_ = 0, n_ = (p)->len[c_];                                                      \
+            CS_W1_FOR_MARKED_SSE2(g, mark, VISIT)                                                  \
+            for (; i_ < n_; i_++) {                                                                \
+                double v_ = x_[i_], xs_, d_;                                                       \
+                if (!(v_ >= lo_raw_ && v_ <= hi_raw_))                                             \
+                    continue;                                                                      \
+                size_t k_ = cs_w1_locate(g, v_, &xs_, &d_);                                        \
+                if ((mark)[k_])                                                                    \
+                    VISIT(k_, d_);                                                                 \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+#if defined(__SSE2__) && defined(__x86_64__)
+#define CS_W1_FOR_MARKED_SSE2(g, mark, VISIT)                                                     \
+    {                                                                                              \
+        const __m128d vlo_raw_ = _mm_set1_pd(lo_raw_), vhi_raw_ = _mm_set1_pd(hi_raw_);            \
+        const __m128d vscale_ = _mm_set1_pd((g)->scale), vlo_ = _mm_set1_pd((g)->lo);              \
+        const __m128d vinv_ = _mm_set1_pd((g)->inv_width), vwidth_ = _mm_set1_pd((g)->width);      \
+        const __m128i vlast_ = _mm_set1_epi32((int)(g)->k - 1), vtop_ = _mm_set1_epi32((int)(g)->k); \
+        for (; i_ + 2 <= n_; i_ += 2) {                                                            \
+            __m128d v_ = _mm_loadu_pd(x_ + i_);                                                    \
+            if (_mm_movemask_pd(                                                                   \
+                    _mm_and_pd(_mm_cmpge_pd(v_, vlo_raw_), _mm_cmple_pd(v_, vhi_raw_))) != 3)      \
+                break;                                                                             \
+            __m128d xs_ = _mm_mul_pd(v_, vscale_);                                                 \
+            __m128i k_ = _mm_cvttpd_epi32(_mm_mul_pd(_mm_sub_pd(xs_, vlo_), vinv_));               \
+            __m128i over_ = _mm_cmpgt_epi32(k_, vlast_);                                           \
+            k_ = _mm_or_si128(_mm_and_si128(over_, vlast_), _mm_andnot_si128(over_, k_));          \
+            __m128i hi_ = _mm_shuffle_epi32(_mm_castpd_si128(_mm_cmpeq_pd(v_, vhi_raw_)), 0x08);   \
+            k_ = _mm_or_si128(_mm_andnot_si128(hi_, k_), _mm_and_si128(hi_, vtop_));               \
+            size_t k0_ = (uint32_t)_mm_cvtsi128_si32(k_);                                          \
+            size_t k1_ = (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(k_, 4));                       \
+            if (!((mark)[k0_] | (mark)[k1_]))                                                      \
+                continue;                                                                          \
+            __m128d d_ =                                                                           \
+                _mm_sub_pd(xs_, _mm_add_pd(vlo_, _mm_mul_pd(_mm_cvtepi32_pd(k_), vwidth_)));       \
+            if ((mark)[k0_])                                                                       \
+                VISIT(k0_, _mm_cvtsd_f64(d_));                                                     \
+            if ((mark)[k1_])                                                                       \
+                VISIT(k1_, _mm_cvtsd_f64(_mm_unpackhi_pd(d_, d_)));                                \
+        }                                                                                          \
+    }
+#else
+#define CS_W1_FOR_MARKED_SSE2(g, mark, VISIT)
+#endif
+
 /* ---- pass 3 (only with refined bins): their sub-bins' counts and S1 ---- */
 static void cs_w1_refine_pass(cs_w1_cell *sub, const cs_w1_grid *g, const cs_w1_sample *p,
-                              const uint32_t *refined_of, const cs_w1_refined *refined)
+                              const uint32_t *mark, const cs_w1_refined *refined)
 {
-    const double lo = g->lo_raw, hi = g->hi_raw;
-    for (size_t c = 0; c < p->count; c++) {
-        const double *x = p->chunk[c];
-        for (size_t i = 0, n = p->len[c]; i < n; i++) {
-            double v = x[i], xs, d, d2;
-            if (!(v >= lo && v <= hi))
-                continue;
-            uint32_t r = refined_of[cs_w1_locate(g, v, &xs, &d)];
-            if (!r)
-                continue;
-            const cs_w1_refined *ref = &refined[r - 1];
-            size_t j = ref->first + cs_w1_locate_sub(ref, d, &d2);
-            sub[j].count += 1 + cs_w1_edge_bit(d2);
-            sub[j].s1 += d2;
-        }
-    }
+#define CS_W1_VISIT_REFINE(k, d)                                                                  \
+    do {                                                                                           \
+        uint32_t m = mark[k];                                                                      \
+        if (m & CS_W1_REFINED) {                                                                   \
+            const cs_w1_refined *ref = &refined[m & ~CS_W1_REFINED];                               \
+            double d2;                                                                             \
+            size_t j = ref->first + cs_w1_locate_sub(ref, (d), &d2);                               \
+            sub[j].count += 1 + cs_w1_edge_bit(d2);                                                \
+            sub[j].s1 += d2;                                                                       \
+        }                                                                                          \
+    } while (0)
+    CS_W1_FOR_MARKED(g, p, mark, CS_W1_VISIT_REFINE);
+#undef CS_W1_VISIT_REFINE
 }
 
 /* ---- gathering: each value of a cell of the round, other than those at
@@ -405,23 +501,20 @@ static void cs_w1_refine_pass(cs_w1_cell *sub, const cs_w1_grid *g, const cs_w1_
 static void cs_w1_gather(double *buf, const cs_w1_grid *g, const cs_w1_sample *p,
                          const cs_w1 *w, size_t *cur, const size_t *end)
 {
-    const double lo = g->lo_raw, hi = g->hi_raw;
-    for (size_t c = 0; c < p->count; c++) {
-        const double *x = p->chunk[c];
-        for (size_t i = 0, n = p->len[c]; i < n; i++) {
-            double v = x[i], xs, d;
-            if (!(v >= lo && v <= hi))
-                continue;
-            size_t k = cs_w1_locate(g, v, &xs, &d);
-            uint32_t s = w->slot[k], r = w->refined_of[k];
-            if (r) {
-                const cs_w1_refined *ref = &w->refined[r - 1];
-                s = w->sub_slot[ref->first + cs_w1_locate_sub(ref, d, &d)];
-            }
-            if (s && d != 0.0 && cur[s - 1] < end[s - 1]) /* always below end: the passes agree */
-                buf[cur[s - 1]++] = d;
-        }
-    }
+    const uint32_t *mark = w->mark;
+#define CS_W1_VISIT_GATHER(k, d)                                                                  \
+    do {                                                                                           \
+        uint32_t m = mark[k], s = m;                                                               \
+        double off = (d);                                                                          \
+        if (m & CS_W1_REFINED) {                                                                   \
+            const cs_w1_refined *ref = &w->refined[m & ~CS_W1_REFINED];                            \
+            s = w->sub_slot[ref->first + cs_w1_locate_sub(ref, off, &off)];                        \
+        }                                                                                          \
+        if (s && off != 0.0 && cur[s - 1] < end[s - 1]) /* below end: the passes agree */          \
+            buf[cur[s - 1]++] = off;                                                               \
+    } while (0)
+    CS_W1_FOR_MARKED(g, p, mark, CS_W1_VISIT_GATHER);
+#undef CS_W1_VISIT_GATHER
 }
 
 /* ---- sorting the values of a cell ----
@@ -616,8 +709,9 @@ static size_t cs_w1_interior(const cs_w1_cell *c)
 
 /* Refining pays when the heavy bins to sort hold more than 1/16 of the
  * values: sorting m values costs ~log2(m) passes over them, a refinement
- * one pass over all values. A heavy bin holds more than this many. */
-#define CS_W1_HEAVY 512
+ * one pass over all values. A heavy bin holds more than this many (four
+ * times the values per bin the grid aims at). */
+#define CS_W1_HEAVY 128
 
 /* Picks the pending bins to refine (heavy ones, while sub-bins last),
  * lays out their sub-grids; returns how many. */
@@ -650,7 +744,7 @@ static size_t cs_w1_plan_refinement(cs_w1 *w, const cs_w1_grid *g, size_t npendi
         r->count = count;
         r->sub_width = width / (double)count;
         r->inv_sub_width = (double)count / width;
-        w->refined_of[k] = (uint32_t)(++nrefined);
+        w->mark[k] = CS_W1_REFINED | (uint32_t)nrefined++;
         used += count;
     }
     memset(w->sub_a, 0, used * sizeof *w->sub_a);
@@ -750,12 +844,12 @@ int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w
      * of their sub-bins that still need sorting become the tasks. */
     size_t nrefined = cs_w1_plan_refinement(w, &g, ntasks, n_a + n_b);
     if (nrefined) {
-        cs_w1_refine_pass(w->sub_a, &g, a, w->refined_of, w->refined);
-        cs_w1_refine_pass(w->sub_b, &g, b, w->refined_of, w->refined);
+        cs_w1_refine_pass(w->sub_a, &g, a, w->mark, w->refined);
+        cs_w1_refine_pass(w->sub_b, &g, b, w->mark, w->refined);
         out->passes++;
         size_t kept = 0;
         for (size_t t = 0; t < ntasks; t++)
-            if (!w->refined_of[w->tasks[t].bin])
+            if (!w->mark[w->tasks[t].bin])
                 w->tasks[kept++] = w->tasks[t];
         ntasks = kept;
         for (size_t r = 0; r < nrefined; r++) {
@@ -797,7 +891,7 @@ int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w
             w->mid[nround] = fill + ia;
             w->stop[nround] = fill + ia + ib;
             if (whole)
-                w->slot[task.bin] = (uint32_t)(nround + 1);
+                w->mark[task.bin] = (uint32_t)(nround + 1);
             else
                 w->sub_slot[task.sub] = (uint32_t)(nround + 1);
             fill += ia + ib;
@@ -824,10 +918,10 @@ int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w
                                           n_b);
                 w->part[k] = cs_w1_walk(da, na, db, nb, start, cs_w1_bin_width(&g, k), n_a, n_b);
                 w->bound[k] = 0.0;
-                w->slot[k] = 0;
+                w->mark[k] = 0;
             } else {
                 size_t j = task.sub;
-                const cs_w1_refined *ref = &w->refined[w->refined_of[task.bin] - 1];
+                const cs_w1_refined *ref = &w->refined[w->mark[task.bin] & ~CS_W1_REFINED];
                 int64_t start = cs_w1_num(w->sub_below_a[j] + CS_W1_AT_EDGE(w->sub_a[j].count),
                                           w->sub_below_b[j] + CS_W1_AT_EDGE(w->sub_b[j].count),
                                           n_a, n_b);
@@ -846,7 +940,7 @@ int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w
         const cs_w1_refined *ref = &w->refined[r];
         w->part[ref->bin] = cs_w1_sum(w->sub_part + ref->first, ref->count);
         w->bound[ref->bin] = cs_w1_sum(w->sub_bound + ref->first, ref->count);
-        w->refined_of[ref->bin] = 0;
+        w->mark[ref->bin] = 0;
     }
 
     /* W1 and its bound over the bins in order, back from 1 / (n_a n_b)

@@ -114,6 +114,7 @@ enum {
     KIND_CONST_A,   /* A one value, B spread */
     KIND_ULPS,      /* values a few ulps apart */
     KIND_SAME,      /* B is A exactly */
+    KIND_TANH,      /* tanh(4 z), B ~ A: most values within 1e-3 of +-1 */
     KIND_COUNT
 };
 
@@ -128,6 +129,7 @@ static void draw(double *a, size_t na, double *b, size_t nb, int kind, gsl_rng *
         case KIND_SATURATED: a[i] = fmax(-1.0, fmin(1.0, 3.0 * z)); break;
         case KIND_CONST_A: a[i] = 0.75; break;
         case KIND_ULPS: a[i] = 1.0 + (double)gsl_rng_uniform_int(rng, 4) * DBL_EPSILON; break;
+        case KIND_TANH: a[i] = tanh(4.0 * z); break;
         default: a[i] = z;
         }
     }
@@ -141,6 +143,7 @@ static void draw(double *a, size_t na, double *b, size_t nb, int kind, gsl_rng *
         case KIND_DISJOINT: b[i] = 100.0 + z; break;
         case KIND_ULPS: b[i] = 1.0 + (double)gsl_rng_uniform_int(rng, 6) * DBL_EPSILON; break;
         case KIND_SAME: b[i] = a[i % na]; break;
+        case KIND_TANH: b[i] = tanh(4.0 * z + 0.01 * shift); break;
         default: b[i] = shift + scale * z;
         }
     }
@@ -258,7 +261,8 @@ static void test_w1_matches_brute_force_on_random_samples(void **state)
 
 /* The same on samples large enough for thousands of bins (100000 values
  * of A against 37000 of B, one chunk per "step" of 1000), one trial per
- * kind: point masses of thousands of equal values inside sorted bins. */
+ * kind: point masses of thousands of equal values inside sorted bins, and
+ * bins heavy enough to be refined into sub-bins (tanh near +-1). */
 static void test_w1_matches_brute_force_on_large_samples(void **state)
 {
     (void)state;
@@ -280,6 +284,7 @@ static void test_w1_matches_brute_force_on_large_samples(void **state)
         lb[c] = STEP;
     }
     cs_w1_sample xa = {pa, la, NA / STEP}, xb = {pb, lb, NB / STEP};
+    int refined = 0;
     for (int kind = 0; kind < KIND_COUNT; kind++) {
         draw(a, NA, b, NB, kind, rng);
         cs_w1_result r;
@@ -294,7 +299,10 @@ static void test_w1_matches_brute_force_on_large_samples(void **state)
                       kind, r.w1_raw, want_raw, r.bins, r.sorted, r.passes);
         assert_w1_exact(&r, want_raw, want_sd, what);
         assert_true(r.w1_err == 0.0);
+        /* range, histogram, sub-bins, one round of sorting */
+        refined += r.passes == 4;
     }
+    assert_true(refined >= 2); /* the sub-bin pass is part of what was checked */
     cs_w1_free(w);
     gsl_rng_free(rng);
     free(a);
