@@ -43,6 +43,9 @@ typedef struct {
     double sub_width, inv_sub_width;
 } cs_w1_refined;
 
+/* Cells of up to this many values (of A or of B) are sorted by buckets. */
+#define CS_W1_BUCKET_MAX 4096
+
 /* A bin's mark when it is refined (the low bits: its index in refined). */
 #define CS_W1_REFINED ((uint32_t)1 << 31)
 
@@ -70,6 +73,8 @@ struct cs_w1 {
     size_t *start, *mid, *stop; /* ...their parts of buf: A's [start, mid), B's [mid, stop) */
     size_t *cur;              /* (2 max_bins) write cursors of the gathering pass */
     double *buf;              /* (capacity) the round's values, as offsets */
+    double *scratch;          /* (CS_W1_BUCKET_MAX) and... */
+    uint32_t *bucket;         /* (CS_W1_BUCKET_MAX + 1) ...for sorting a cell by buckets */
 };
 
 size_t cs_w1_bins(uint64_t n)
@@ -106,6 +111,8 @@ static void cs_w1_arrays(cs_w1 *w, cs_alloc_plan *plan, size_t bins, size_t capa
     CS_ALLOC_TAKE(plan, w->stop, what, keys, 2, bins);
     CS_ALLOC_TAKE(plan, w->cur, what, keys, 2, bins);
     CS_ALLOC_TAKE(plan, w->buf, what, keys, capacity ? capacity : 1);
+    CS_ALLOC_TAKE(plan, w->scratch, what, keys, CS_W1_BUCKET_MAX);
+    CS_ALLOC_TAKE(plan, w->bucket, what, keys, CS_W1_BUCKET_MAX + 1);
 }
 
 int cs_w1_alloc(cs_w1 **out, size_t max_values, size_t capacity)
@@ -144,7 +151,7 @@ void cs_w1_free(cs_w1 *w)
                       w->below_b,   w->sub_below_a, w->sub_below_b, w->part,    w->bound,
                       w->sub_part,  w->sub_bound,   w->mark,        w->refined,
                       w->sub_slot,  w->tasks,       w->round,       w->start,   w->mid,
-                      w->stop,      w->cur,         w->buf};
+                      w->stop,      w->cur,         w->buf,         w->scratch, w->bucket};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         cs_free(arrays[i]);
     cs_free(w);
@@ -595,12 +602,50 @@ static void cs_w1_sort(double *a, size_t n, int depth)
     cs_w1_insertion_sort(a, n);
 }
 
-static void cs_w1_sort_all(double *a, size_t n)
+static void cs_w1_quick_sort(double *a, size_t n)
 {
     int depth = 0;
     for (size_t m = n; m > 1; m >>= 1)
         depth += 2;
     cs_w1_sort(a, n, depth);
+}
+
+/* Sorts the offsets a[0..n) of a cell of the given width (> 0). A cell's
+ * offsets are close to uniform on [0, width), so a pass into 2^b >= n
+ * buckets by floor(d 2^b / width) (monotone in d) leaves them in order
+ * but for the few sharing a bucket, which an insertion sort then puts
+ * right: linear time, where comparison sorts mispredict a branch per
+ * comparison. Larger cells (a point mass, a refined bin's heaviest
+ * sub-bin) take the quicksort. */
+static void cs_w1_sort_cell(double *a, size_t n, double width, cs_w1 *w)
+{
+    if (n <= 32 || n > CS_W1_BUCKET_MAX || !(width > 0.0)) {
+        if (n <= 32)
+            cs_w1_insertion_sort(a, n);
+        else
+            cs_w1_quick_sort(a, n);
+        return;
+    }
+    size_t nb = 64;
+    while (nb < n)
+        nb *= 2;
+    const double per = (double)nb / width, top = (double)(nb - 1);
+    uint32_t *bucket = w->bucket;
+    memset(bucket, 0, (nb + 1) * sizeof *bucket);
+    for (size_t i = 0; i < n; i++) {
+        double t = a[i] * per;
+        t = t > 0.0 ? t < top ? t : top : 0.0;
+        bucket[(size_t)t + 1]++;
+    }
+    for (size_t b = 0; b < nb; b++)
+        bucket[b + 1] += bucket[b];
+    for (size_t i = 0; i < n; i++) {
+        double t = a[i] * per;
+        t = t > 0.0 ? t < top ? t : top : 0.0;
+        w->scratch[bucket[(size_t)t]++] = a[i];
+    }
+    memcpy(a, w->scratch, n * sizeof *a);
+    cs_w1_insertion_sort(a, n);
 }
 
 /* ---- integration ----
@@ -707,24 +752,26 @@ static size_t cs_w1_interior(const cs_w1_cell *c)
     return (size_t)(CS_W1_ALL(c->count) - CS_W1_AT_EDGE(c->count));
 }
 
-/* Refining pays when the heavy bins to sort hold more than 1/16 of the
- * values: sorting m values costs ~log2(m) passes over them, a refinement
- * one pass over all values. A heavy bin holds more than this many (four
- * times the values per bin the grid aims at). */
-#define CS_W1_HEAVY 128
+/* A bin is heavy when its values are too many for the bucket sort: the
+ * quicksort then costs ~log2(m) passes over its m values. Refining costs
+ * one more pass over all N values, so it pays when sorting the heavy bins,
+ * sum m log2 m, would exceed CS_W1_REFINE_PASSES N: tanh's saturated
+ * tails, where a few bins hold most of a layer's values. */
+#define CS_W1_HEAVY CS_W1_BUCKET_MAX
+#define CS_W1_REFINE_PASSES 3
 
 /* Picks the pending bins to refine (heavy ones, while sub-bins last),
  * lays out their sub-grids; returns how many. */
 static size_t cs_w1_plan_refinement(cs_w1 *w, const cs_w1_grid *g, size_t npending,
                                     uint64_t n_total)
 {
-    uint64_t heavy = 0;
+    double sort_cost = 0.0;
     for (size_t t = 0; t < npending; t++) {
         size_t k = w->tasks[t].bin;
         size_t m = cs_w1_interior(&w->bin_a[k]) + cs_w1_interior(&w->bin_b[k]);
-        heavy += m > CS_W1_HEAVY ? m : 0;
+        sort_cost += m > CS_W1_HEAVY ? (double)m * log2((double)m) : 0.0;
     }
-    if (heavy * 16 < n_total)
+    if (sort_cost < CS_W1_REFINE_PASSES * (double)n_total)
         return 0;
     size_t nrefined = 0, used = 0;
     for (size_t t = 0; t < npending; t++) {
@@ -909,24 +956,26 @@ int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w
             int whole = task.sub == SIZE_MAX;
             double *da = w->buf + w->start[r], *db = w->buf + w->mid[r];
             size_t na = w->mid[r] - w->start[r], nb = w->stop[r] - w->mid[r];
-            cs_w1_sort_all(da, na);
-            cs_w1_sort_all(db, nb);
+            double width = whole ? cs_w1_bin_width(&g, task.bin)
+                                 : cs_w1_sub_width(&w->refined[w->mark[task.bin] & ~CS_W1_REFINED],
+                                                   task.sub - w->refined[w->mark[task.bin] &
+                                                                         ~CS_W1_REFINED].first,
+                                                   cs_w1_bin_width(&g, task.bin));
+            cs_w1_sort_cell(da, na, width, w);
+            cs_w1_sort_cell(db, nb, width, w);
             if (whole) {
                 size_t k = task.bin;
                 int64_t start = cs_w1_num(w->below_a[k] + CS_W1_AT_EDGE(w->bin_a[k].count),
                                           w->below_b[k] + CS_W1_AT_EDGE(w->bin_b[k].count), n_a,
                                           n_b);
-                w->part[k] = cs_w1_walk(da, na, db, nb, start, cs_w1_bin_width(&g, k), n_a, n_b);
+                w->part[k] = cs_w1_walk(da, na, db, nb, start, width, n_a, n_b);
                 w->bound[k] = 0.0;
                 w->mark[k] = 0;
             } else {
                 size_t j = task.sub;
-                const cs_w1_refined *ref = &w->refined[w->mark[task.bin] & ~CS_W1_REFINED];
                 int64_t start = cs_w1_num(w->sub_below_a[j] + CS_W1_AT_EDGE(w->sub_a[j].count),
                                           w->sub_below_b[j] + CS_W1_AT_EDGE(w->sub_b[j].count),
                                           n_a, n_b);
-                double width = cs_w1_sub_width(ref, j - ref->first,
-                                               cs_w1_bin_width(&g, task.bin));
                 w->sub_part[j] = cs_w1_walk(da, na, db, nb, start, width, n_a, n_b);
                 w->sub_bound[j] = 0.0;
                 w->sub_slot[j] = 0;

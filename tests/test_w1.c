@@ -221,7 +221,7 @@ static void test_w1_matches_brute_force_on_random_samples(void **state)
         }
         double want_raw, want_sd;
         brute_w1(&want_raw, &want_sd, sa, fa, sb, fb);
-        char what[64];
+        char what[96];
         snprintf(what, sizeof what, "trial %d (kind %d, %zu vs %zu)", t, kind, fa, fb);
         assert_w1_exact(&r, want_raw, want_sd, what);
         assert_true(r.w1_err == 0.0);
@@ -292,7 +292,7 @@ static void test_w1_matches_brute_force_on_large_samples(void **state)
         size_t fa = finite_sorted(sa, a, NA), fb = finite_sorted(sb, b, NB);
         double want_raw, want_sd;
         brute_w1(&want_raw, &want_sd, sa, fa, sb, fb);
-        char what[64];
+        char what[96];
         snprintf(what, sizeof what, "kind %d", kind);
         print_message("kind %d: w1_raw %.17g brute force %.17g, %zu bins, %" PRIu64
                       " values sorted, %d passes\n",
