@@ -10,6 +10,8 @@
 #include "cs_cli.h"
 #include "cs_error.h"
 #include "cs_experiment.h"
+#include "cs_keys.h"
+#include "cs_override.h"
 #include "cs_runner.h"
 #include "cs_text.h"
 
@@ -118,7 +120,7 @@ int cmd_run(int argc, char **argv)
         case 'h':
             fputs(cs_run_usage, stdout);
             fputs("\nexperiment file keys:\n", stdout);
-            cs_experiment_print_keys(stdout);
+            cs_keys_print(stdout);
             goto done;
         default:
             status = cs_cli_bad_option("run", c, argv);
@@ -133,7 +135,7 @@ int cmd_run(int argc, char **argv)
     }
     int rc = cs_experiment_load(&e, argv[optind]);
     for (int i = 0; rc == CS_OK && i < nsets; i++)
-        rc = cs_experiment_set(e, sets[i]);
+        rc = cs_override_apply(e, sets[i]);
     if (rc != CS_OK) {
         status = cs_cli_fail("run", rc);
         goto done;

@@ -103,10 +103,10 @@ int cmd_worksheet(int argc, char **argv)
     int rc = cs_worksheet_check_out(dir);
     if (rc != CS_OK)
         return cs_cli_fail("worksheet", rc);
-    cs_worksheet *ws = cs_worksheet_alloc();
-    if (!ws)
-        return cs_cli_fail("worksheet", CS_ENOMEM);
-    rc = cs_worksheet_compute(ws, seed);
+    cs_worksheet *ws = NULL;
+    rc = cs_worksheet_alloc(&ws);
+    if (rc == CS_OK)
+        rc = cs_worksheet_compute(ws, seed);
     if (rc == CS_OK)
         rc = cs_worksheet_report(ws, stdout, dir);
     cs_worksheet_free(ws);

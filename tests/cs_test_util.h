@@ -58,4 +58,10 @@ typedef struct {
 cs_test_exit cs_test_exec(char *const argv[], double timeout_s);
 void cs_test_exit_free(cs_test_exit *r);
 
+/* A connection of the test's own to the database file at path (read-write,
+ * busy timeout, foreign keys on), to look at or change what a store wrote:
+ * the store keeps its connection to itself. One per path, kept open until
+ * the program exits. Fails the test when it cannot be opened. */
+struct sqlite3 *cs_test_db(const char *path);
+
 #endif

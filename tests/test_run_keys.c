@@ -12,7 +12,10 @@
 #include <string.h>
 
 #include "cs_error.h"
+#include "cs_expand.h"
 #include "cs_experiment.h"
+#include "cs_keys.h"
+#include "cs_override.h"
 #include "cs_params.h"
 
 #define RUN_KEYS CS_FIXTURES "/run_keys.txt"
@@ -69,7 +72,7 @@ static void check_file(const old_run *old, size_t nold)
         fail_msg("loading %s: %s", old[0].file, cs_error_message());
     cs_run_params *runs = NULL;
     size_t n = 0;
-    if (cs_experiment_expand(e, &runs, &n) != CS_OK)
+    if (cs_expand_runs(e, &runs, &n) != CS_OK)
         fail_msg("expanding %s: %s", old[0].file, cs_error_message());
     if (n != nold)
         fail_msg("%s: %zu runs, the old binary had %zu", old[0].file, n, nold);

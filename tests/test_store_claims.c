@@ -93,7 +93,7 @@ static void test_claim_rows_and_views_as_documented(void **state)
     plain.norm = CS_NORM_NONE;
     plain.input = CS_INPUT_GAUSSIAN;
     store_run(s, exp, &plain);
-    sqlite3 *db = cs_store_db(s);
+    sqlite3 *db = cs_test_db(cs_store_path(s));
     assert_int_equal(q_int(db, "SELECT count(*) FROM grad_stats"), 5 * 5);
     assert_int_equal(q_int(db, "SELECT count(*) FROM grad_stats WHERE layer = 0 AND"
                                " grad_h_norm IS NULL AND grad_w_norm IS NULL AND grad_x_norm > 0"),
@@ -188,7 +188,7 @@ static void test_version_1_database_is_migrated_in_place(void **state)
     cs_store *s = NULL;
     if (cs_store_open(&s, path) != CS_OK)
         fail_msg("opening a version-1 database: %s", cs_error_message());
-    sqlite3 *db = cs_store_db(s);
+    sqlite3 *db = cs_test_db(cs_store_path(s));
     assert_int_equal(q_int(db, "PRAGMA user_version"), CS_SCHEMA_VERSION);
     char *cond = q_text(db, "SELECT condition || ',' || dropout || ',' || grad || ',' ||"
                             " population FROM run_params WHERE run_id = 1");

@@ -26,8 +26,10 @@
 
 #include "cs_alloc.h"
 #include "cs_error.h"
+#include "cs_expand.h"
 #include "cs_interrupt.h"
 #include "cs_net.h"
+#include "cs_param.h"
 #include "cs_result.h"
 #include "cs_sim.h"
 #include "cs_store.h"
@@ -80,14 +82,17 @@ static void cs_runner_sleep(double s)
 
 static void cs_runner_describe(const cs_run_params *p, char *buf, size_t size)
 {
+    char phase[64];
+    const cs_param *bn_phase_b = cs_param_find("bn_phase_b");
+    cs_param_format(bn_phase_b, cs_param_get(bn_phase_b, p), CS_FORMAT_HELP, phase, sizeof phase);
     if (p->norm == CS_NORM_NONE)
         snprintf(buf, size, "depth %d width %d %s %s none seed %llu", p->depth, p->width,
                  cs_activation_name(p->activation), cs_init_name(p->init),
                  (unsigned long long)p->seed);
     else
         snprintf(buf, size, "depth %d width %d %s %s bn-%s seed %llu", p->depth, p->width,
-                 cs_activation_name(p->activation), cs_init_name(p->init),
-                 cs_bn_phase_name(p->bn_phase_b), (unsigned long long)p->seed);
+                 cs_activation_name(p->activation), cs_init_name(p->init), phase,
+                 (unsigned long long)p->seed);
 }
 
 /* ---- the to-do queue: which entry to try next ---- */
@@ -792,7 +797,7 @@ int cs_runner_run(const cs_experiment *e, const cs_runner_opts *o, cs_runner_sum
     w.pg.t0 = cs_runner_now();
     char since[64] = "";
     int watching = 0;
-    int rc = cs_experiment_expand(e, &runs, &nruns);
+    int rc = cs_expand_runs(e, &runs, &nruns);
     if (rc != CS_OK)
         goto done;
     sum->total = nruns;

@@ -17,6 +17,7 @@
 #include "cs_error.h"
 #include "cs_fs.h"
 #include "cs_gnuplot.h"
+#include "cs_hist.h"
 #include "cs_norm.h"
 #include "cs_rng.h"
 
@@ -28,21 +29,21 @@
 /* Past a few hundred bins a box is narrower than a pixel of a 400 px panel. */
 #define CS_WS_MAX_BINS 256
 
-cs_worksheet *cs_worksheet_alloc(void)
+int cs_worksheet_alloc(cs_worksheet **out)
 {
+    *out = NULL;
     cs_worksheet *ws = cs_calloc(1, sizeof *ws);
-    if (!ws)
-        return NULL;
-    if (!(ws->raw = cs_malloc(CS_WS_ALL * sizeof(double))) ||
+    if (!ws || !(ws->raw = cs_malloc(CS_WS_ALL * sizeof(double))) ||
         !(ws->minmax = cs_malloc(CS_WS_ALL * sizeof(double))) ||
         !(ws->standardized = cs_malloc(CS_WS_ALL * sizeof(double))) ||
         !(ws->bn_hand = cs_malloc(CS_WS_BN_ALL * sizeof(double))) ||
         !(ws->bn_kernel = cs_malloc(CS_WS_BN_ALL * sizeof(double))))
         goto fail;
-    return ws;
+    *out = ws;
+    return CS_OK;
 fail:
     cs_worksheet_free(ws);
-    return NULL;
+    return CS_ENOMEM;
 }
 
 void cs_worksheet_free(cs_worksheet *ws)
@@ -265,9 +266,13 @@ static void cs_ws_histogram(cs_ws_hist *h, const double *x, size_t n, double *so
     h->bins = bins < 1 ? 1 : bins > CS_WS_MAX_BINS ? CS_WS_MAX_BINS : (size_t)bins;
     h->lo = lo;
     h->width = range / (double)h->bins;
+    /* covshift's one binning rule (cs_hist_slot); as in numpy, the maximum
+     * (at the upper edge, or just past it by rounding) closes the last bin.
+     * The values are finite and >= lo: slots 1 .. bins + 1. */
+    double hi = lo + (double)h->bins * h->width;
     for (size_t i = 0; i < nf; i++) {
-        size_t b = (size_t)((sorted[i] - lo) / h->width);
-        h->count[b < h->bins ? b : h->bins - 1]++; /* the maximum closes the last bin */
+        size_t slot = cs_hist_slot(sorted[i], lo, hi, h->width, h->bins);
+        h->count[slot > h->bins ? h->bins - 1 : slot - 1]++;
     }
 }
 
