@@ -74,4 +74,3 @@ int cs_store_experiment(cs_store *s, const char *name, const char *config_text,
         rc = cs_error_set(CS_EDB, "experiment '%s' vanished right after it was created", name);
     return rc;
 }
-

@@ -43,9 +43,10 @@ static int cs_store_result_stats(cs_store *s, sqlite3_stmt *st, int64_t run_id, 
             sqlite3_bind_double(st, 18, x->frac_saturated);
             sqlite3_bind_int64(st, 19, x->nonfinite);
             if (cs_store_result_step_reset(st) != CS_OK)
-                return cs_store_fail(s, "writing run %" PRId64 ": layer_stats row (step %d,"
-                                     " layer %d, site %s)", run_id, step, layer,
-                                     cs_site_name(site));
+                return cs_store_fail(s,
+                                     "writing run %" PRId64 ": layer_stats row (step %d,"
+                                     " layer %d, site %s)",
+                                     run_id, step, layer, cs_site_name(site));
         }
     }
     return CS_OK;
@@ -85,9 +86,10 @@ static int cs_store_result_hist(cs_store *s, sqlite3_stmt *st, int64_t run_id, c
                     sqlite3_bind_double(st, 7, bin_hi);
                 sqlite3_bind_int64(st, 8, (sqlite3_int64)h[k + 1]);
                 if (cs_store_result_step_reset(st) != CS_OK)
-                    return cs_store_fail(s, "writing run %" PRId64 ": histograms row (phase %c,"
-                                         " layer %d, site %s, bin %d)", run_id, "AB"[phase],
-                                         layer, cs_site_name(site), k);
+                    return cs_store_fail(s,
+                                         "writing run %" PRId64 ": histograms row (phase %c,"
+                                         " layer %d, site %s, bin %d)",
+                                         run_id, "AB"[phase], layer, cs_site_name(site), k);
             }
         }
     }
@@ -116,9 +118,9 @@ static int cs_store_result_drift(cs_store *s, sqlite3_stmt *st, int64_t run_id, 
     return CS_OK;
 }
 
-
 /* Prepares sql, or records CS_EDB naming the table. */
-static int cs_store_result_prepare(cs_store *s, const char *sql, sqlite3_stmt **st, const char *table)
+static int cs_store_result_prepare(cs_store *s, const char *sql, sqlite3_stmt **st,
+                                   const char *table)
 {
     if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
         return cs_error_set(CS_EDB, "finishing a run: %s: preparing a statement: %s", table,
@@ -128,13 +130,13 @@ static int cs_store_result_prepare(cs_store *s, const char *sql, sqlite3_stmt **
 
 /* Steps the bound INSERT and resets it; CS_EDB naming the row. */
 static int cs_store_result_step(cs_store *s, sqlite3_stmt *st, int64_t run_id, const char *table,
-                          int layer)
+                                int layer)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
-        return cs_error_set(CS_EDB, "writing run %" PRId64 ": %s row (layer %d): %s", run_id,
-                            table, layer, sqlite3_errmsg(s->db));
+        return cs_error_set(CS_EDB, "writing run %" PRId64 ": %s row (layer %d): %s", run_id, table,
+                            layer, sqlite3_errmsg(s->db));
     return CS_OK;
 }
 
@@ -142,10 +144,10 @@ static int cs_store_result_grad(cs_store *s, int64_t run_id, const cs_result *r)
 {
     sqlite3_stmt *st = NULL;
     int rc = cs_store_result_prepare(s,
-                               "INSERT INTO grad_stats (run_id, step, phase, layer, loss,"
-                               " grad_x_norm, grad_h_norm, grad_w_norm, grad_b_norm) VALUES"
-                               " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                               &st, "grad_stats");
+                                     "INSERT INTO grad_stats (run_id, step, phase, layer, loss,"
+                                     " grad_x_norm, grad_h_norm, grad_w_norm, grad_b_norm) VALUES"
+                                     " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                     &st, "grad_stats");
     int depth = r->params.depth;
     sqlite3_bind_int64(st, 1, run_id);
     for (int step = 0; step < r->steps && rc == CS_OK; step++) {
@@ -171,9 +173,9 @@ static int cs_store_result_noise(cs_store *s, int64_t run_id, const cs_result *r
 {
     sqlite3_stmt *st = NULL;
     int rc = cs_store_result_prepare(s,
-                               "INSERT INTO bn_noise (run_id, layer, site, noise, var_across,"
-                               " signal) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                               &st, "bn_noise");
+                                     "INSERT INTO bn_noise (run_id, layer, site, noise, var_across,"
+                                     " signal) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                     &st, "bn_noise");
     sqlite3_bind_int64(st, 1, run_id);
     for (size_t slot = 1; slot < r->nslots && rc == CS_OK; slot++) { /* layer 0 has no noise */
         int layer;
@@ -195,9 +197,9 @@ static int cs_store_result_gap(cs_store *s, int64_t run_id, const cs_result *r)
 {
     sqlite3_stmt *st = NULL;
     int rc = cs_store_result_prepare(s,
-                               "INSERT INTO running_gap (run_id, layer, mean_gap, var_gap,"
-                               " var_ratio) VALUES (?1, ?2, ?3, ?4, ?5)",
-                               &st, "running_gap");
+                                     "INSERT INTO running_gap (run_id, layer, mean_gap, var_gap,"
+                                     " var_ratio) VALUES (?1, ?2, ?3, ?4, ?5)",
+                                     &st, "running_gap");
     sqlite3_bind_int64(st, 1, run_id);
     for (int l = 0; l <= r->params.depth && rc == CS_OK; l++) {
         const cs_gap_row *g = &r->gap[l];
@@ -223,14 +225,14 @@ int cs_store_result_write(cs_store *s, int64_t run_id, const cs_result *r)
              " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
              &stats, "finishing a run: layer_stats")) != CS_OK ||
         (rc = cs_store_prepare(s,
-                                        "INSERT INTO histograms (run_id, phase, layer, site, bin,"
-                                        " lo, hi, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                                        &hist, "finishing a run: histograms")) != CS_OK ||
+                               "INSERT INTO histograms (run_id, phase, layer, site, bin,"
+                               " lo, hi, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                               &hist, "finishing a run: histograms")) != CS_OK ||
         (rc = cs_store_prepare(s,
-                                        "INSERT INTO drift (run_id, layer, site, mean_shift,"
-                                        " var_log_ratio, kl_sym, w1) VALUES (?1, ?2, ?3, ?4, ?5,"
-                                        " ?6, ?7)",
-                                        &drift, "finishing a run: drift")) != CS_OK)
+                               "INSERT INTO drift (run_id, layer, site, mean_shift,"
+                               " var_log_ratio, kl_sym, w1) VALUES (?1, ?2, ?3, ?4, ?5,"
+                               " ?6, ?7)",
+                               &drift, "finishing a run: drift")) != CS_OK)
         goto done;
     if ((rc = cs_store_result_stats(s, stats, run_id, r)) != CS_OK ||
         (rc = cs_store_result_hist(s, hist, run_id, r)) != CS_OK ||
