@@ -1,5 +1,5 @@
 /* covshift run: parse options, load the experiment, hand it to the runner
- * (DESIGN §4). */
+ * (docs/design.md §4). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -45,12 +45,13 @@ static const char *const cs_run_usage =
     "                    dropout) with statistics, histograms, drift, the gradient,\n"
     "                    noise and gap passes and every database write switched off:\n"
     "                    no database is opened or created, no run is skipped; prints\n"
-    "                    one summary line on stderr (the speed baseline of issue 5)\n"
+    "                    one summary line on stderr (the speed baseline)\n"
     "  -h, --help        this text and the experiment file keys\n"
     "\n"
     "exit status: 0 every run done, 1 some run failed or I/O error, 2 bad input\n"
     "(nothing is written to the database on bad input), 130 / 143 stopped by\n"
-    "SIGINT / SIGTERM (the runs in progress are given up and redone next time).\n";
+    "SIGINT / SIGTERM (the runs in progress are given up and redone next time);\n"
+    "covshift --help lists them all.\n";
 
 static const struct option cs_run_options[] = {
     {"db", required_argument, NULL, 'd'},      {"set", required_argument, NULL, 's'},
@@ -88,8 +89,7 @@ int cmd_run(int argc, char **argv)
     char *command_line = cs_run_command_line(argc, argv);
     char db_default[4096];
     if (!sets || !command_line) {
-        fprintf(stderr, "covshift run: out of memory\n");
-        status = CS_EXIT_FAIL;
+        status = cs_cli_fail("run", cs_error_set(CS_ENOMEM, "out of memory"));
         goto done;
     }
     optind = 1;
