@@ -141,6 +141,9 @@ const cs_param cs_param_table[] = {
     {.name = "population", .section = CS_SECTION_MEASURE, CS_INT(0, CS_MAX_POPULATION),
      .offset = CS_FIELD(population), .def.i = 0, .when = CS_WHEN_BATCH_NORM,
      .doc = "held-out A examples for running_gap (norm = batch); 0 = off"},
+    {.name = "affine", .section = CS_SECTION_NORM, .type = CS_PARAM_BOOL,
+     .offset = CS_FIELD(affine), .def.i = 0, .when = CS_WHEN_BATCH_NORM,
+     .doc = "learned scale gamma and shift beta after batch norm (1 and 0 at init)"},
 };
 const size_t cs_param_count = sizeof cs_param_table / sizeof cs_param_table[0];
 

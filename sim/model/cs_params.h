@@ -48,6 +48,8 @@ typedef struct {
     int shuffle;          /* 0/1: 0 draws each batch of a mixture from one component */
     int population;       /* >= 0; > 0 (norm = batch) stores running_gap from this
                              many held-out A examples */
+    int affine;           /* 0/1 (norm = batch): learned gamma, beta after batch norm,
+                             1 and 0 at initialisation (docs/design.md §1, §7) */
 } cs_run_params;
 
 /* Upper bounds of the integer keys (the parameter table uses them; --help

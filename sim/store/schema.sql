@@ -71,6 +71,8 @@ CREATE TABLE IF NOT EXISTS runs (
     mixture_sep   REAL,            -- NULL unless input = 'mixture'
     shuffle       INTEGER,         -- NULL unless input = 'mixture'
     population    INTEGER NOT NULL DEFAULT 0,
+    -- Later parameters: a database without one gets it with its default.
+    affine        INTEGER NOT NULL DEFAULT 0,
     -- Schema version 3: the process that claimed the run (docs/database.md,
     -- runs, transactions and resuming); NULL in runs written before. A
     -- 'running' run whose holder is gone is reclaimed by the next covshift
@@ -198,7 +200,7 @@ SELECT r.id AS run_id, e.name AS experiment, r.experiment_id, r.run_key, r.statu
        r.shift_mean, r.shift_scale, r.steps_a, r.steps_b, r.bins,
        r.started_at, r.finished_at, r.wall_s, r.error,
        r.dropout, r.grad, r.noise_probes, r.noise_batches, r.mixture_k, r.mixture_sep,
-       r.shuffle, r.population
+       r.shuffle, r.population, r.affine
 FROM runs r JOIN experiments e ON e.id = r.experiment_id;
 
 -- docs/design.md §3: drift joined with the run's parameters, e.g.
