@@ -1,5 +1,5 @@
-/* covshift worksheet: the seeds' batch-norm worksheet (seeds/000_*.txt)
- * reproduced in C, its summaries printed and its figures drawn (DESIGN §1
+/* covshift worksheet: the batch-norm worksheet (docs/worksheet.md)
+ * reproduced in C, its summaries printed and its figures drawn (docs/design.md §1
  * Distributions, images; sim/report/cs_worksheet.h). */
 #include <errno.h>
 #include <getopt.h>
@@ -14,7 +14,7 @@
 static const char *const cs_worksheet_usage =
     "usage: covshift worksheet [--seed N] [--out DIR]\n"
     "\n"
-    "Reproduces the seeds' worksheet: 30 random 32 x 32 images (randn * k + c,\n"
+    "Reproduces the batch-norm worksheet: 30 random 32 x 32 images (randn * k + c,\n"
     "k in [0, 5), c in [0, 60) per image), then\n"
     "  case 1   min-max per pixel over the 30 images\n"
     "  case 2   standardisation per pixel over the 30 images\n"

@@ -1,5 +1,5 @@
 /* Shared test helpers: fixture loading, element-wise comparison that prints
- * the largest difference (STYLE 8), temporary directories, running the CLI. */
+ * the largest difference, temporary directories, running the CLI. */
 #ifndef CS_TEST_UTIL_H
 #define CS_TEST_UTIL_H
 

@@ -1,6 +1,6 @@
-/* Experiment files (DESIGN §4): parsing, lists and ranges, --set, the
+/* Experiment files (docs/design.md §4): parsing, lists and ranges, --set, the
  * expansion into runs and its order, the bn_phase_b collapse, run_keys, every
- * kind of mistake in a file or a --set (STYLE 8), allocation failures. */
+ * kind of mistake in a file or a --set, allocation failures. */
 #include "cs_test_util.h"
 
 #include <stdio.h>
@@ -70,7 +70,7 @@ static void set_ok(cs_experiment *e, const char *assignment)
 
 /* ---- good files ---- */
 
-/* DESIGN §4: tanh, relu x (none + batch x {batch, frozen, ema}) x 2 seeds. */
+/* docs/design.md §4: tanh, relu x (none + batch x {batch, frozen, ema}) x 2 seeds. */
 static void test_quickstart_parses_and_expands_to_16_runs(void **state)
 {
     (void)state;
@@ -193,7 +193,7 @@ static void test_set_overrides_list_with_scalar_and_scalar_with_list(void **stat
     cs_experiment_free(e);
 }
 
-/* DESIGN §1: bn_phase_b has no meaning for norm = none; a sweep over it does
+/* docs/design.md §1: bn_phase_b has no meaning for norm = none; a sweep over it does
  * not multiply those runs. */
 static void test_bn_phase_b_axis_collapses_when_norm_is_none(void **state)
 {
@@ -460,7 +460,7 @@ static void test_print_keys_lists_every_key_with_section_and_default(void **stat
     free(buf);
 }
 
-/* ---- allocation failure at every point (STYLE 8) ---- */
+/* ---- allocation failure at every point ---- */
 
 /* Fails the k-th allocation of load + set + expand for k = 0, 1, ... until
  * all succeed: each failure returns CS_ENOMEM and leaks nothing (ASan). */

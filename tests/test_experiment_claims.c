@@ -1,4 +1,4 @@
-/* Experiment keys of issue 6 (dropout, mixture_k, mixture_sep, shuffle,
+/* Experiment keys of the notes' claims (dropout, mixture_k, mixture_sep, shuffle,
  * grad, noise_probes, noise_batches, population): the three studies parse
  * and expand, the keys' values are checked where they are written, keys
  * without meaning for a run collapse, and run_keys of runs that use none
@@ -69,7 +69,7 @@ static void test_claim_studies_parse_and_expand(void **state)
     cs_free(r);
 }
 
-/* The quickstart's first run keeps the run_key it had before issue 6
+/* The quickstart's first run keeps the run_key it had before those keys
  * (d4f6e9a96cc3d9c9, from the covshift of commit e964d61): defaults of
  * the new keys are not in the canonical text. Setting one changes it. */
 static void test_run_keys_without_the_new_keys_are_unchanged(void **state)

@@ -1,4 +1,4 @@
-/* The results store and the result buffer (DESIGN §3): slot numbering,
+/* The results store and the result buffer (docs/design.md §3): slot numbering,
  * allocation failure at every call, a synthetic run written and read back
  * with SQL (row counts, values, NaN as NULL, views), resume semantics,
  * atomicity under an injected mid-write failure, concurrent writers, open
@@ -240,7 +240,7 @@ static void test_result_slots_number_layer0_post_then_three_per_layer(void **sta
     assert_string_equal(cs_site_name(CS_SITE_POST), "post");
 }
 
-/* STYLE 8: every allocation of cs_result_alloc made to fail in turn gives
+/* every allocation of cs_result_alloc made to fail in turn gives
  * NULL with CS_ENOMEM and leaks nothing (ASan build); then it succeeds
  * with zeroed arrays of the right sizes. */
 static void test_result_alloc_fails_cleanly_at_every_allocation(void **state)
@@ -281,7 +281,7 @@ static void test_result_alloc_rejects_empty_shapes(void **state)
 
 /* ---- round trip ---- */
 
-/* DESIGN §3: every row of a run is written with its values: layer_stats
+/* docs/design.md §3: every row of a run is written with its values: layer_stats
  * steps x (3 depth + 1), drift 3 depth + 1, histograms 2 x slots x
  * (bins + 2), in the right (step, phase, layer, site) places. */
 static void test_run_round_trip_writes_every_row_in_place(void **state)
@@ -398,7 +398,7 @@ static void test_nan_statistics_are_stored_as_null(void **state)
     assert_int_equal(q_int(db, "SELECT count(*) FROM drift WHERE w1 IS NULL"), 1);
 }
 
-/* DESIGN §3 views: drift_by_depth and layer_stats_by_run return each
+/* docs/design.md §3 views: drift_by_depth and layer_stats_by_run return each
  * result row once with the run's parameters, the experiment's name and the
  * condition label ('none', 'bn-batch', 'bn-frozen', 'bn-ema'). */
 static void test_views_join_parameters_and_condition(void **state)
@@ -420,7 +420,7 @@ static void test_views_join_parameters_and_condition(void **state)
                                   " AS c FROM drift_by_depth ORDER BY c)");
     assert_string_equal(conditions, "bn-ema,bn-frozen,none");
     free(conditions);
-    /* the DESIGN §3 example query works as written */
+    /* the docs/design.md §3 example query works as written */
     assert_int_equal(q_int(db, "SELECT count(*) FROM (SELECT depth, norm, bn_phase_b, layer, w1"
                                " FROM drift_by_depth WHERE site = 'post')"), 3 * 3);
     assert_int_equal(q_int(db, "SELECT count(*) FROM drift_by_depth WHERE experiment = 'views'"
@@ -439,7 +439,7 @@ static void test_views_join_parameters_and_condition(void **state)
 
 /* ---- resume ---- */
 
-/* DESIGN §3: run_is_done is false before and while a run is running, true
+/* docs/design.md §3: run_is_done is false before and while a run is running, true
  * once finished, for any experiment of the same name, and only for it. */
 static void test_run_is_done_only_after_finish_and_by_experiment_name(void **state)
 {
@@ -471,7 +471,7 @@ static void test_run_is_done_only_after_finish_and_by_experiment_name(void **sta
     assert_int_equal(done, 1);
 }
 
-/* DESIGN §3 resume: the next run_begin of a run_key deletes the 'running'
+/* docs/design.md §3 resume: the next run_begin of a run_key deletes the 'running'
  * row a killed process left (and its result rows, by cascade) and a
  * 'failed' one, and leaves done runs alone. */
 static void test_run_begin_deletes_stale_attempts_with_their_rows(void **state)
@@ -631,7 +631,7 @@ static int wait_status(pid_t pid)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* DESIGN §3: two processes writing one new database at once (both create
+/* docs/design.md §3: two processes writing one new database at once (both create
  * the schema, then interleave runs) both succeed, with one experiment row
  * and every run whole. */
 static void test_two_processes_write_one_database_concurrently(void **state)

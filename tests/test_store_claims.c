@@ -1,6 +1,6 @@
-/* The results store's issue 6 tables (grad_stats, bn_noise, running_gap),
+/* The results store's claims tables (grad_stats, bn_noise, running_gap),
  * their views and queries, the new runs columns, and the migration of a
- * version-1 database (DESIGN §3, sim/store/schema.sql). */
+ * version-1 database (docs/design.md §3, sim/store/schema.sql). */
 #include "cs_test_util.h"
 
 #include <sqlite3.h>
@@ -149,7 +149,7 @@ static void test_claim_rows_and_views_as_documented(void **state)
 }
 
 /* A database of schema version 1 (tests/fixtures/schema_v1.sql, the
- * schema before issue 6) with a done run is upgraded in place when opened:
+ * schema before the claims tables) with a done run is upgraded in place when opened:
  * user_version CS_SCHEMA_VERSION, the new tables and views, the runs columns with the
  * values its runs had (no dropout, no measurements), its rows kept, and
  * new runs with every measurement can be added to it. (Version 2's own

@@ -1,4 +1,4 @@
-/* The schema check of cs_store_open and cs_store_open_readonly (DESIGN §3,
+/* The schema check of cs_store_open and cs_store_open_readonly (docs/design.md §3,
  * sim/schema.sql): a refused file is left byte for byte as it was (another
  * program's, a newer schema, a renamed column, a dropped table); dropped or
  * replaced views and indexes are recreated by a writer and stood in for by

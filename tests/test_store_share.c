@@ -1,4 +1,4 @@
-/* Run claims (DESIGN §3: processes on one machine share a sweep, each
+/* Run claims (docs/design.md §3: processes on one machine share a sweep, each
  * run_key done once): a run held by a live process is never taken, one
  * whose holder is gone is (exited, a zombie, its pid reused), one held on
  * another host is left alone, a failure of this sweep is not retried, a

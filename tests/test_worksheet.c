@@ -1,4 +1,4 @@
-/* The seeds' worksheet in C (sim/report/cs_worksheet.c, DESIGN §1 images): the
+/* The batch-norm worksheet in C (sim/report/cs_worksheet.c, docs/design.md §1 images): the
  * summaries against independent recomputations and the image model, the
  * worksheet's claims per case (min-max in [0, 1], standardised mean 0 and
  * variance 1, batch norm by hand = the core kernel), determinism, failure
@@ -100,7 +100,7 @@ static void test_worksheet_summaries_match_recomputation(void **state)
     cs_worksheet_free(ws);
 }
 
-/* DESIGN §1 images: each image is randn * k + c with integers k in [0, 5),
+/* docs/design.md §1 images: each image is randn * k + c with integers k in [0, 5),
  * c in [0, 60). Recover k and c from each image's sd and mean (noise moves
  * the mean by k / 32 sd, the sd by k / 45 sd: far less than 0.5), then
  * check that (x - c) / k is N(0, 1) over the images with k > 0, that k = 0

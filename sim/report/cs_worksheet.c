@@ -1,6 +1,6 @@
-/* The seeds' worksheet (seeds/000_*.txt, second half) in C: the images of
- * DESIGN §1 (input = images), cases 1, 2, 3a and 3b, the printed summaries
- * and the 1 x 3 figures. Case 3a is written out here by hand, formula by
+/* The batch-norm worksheet (docs/worksheet.md) in C: the images of
+ * docs/design.md §1 (input = images), cases 1, 2, 3a and 3b, the printed
+ * summaries and the 1 x 3 figures. Case 3a is written out here by hand, formula by
  * formula, so that it can check the core kernel (case 3b) the way the
  * worksheet checks its formulas against TensorFlow. */
 #include "cs_worksheet.h"
@@ -183,7 +183,7 @@ static void cs_ws_print_block(FILE *out, const char *open, const char *shape_not
 static void cs_ws_print(const cs_worksheet *ws, FILE *out)
 {
     fprintf(out,
-            "covshift worksheet, seed %llu: the seeds' batch-norm worksheet in C.\n"
+            "covshift worksheet, seed %llu: the batch-norm worksheet in C.\n"
             "30 images of 32 x 32, each randn(32, 32) * k + c with k = randint(5),\n"
             "c = randint(60) drawn per image, from the random stream (seed, worksheet, 0)\n"
             "of %s.\n"

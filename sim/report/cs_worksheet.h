@@ -1,5 +1,5 @@
-/* The seeds' worksheet (seeds/000_*.txt, second half) in C: 30 random
- * 32 x 32 images (DESIGN §1 Distributions, input = images), min-max,
+/* The batch-norm worksheet (docs/worksheet.md) in C: 30 random
+ * 32 x 32 images (docs/design.md §1 Distributions, input = images), min-max,
  * standardisation and batch norm by hand and by the core kernel, with the
  * worksheet's printed summaries and its 1 x 3 figures drawn by gnuplot. */
 #ifndef CS_WORKSHEET_H
