@@ -9,17 +9,7 @@
 
 #include "cs_alloc.h"
 #include "cs_error.h"
-
-/* Trims ASCII whitespace in place and returns the first non-blank char. */
-static char *cs_axis_trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
+#include "cs_text.h"
 
 /* Makes room for n more values, doubling the capacity so that a list of
  * many items costs O(n) copies, not O(n^2). */
@@ -47,7 +37,7 @@ static int cs_axis_parse_range(cs_axis *axis, const cs_param *param, char *item,
     char whole[256];
     snprintf(whole, sizeof whole, "%s", item);
     *dots = '\0';
-    char *lo_text = cs_axis_trim(item), *hi_text = cs_axis_trim(dots + 2);
+    char *lo_text = cs_text_trim(item), *hi_text = cs_text_trim(dots + 2);
     if (!*lo_text || !*hi_text || strstr(hi_text, ".."))
         return cs_error_set(CS_EINVAL, "expected a range a..b of integers, got '%s'", whole);
     cs_param_value lo, hi;
@@ -109,7 +99,7 @@ int cs_axis_parse(cs_axis *axis, const cs_param *param, const char *text)
     memcpy(copy, text, len + 1);
     char expected[256];
     int rc = CS_OK;
-    if (!*cs_axis_trim(copy)) {
+    if (!*cs_text_trim(copy)) {
         cs_param_expected(param, expected, sizeof expected);
         rc = cs_error_set(CS_EINVAL, "key '%s': empty value (expected %s)", param->name,
                           expected);
@@ -119,7 +109,7 @@ int cs_axis_parse(cs_axis *axis, const cs_param *param, const char *text)
         char *comma = strchr(item, ',');
         if (comma)
             *comma = '\0';
-        char *t = cs_axis_trim(item);
+        char *t = cs_text_trim(item);
         if (!*t) {
             rc = cs_error_set(CS_EINVAL, "key '%s': empty item in the list '%s'", param->name,
                               text);

@@ -13,6 +13,7 @@
 #include "cs_error.h"
 #include "cs_ini.h"
 #include "cs_suggest.h"
+#include "cs_text.h"
 
 /* Longest experiment name: it becomes a file name (results/<name>.db). */
 #define CS_EXPERIMENT_MAX_NAME 128
@@ -170,17 +171,6 @@ int cs_experiment_note_set(cs_experiment *e, const char *assignment)
 
 /* ---- loading ---- */
 
-/* Trims ASCII whitespace in place and returns the first non-blank char. */
-static char *cs_experiment_trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
 static bool cs_experiment_is_section(const char *name)
 {
     for (size_t s = 0; s < cs_experiment_nsections; s++)
@@ -207,7 +197,7 @@ static int cs_experiment_on_key(void *user, const char *section, const char *nam
     cs_experiment *e = user;
     char sect[256];
     snprintf(sect, sizeof sect, "%s", section);
-    const char *s = cs_experiment_trim(sect);
+    const char *s = cs_text_trim(sect);
     if (*s && !cs_experiment_is_section(s)) /* normally caught by cs_ini already */
         return cs_error_set(CS_EINVAL, "unknown section [%s]", s);
     int k = cs_experiment_key_find(name);

@@ -14,6 +14,7 @@
 #include "cs_alloc.h"
 #include "cs_error.h"
 #include "cs_suggest.h"
+#include "cs_text.h"
 
 typedef struct {
     const char *path;
@@ -27,17 +28,6 @@ typedef struct {
     int last_line; /* the lines read so far (continuations included) */
     int rc;        /* first error; parsing stops at it */
 } cs_ini_reader;
-
-/* Trims ASCII whitespace in place and returns the first non-blank char. */
-static char *cs_ini_trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
 
 /* Prefixes the current message with "path:line" of the reader's line and
  * records it as the parse's error. */
@@ -82,7 +72,7 @@ static int cs_ini_check_section_line(cs_ini_reader *R, const char *line, size_t 
         n = sizeof name - 1;
     memcpy(name, line + i + 1, n);
     name[n] = '\0';
-    char *t = cs_ini_trim(name);
+    char *t = cs_text_trim(name);
     *index = R->nsections;
     for (size_t k = 0; k < R->nsections; k++)
         if (strcmp(R->sections[k], t) == 0)
@@ -325,7 +315,7 @@ int cs_ini_parse(const char *path, const char *text, size_t len, const char *con
         char quoted[96];
         cs_ini_quote_line(text, R.line, quoted, sizeof quoted);
         return cs_error_set(CS_EINVAL, "%s:%d: expected '[section]' or 'key = value', got '%s'",
-                            path, R.line, cs_ini_trim(quoted));
+                            path, R.line, cs_text_trim(quoted));
     }
     return CS_OK;
 }

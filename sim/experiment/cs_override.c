@@ -6,17 +6,7 @@
 
 #include "cs_alloc.h"
 #include "cs_error.h"
-
-/* Trims ASCII whitespace in place and returns the first non-blank char. */
-static char *cs_override_trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
+#include "cs_text.h"
 
 int cs_override_apply(cs_experiment *e, const char *assignment)
 {
@@ -34,13 +24,13 @@ int cs_override_apply(cs_experiment *e, const char *assignment)
         return cs_error_set(CS_EINVAL, "--set %s: unknown key", assignment);
     memcpy(key_text, assignment, klen);
     key_text[klen] = '\0';
-    char *key = cs_override_trim(key_text);
+    char *key = cs_text_trim(key_text);
     const char *section = NULL;
     char *dot = strchr(key, '.');
     if (dot) {
         *dot = '\0';
-        section = cs_override_trim(key);
-        key = cs_override_trim(dot + 1);
+        section = cs_text_trim(key);
+        key = cs_text_trim(dot + 1);
     }
     if (!*key)
         return cs_error_set(CS_EINVAL, "--set %s: expected key=value, the key is empty",
@@ -64,7 +54,7 @@ int cs_override_apply(cs_experiment *e, const char *assignment)
         return CS_ENOMEM;
     memcpy(value, eq + 1, vlen + 1);
     cs_experiment_entry parsed;
-    int rc = cs_experiment_parse_value(k, cs_override_trim(value), &parsed);
+    int rc = cs_experiment_parse_value(k, cs_text_trim(value), &parsed);
     cs_free(value);
     if (rc != CS_OK)
         return rc == CS_EINVAL ? cs_error_prefix(rc, "--set %s", assignment) : rc;

@@ -327,30 +327,26 @@ int cs_plot_draw(cs_plot_set **out, cs_selection *sel, const cs_plot_options *o,
 {
     *out = NULL;
     unsigned char draw[CS_PLOT_NFIGURES];
+    int rc = CS_ENOMEM;
     cs_plot_set *set = cs_calloc(1, sizeof *set);
-    if (!set || !(set->figures = cs_calloc(CS_PLOT_NFIGURES, sizeof *set->figures))) {
-        cs_plot_set_free(set);
-        return CS_ENOMEM;
-    }
+    if (!set || !(set->figures = cs_calloc(CS_PLOT_NFIGURES, sizeof *set->figures)))
+        goto fail;
     /* In the order a user fixes things: the figures' rows, the warnings,
      * the tools, the output directory. */
-    int rc = cs_plot_find_figures(sel, draw);
-    if (rc == CS_OK)
-        rc = cs_selection_warn_diverged(sel, cs_plot_warnings(o));
-    if (rc == CS_OK)
-        rc = cs_plot_check_tools();
-    if (rc == CS_OK)
-        rc = cs_plot_out_dir(sel, o, &set->out_dir);
-    for (size_t f = 0; f < CS_PLOT_NFIGURES && rc == CS_OK; f++)
-        if (draw[f])
-            rc = cs_plot_draw_figure(sel, o, log, &cs_plot_figures[f], set->out_dir,
-                                     &set->figures[set->n_figures++]);
-    if (rc != CS_OK) {
-        cs_plot_set_free(set);
-        return rc;
-    }
+    if ((rc = cs_plot_find_figures(sel, draw)) != CS_OK ||
+        (rc = cs_selection_warn_diverged(sel, cs_plot_warnings(o))) != CS_OK ||
+        (rc = cs_plot_check_tools()) != CS_OK ||
+        (rc = cs_plot_out_dir(sel, o, &set->out_dir)) != CS_OK)
+        goto fail;
+    for (size_t f = 0; f < CS_PLOT_NFIGURES; f++)
+        if (draw[f] && (rc = cs_plot_draw_figure(sel, o, log, &cs_plot_figures[f], set->out_dir,
+                                                 &set->figures[set->n_figures++])) != CS_OK)
+            goto fail;
     *out = set;
     return CS_OK;
+fail:
+    cs_plot_set_free(set);
+    return rc;
 }
 
 int cs_plot_render(const cs_plot_options *o, FILE *log, char ***paths, size_t *n)

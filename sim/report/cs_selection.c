@@ -83,18 +83,9 @@ int cs_selection_text(cs_selection *sel, char **out, const char *fmt, ...)
     va_start(ap, fmt);
     char *sql = cs_selection_vformat(fmt, ap);
     va_end(ap);
-    cs_query *q = NULL;
-    int row = 0, rc = cs_selection_prepare(sel, &q, sql);
-    if (rc == CS_OK)
-        rc = cs_query_step(q, &row);
-    if (rc == CS_OK && row && cs_query_text(q, 0)) {
-        size_t len = strlen(cs_query_text(q, 0));
-        if ((*out = cs_malloc(len + 1)))
-            memcpy(*out, cs_query_text(q, 0), len + 1);
-        else
-            rc = CS_ENOMEM;
-    }
-    cs_query_free(q);
+    int rc = sql ? cs_query_text_once(sel->store, sql, ":experiment", sel->experiment, out)
+                 : cs_error_set(CS_ENOMEM, "out of memory building a query");
+    cs_free(sql);
     return rc;
 }
 
@@ -105,13 +96,9 @@ int cs_selection_int(cs_selection *sel, int64_t *out, const char *fmt, ...)
     va_start(ap, fmt);
     char *sql = cs_selection_vformat(fmt, ap);
     va_end(ap);
-    cs_query *q = NULL;
-    int row = 0, rc = cs_selection_prepare(sel, &q, sql);
-    if (rc == CS_OK)
-        rc = cs_query_step(q, &row);
-    if (rc == CS_OK && row)
-        *out = cs_query_int(q, 0);
-    cs_query_free(q);
+    int rc = sql ? cs_query_int_once(sel->store, sql, ":experiment", sel->experiment, out)
+                 : cs_error_set(CS_ENOMEM, "out of memory building a query");
+    cs_free(sql);
     return rc;
 }
 

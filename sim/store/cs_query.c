@@ -93,20 +93,31 @@ void cs_query_free(cs_query *q)
     cs_free(q);
 }
 
+/* Opens sql with the named text parameter bound and steps to its first
+ * row: *row = 1 when there is one. */
+static int cs_query_first(cs_query **q, cs_store *s, const char *sql, const char *name,
+                          const char *value, int *row)
+{
+    *row = 0;
+    int rc = cs_query_open(q, s, sql);
+    if (rc == CS_OK && name)
+        rc = cs_query_bind_text(*q, name, value);
+    if (rc == CS_OK)
+        rc = cs_query_step(*q, row);
+    return rc;
+}
+
 int cs_query_text_once(cs_store *s, const char *sql, const char *name, const char *value,
                        char **out)
 {
     *out = NULL;
     cs_query *q = NULL;
-    int row = 0, rc = cs_query_open(&q, s, sql);
-    if (rc == CS_OK && name)
-        rc = cs_query_bind_text(q, name, value);
-    if (rc == CS_OK)
-        rc = cs_query_step(q, &row);
-    if (rc == CS_OK && row && cs_query_text(q, 0)) {
-        size_t len = strlen(cs_query_text(q, 0));
+    int row = 0, rc = cs_query_first(&q, s, sql, name, value, &row);
+    const char *text = rc == CS_OK && row ? cs_query_text(q, 0) : NULL;
+    if (text) {
+        size_t len = strlen(text);
         if ((*out = cs_malloc(len + 1)))
-            memcpy(*out, cs_query_text(q, 0), len + 1);
+            memcpy(*out, text, len + 1);
         else
             rc = CS_ENOMEM;
     }
@@ -119,11 +130,7 @@ int cs_query_int_once(cs_store *s, const char *sql, const char *name, const char
 {
     *out = 0;
     cs_query *q = NULL;
-    int row = 0, rc = cs_query_open(&q, s, sql);
-    if (rc == CS_OK && name)
-        rc = cs_query_bind_text(q, name, value);
-    if (rc == CS_OK)
-        rc = cs_query_step(q, &row);
+    int row = 0, rc = cs_query_first(&q, s, sql, name, value, &row);
     if (rc == CS_OK && row)
         *out = cs_query_int(q, 0);
     cs_query_free(q);
