@@ -1,5 +1,5 @@
 /* covshift list: the experiments and runs of a results database with their
- * status (DESIGN §3). */
+ * status (docs/design.md §3). */
 #include <getopt.h>
 #include <stdio.h>
 

@@ -6,7 +6,7 @@
 
 #include "cs_cli.h"
 #include "cs_error.h"
-#include "cs_plot.h"
+#include "cs_report.h"
 #include "cs_plot_cli.h"
 
 static const char *const cs_report_usage =
@@ -55,7 +55,7 @@ int cmd_report(int argc, char **argv)
                                    cs_report_usage, argc, argv);
     if (status >= 0)
         return status;
-    int rc = cs_plot_report(&cli.options, stdout);
+    int rc = cs_report_write(&cli.options, stdout);
     cs_plot_cli_free(&cli);
     return rc == CS_OK ? CS_EXIT_OK : cs_cli_fail("report", rc);
 }

@@ -1,5 +1,5 @@
 /* covshift run: parse options, load the experiment, hand it to the runner
- * (DESIGN §4). */
+ * (docs/design.md §4). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +10,8 @@
 #include "cs_cli.h"
 #include "cs_error.h"
 #include "cs_experiment.h"
+#include "cs_keys.h"
+#include "cs_override.h"
 #include "cs_runner.h"
 #include "cs_text.h"
 
@@ -43,12 +45,13 @@ static const char *const cs_run_usage =
     "                    dropout) with statistics, histograms, drift, the gradient,\n"
     "                    noise and gap passes and every database write switched off:\n"
     "                    no database is opened or created, no run is skipped; prints\n"
-    "                    one summary line on stderr (the speed baseline of issue 5)\n"
+    "                    one summary line on stderr (the speed baseline)\n"
     "  -h, --help        this text and the experiment file keys\n"
     "\n"
     "exit status: 0 every run done, 1 some run failed or I/O error, 2 bad input\n"
     "(nothing is written to the database on bad input), 130 / 143 stopped by\n"
-    "SIGINT / SIGTERM (the runs in progress are given up and redone next time).\n";
+    "SIGINT / SIGTERM (the runs in progress are given up and redone next time);\n"
+    "covshift --help lists them all.\n";
 
 static const struct option cs_run_options[] = {
     {"db", required_argument, NULL, 'd'},      {"set", required_argument, NULL, 's'},
@@ -86,8 +89,7 @@ int cmd_run(int argc, char **argv)
     char *command_line = cs_run_command_line(argc, argv);
     char db_default[4096];
     if (!sets || !command_line) {
-        fprintf(stderr, "covshift run: out of memory\n");
-        status = CS_EXIT_FAIL;
+        status = cs_cli_fail("run", cs_error_set(CS_ENOMEM, "out of memory"));
         goto done;
     }
     optind = 1;
@@ -118,7 +120,7 @@ int cmd_run(int argc, char **argv)
         case 'h':
             fputs(cs_run_usage, stdout);
             fputs("\nexperiment file keys:\n", stdout);
-            cs_experiment_print_keys(stdout);
+            cs_keys_print(stdout);
             goto done;
         default:
             status = cs_cli_bad_option("run", c, argv);
@@ -133,7 +135,7 @@ int cmd_run(int argc, char **argv)
     }
     int rc = cs_experiment_load(&e, argv[optind]);
     for (int i = 0; rc == CS_OK && i < nsets; i++)
-        rc = cs_experiment_set(e, sets[i]);
+        rc = cs_override_apply(e, sets[i]);
     if (rc != CS_OK) {
         status = cs_cli_fail("run", rc);
         goto done;

@@ -1,5 +1,5 @@
-/* covshift worksheet: the seeds' batch-norm worksheet (seeds/000_*.txt)
- * reproduced in C, its summaries printed and its figures drawn (DESIGN §1
+/* covshift worksheet: the batch-norm worksheet (docs/worksheet.md)
+ * reproduced in C, its summaries printed and its figures drawn (docs/design.md §1
  * Distributions, images; sim/report/cs_worksheet.h). */
 #include <errno.h>
 #include <getopt.h>
@@ -14,7 +14,7 @@
 static const char *const cs_worksheet_usage =
     "usage: covshift worksheet [--seed N] [--out DIR]\n"
     "\n"
-    "Reproduces the seeds' worksheet: 30 random 32 x 32 images (randn * k + c,\n"
+    "Reproduces the batch-norm worksheet: 30 random 32 x 32 images (randn * k + c,\n"
     "k in [0, 5), c in [0, 60) per image), then\n"
     "  case 1   min-max per pixel over the 30 images\n"
     "  case 2   standardisation per pixel over the 30 images\n"
@@ -103,10 +103,10 @@ int cmd_worksheet(int argc, char **argv)
     int rc = cs_worksheet_check_out(dir);
     if (rc != CS_OK)
         return cs_cli_fail("worksheet", rc);
-    cs_worksheet *ws = cs_worksheet_alloc();
-    if (!ws)
-        return cs_cli_fail("worksheet", CS_ENOMEM);
-    rc = cs_worksheet_compute(ws, seed);
+    cs_worksheet *ws = NULL;
+    rc = cs_worksheet_alloc(&ws);
+    if (rc == CS_OK)
+        rc = cs_worksheet_compute(ws, seed);
     if (rc == CS_OK)
         rc = cs_worksheet_report(ws, stdout, dir);
     cs_worksheet_free(ws);

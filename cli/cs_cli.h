@@ -1,6 +1,7 @@
-/* The subcommands of the covshift CLI (STYLE 9: one table in main.c, one
- * file per subcommand). Each returns the process exit status: 0 success,
- * 1 a run or I/O failure, 2 bad input (usage, config, missing file). */
+/* The subcommands of the covshift CLI (one table in main.c, one file per
+ * subcommand) and what they share: the one mapping from error codes to
+ * exit statuses (cs_cli_exit_status), printed by covshift --help and
+ * documented in README.md, exit status. */
 #ifndef CS_CLI_H
 #define CS_CLI_H
 
@@ -16,8 +17,17 @@ int cmd_worksheet(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
-/* Maps a cs error code to the exit status (CS_EINVAL and CS_ENOTFOUND are
- * bad input: 2) and prints "covshift CMD: message" once to stderr. */
+/* The exit status of an error code, from the one table in cs_cli.c:
+ * CS_OK 0; CS_EINVAL and CS_ENOTFOUND (bad input, nothing written) 2;
+ * CS_EIO, CS_EDB, CS_ENOMEM, CS_ENUMERIC 1; any other code 1. */
+int cs_cli_exit_status(int code);
+
+/* Prints what each exit status means, as covshift --help shows it:
+ * "exit status:" and one line "  N    meaning" per status. */
+void cs_cli_print_exit_statuses(FILE *out);
+
+/* Prints "covshift CMD: message" once to stderr (escaped) and returns
+ * cs_cli_exit_status(code). */
 int cs_cli_fail(const char *cmd, int code);
 
 /* For getopt_long with opterr = 0 and a leading ':' in optstring: prints

@@ -1,5 +1,5 @@
-/* covshift: the command table and dispatch (STYLE 9). The CLI only parses
- * and calls sim/; every subcommand lives in its own cmd_<name>.c. */
+/* covshift: the command table and dispatch. The CLI only parses and calls
+ * sim/; every subcommand lives in its own cmd_<name>.c. */
 #include <gsl/gsl_errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,8 +34,9 @@ static void cs_usage(FILE *out)
             "commands:\n");
     for (size_t i = 0; i < CS_NCOMMANDS; i++)
         fprintf(out, "  %-10s %s\n", cs_commands[i].name, cs_commands[i].help);
-    fprintf(out, "\nexit status: 0 success, 1 a run or I/O failed, 2 bad input.\n"
-                 "Start with: covshift run experiments/quickstart.ini\n");
+    fputc('\n', out);
+    cs_cli_print_exit_statuses(out);
+    fprintf(out, "\nStart with: covshift run experiments/quickstart.ini\n");
 }
 
 int main(int argc, char **argv)

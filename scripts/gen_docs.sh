@@ -6,6 +6,7 @@
 # in README.md or docs/*.md, where NAME is one of
 #     keys           the experiment file keys of `covshift run --help`, as a table
 #     commands       the command list of `covshift --help`, as a table
+#     exit-status    the exit statuses of `covshift --help`, as a table
 #     usage-CMD      the usage lines of `covshift CMD --help`, as a code block
 #
 #   bash scripts/gen_docs.sh [--check] [--covshift BIN] [--root DIR]
@@ -94,6 +95,29 @@ gen_commands() {
     ((n > 0)) || die "covshift --help lists no commands"
 }
 
+# The exit statuses of `covshift --help`: "  STATUS  meaning" lines after
+# "exit status:", then the closing sentence.
+gen_exit_status() {
+    local help line in=0 n=0
+    help=$("$bin" --help) || die "covshift --help failed"
+    echo "| status | meaning |"
+    echo "|---|---|"
+    while IFS= read -r line; do
+        if ((!in)); then
+            [[ $line == "exit status:" ]] && in=1
+            continue
+        fi
+        if [[ $line =~ ^\ \ ([0-9]([0-9,\ ]*[0-9])?)\ +(.*)$ ]]; then
+            printf '| %s | %s |\n' "${BASH_REMATCH[1]}" "$(cell "${BASH_REMATCH[3]}")"
+            n=$((n + 1))
+        else
+            [[ -n $line ]] && printf '\n%s\n' "$line"
+            break
+        fi
+    done <<<"$help"
+    ((n > 0)) || die "covshift --help lists no exit statuses"
+}
+
 # The usage lines of `covshift CMD --help`: from the top to the first blank line.
 gen_usage() {
     local cmd=$1 help
@@ -108,6 +132,7 @@ generate() { # NAME
     case $1 in
     keys) gen_keys ;;
     commands) gen_commands ;;
+    exit-status) gen_exit_status ;;
     usage-*) gen_usage "${1#usage-}" ;;
     *) die "unknown generated block '$1'" ;;
     esac

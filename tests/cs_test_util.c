@@ -2,6 +2,7 @@
 #include "cs_test_util.h"
 
 #include <errno.h>
+#include <sqlite3.h>
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
@@ -253,4 +254,39 @@ void cs_test_exit_free(cs_test_exit *r)
     free(r->out);
     free(r->err);
     r->out = r->err = NULL;
+}
+
+/* Connections cs_test_db opened, by path, closed at exit. */
+static struct {
+    char *path;
+    sqlite3 *db;
+} cs_test_dbs[64];
+static int cs_test_ndbs;
+
+static void cs_test_db_close_all(void)
+{
+    for (int i = 0; i < cs_test_ndbs; i++) {
+        sqlite3_close(cs_test_dbs[i].db);
+        free(cs_test_dbs[i].path);
+    }
+    cs_test_ndbs = 0;
+}
+
+struct sqlite3 *cs_test_db(const char *path)
+{
+    for (int i = 0; i < cs_test_ndbs; i++)
+        if (strcmp(cs_test_dbs[i].path, path) == 0)
+            return cs_test_dbs[i].db;
+    if (cs_test_ndbs == (int)(sizeof cs_test_dbs / sizeof cs_test_dbs[0]))
+        fail_msg("cs_test_db: more than %d databases", cs_test_ndbs);
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        fail_msg("cs_test_db: cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "no memory");
+    sqlite3_busy_timeout(db, 60000);
+    sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    if (cs_test_ndbs == 0)
+        atexit(cs_test_db_close_all);
+    cs_test_dbs[cs_test_ndbs].path = strdup(path);
+    cs_test_dbs[cs_test_ndbs++].db = db;
+    return db;
 }

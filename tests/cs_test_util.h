@@ -1,5 +1,5 @@
 /* Shared test helpers: fixture loading, element-wise comparison that prints
- * the largest difference (STYLE 8), temporary directories, running the CLI. */
+ * the largest difference, temporary directories, running the CLI. */
 #ifndef CS_TEST_UTIL_H
 #define CS_TEST_UTIL_H
 
@@ -57,5 +57,11 @@ typedef struct {
  * its pid) after timeout_s seconds. Free with cs_test_exit_free. */
 cs_test_exit cs_test_exec(char *const argv[], double timeout_s);
 void cs_test_exit_free(cs_test_exit *r);
+
+/* A connection of the test's own to the database file at path (read-write,
+ * busy timeout, foreign keys on), to look at or change what a store wrote:
+ * the store keeps its connection to itself. One per path, kept open until
+ * the program exits. Fails the test when it cannot be opened. */
+struct sqlite3 *cs_test_db(const char *path);
 
 #endif

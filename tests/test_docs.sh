@@ -205,7 +205,7 @@ else
 fi
 if out=$(bash "$gen" --check --covshift "$bin" --root "$src" 2>&1); then
     ok "generated: every block equals what $(basename "$bin") prints"
-    for block in keys commands usage-run; do
+    for block in keys commands exit-status usage-run; do
         grep -rqx -- "<!-- $block:begin -->" "$src/README.md" "$src/docs" ||
             bad "generated: no '$block' block in the docs"
     done

@@ -1,6 +1,6 @@
-/* Experiment files (DESIGN §4): parsing, lists and ranges, --set, the
+/* Experiment files (docs/design.md §4): parsing, lists and ranges, --set, the
  * expansion into runs and its order, the bn_phase_b collapse, run_keys, every
- * kind of mistake in a file or a --set (STYLE 8), allocation failures. */
+ * kind of mistake in a file or a --set, allocation failures. */
 #include "cs_test_util.h"
 
 #include <stdio.h>
@@ -9,7 +9,10 @@
 
 #include "cs_alloc.h"
 #include "cs_error.h"
+#include "cs_expand.h"
 #include "cs_experiment.h"
+#include "cs_keys.h"
+#include "cs_override.h"
 
 #define FIXTURE(name) CS_FIXTURES "/" name
 #define QUICKSTART CS_SOURCE_DIR "/experiments/quickstart.ini"
@@ -53,7 +56,7 @@ static cs_experiment *load_ok(const char *path)
 static cs_run_params *expand_ok(const cs_experiment *e, size_t *n)
 {
     cs_run_params *runs = NULL;
-    int rc = cs_experiment_expand(e, &runs, n);
+    int rc = cs_expand_runs(e, &runs, n);
     if (rc != CS_OK)
         fail_msg("expanding: %s", cs_error_message());
     return runs;
@@ -61,13 +64,13 @@ static cs_run_params *expand_ok(const cs_experiment *e, size_t *n)
 
 static void set_ok(cs_experiment *e, const char *assignment)
 {
-    if (cs_experiment_set(e, assignment) != CS_OK)
+    if (cs_override_apply(e, assignment) != CS_OK)
         fail_msg("--set %s: %s", assignment, cs_error_message());
 }
 
 /* ---- good files ---- */
 
-/* DESIGN §4: tanh, relu x (none + batch x {batch, frozen, ema}) x 2 seeds. */
+/* docs/design.md §4: tanh, relu x (none + batch x {batch, frozen, ema}) x 2 seeds. */
 static void test_quickstart_parses_and_expands_to_16_runs(void **state)
 {
     (void)state;
@@ -190,7 +193,7 @@ static void test_set_overrides_list_with_scalar_and_scalar_with_list(void **stat
     cs_experiment_free(e);
 }
 
-/* DESIGN §1: bn_phase_b has no meaning for norm = none; a sweep over it does
+/* docs/design.md §1: bn_phase_b has no meaning for norm = none; a sweep over it does
  * not multiply those runs. */
 static void test_bn_phase_b_axis_collapses_when_norm_is_none(void **state)
 {
@@ -345,7 +348,7 @@ static void test_each_kind_of_bad_file_names_file_line_and_key(void **state)
                          cs_error_message());
             cs_run_params *runs = (cs_run_params *)&path;
             size_t n = 99;
-            rc = cs_experiment_expand(e, &runs, &n);
+            rc = cs_expand_runs(e, &runs, &n);
             assert_null(runs);
             assert_int_equal(n, 0);
             cs_experiment_free(e);
@@ -380,7 +383,7 @@ static void test_cross_field_error_names_the_lines_or_the_set(void **state)
     set_ok(e, "batch=1");
     cs_run_params *runs = NULL;
     size_t n = 0;
-    assert_int_equal(cs_experiment_expand(e, &runs, &n), CS_EINVAL);
+    assert_int_equal(cs_expand_runs(e, &runs, &n), CS_EINVAL);
     char where[64];
     snprintf(where, sizeof where, "quickstart.ini:%d: --set batch=1:",
              line_of(QUICKSTART, "norm ="));
@@ -412,7 +415,7 @@ static void test_bad_set_is_an_error_naming_the_set(void **state)
         {"description=a\nb", {"--set", "line break"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int rc = cs_experiment_set(e, cases[i].assignment);
+        int rc = cs_override_apply(e, cases[i].assignment);
         print_message("--set %-26s %s\n", cases[i].assignment, cs_error_message());
         assert_int_equal(rc, CS_EINVAL);
         for (int j = 0; j < 3 && cases[i].needles[j]; j++)
@@ -427,7 +430,7 @@ static void test_bad_set_is_an_error_naming_the_set(void **state)
     /* a product past the limit is refused before anything is allocated */
     set_ok(e, "seed=1..100000");
     set_ok(e, "depth=1..100");
-    assert_int_equal(cs_experiment_expand(e, &runs, &n), CS_EINVAL);
+    assert_int_equal(cs_expand_runs(e, &runs, &n), CS_EINVAL);
     assert_contains(cs_error_message(), "more than 1000000 runs", "huge sweep");
     assert_null(runs);
     free((void *)text_before);
@@ -443,7 +446,7 @@ static void test_print_keys_lists_every_key_with_section_and_default(void **stat
     size_t size = 0;
     FILE *f = open_memstream(&buf, &size);
     assert_non_null(f);
-    cs_experiment_print_keys(f);
+    cs_keys_print(f);
     fclose(f);
     const char *needles[] = {"[experiment]", "[network]", "[norm]", "[data]", "[run]",
                              "name", "description", "depth", "width", "input_dim",
@@ -457,7 +460,7 @@ static void test_print_keys_lists_every_key_with_section_and_default(void **stat
     free(buf);
 }
 
-/* ---- allocation failure at every point (STYLE 8) ---- */
+/* ---- allocation failure at every point ---- */
 
 /* Fails the k-th allocation of load + set + expand for k = 0, 1, ... until
  * all succeed: each failure returns CS_ENOMEM and leaks nothing (ASan). */
@@ -472,11 +475,11 @@ static void test_allocation_failure_anywhere_returns_enomem_without_leaks(void *
         size_t n = 0;
         int rc = cs_experiment_load(&e, QUICKSTART);
         if (rc == CS_OK)
-            rc = cs_experiment_set(e, "depth=5,10");
+            rc = cs_override_apply(e, "depth=5,10");
         if (rc == CS_OK)
-            rc = cs_experiment_set(e, "name=renamed");
+            rc = cs_override_apply(e, "name=renamed");
         if (rc == CS_OK)
-            rc = cs_experiment_expand(e, &runs, &n);
+            rc = cs_expand_runs(e, &runs, &n);
         cs_alloc_fail_reset();
         if (rc == CS_OK) {
             assert_int_equal(n, 32);

@@ -1,4 +1,4 @@
-/* Experiment keys of issue 6 (dropout, mixture_k, mixture_sep, shuffle,
+/* Experiment keys of the notes' claims (dropout, mixture_k, mixture_sep, shuffle,
  * grad, noise_probes, noise_batches, population): the three studies parse
  * and expand, the keys' values are checked where they are written, keys
  * without meaning for a run collapse, and run_keys of runs that use none
@@ -11,7 +11,10 @@
 
 #include "cs_alloc.h"
 #include "cs_error.h"
+#include "cs_expand.h"
 #include "cs_experiment.h"
+#include "cs_keys.h"
+#include "cs_override.h"
 
 static char *write_ini(const char *dir, const char *name, const char *text)
 {
@@ -30,7 +33,7 @@ static cs_run_params *expand_file(const char *path, size_t *n)
     if (cs_experiment_load(&e, path) != CS_OK)
         fail_msg("loading %s: %s", path, cs_error_message());
     cs_run_params *runs = NULL;
-    if (cs_experiment_expand(e, &runs, n) != CS_OK)
+    if (cs_expand_runs(e, &runs, n) != CS_OK)
         fail_msg("expanding %s: %s", path, cs_error_message());
     cs_experiment_free(e);
     return runs;
@@ -66,7 +69,7 @@ static void test_claim_studies_parse_and_expand(void **state)
     cs_free(r);
 }
 
-/* The quickstart's first run keeps the run_key it had before issue 6
+/* The quickstart's first run keeps the run_key it had before those keys
  * (d4f6e9a96cc3d9c9, from the covshift of commit e964d61): defaults of
  * the new keys are not in the canonical text. Setting one changes it. */
 static void test_run_keys_without_the_new_keys_are_unchanged(void **state)
@@ -140,7 +143,7 @@ static void test_bad_values_of_the_new_keys_name_file_line_and_key(void **state)
         if (rc == CS_OK) {
             cs_run_params *runs = NULL;
             size_t n = 0;
-            rc = cs_experiment_expand(e, &runs, &n);
+            rc = cs_expand_runs(e, &runs, &n);
             cs_free(runs);
             cs_experiment_free(e);
         }
@@ -155,7 +158,7 @@ static void test_bad_values_of_the_new_keys_name_file_line_and_key(void **state)
     assert_int_equal(cs_experiment_load(&e, path), CS_OK);
     cs_run_params *runs = NULL;
     size_t n = 0;
-    assert_int_equal(cs_experiment_expand(e, &runs, &n), CS_EINVAL);
+    assert_int_equal(cs_expand_runs(e, &runs, &n), CS_EINVAL);
     assert_non_null(strstr(cs_error_message(), "c.ini:4: key 'population'"));
     cs_experiment_free(e);
     free(path);

@@ -1,4 +1,4 @@
-/* Experiment files at their limits (DESIGN §4; docs/experiments.md "Limits"): each
+/* Experiment files at their limits (docs/design.md §4; docs/experiments.md): each
  * key's bound at file:line, a run's memory across keys at expansion with
  * the lines of the keys involved, long lines, CRLF, line continuation,
  * sections, names that become paths, whole-file mistakes, and the CLI's
@@ -13,7 +13,10 @@
 #include <unistd.h>
 
 #include "cs_error.h"
+#include "cs_expand.h"
 #include "cs_experiment.h"
+#include "cs_keys.h"
+#include "cs_override.h"
 #include "cs_params.h"
 
 static char *dir;
@@ -78,7 +81,7 @@ static const char *expand_fails(const char *path)
         fail_msg("%s: %s", path, cs_error_message());
     cs_run_params *runs = NULL;
     size_t n = 0;
-    int rc = cs_experiment_expand(e, &runs, &n);
+    int rc = cs_expand_runs(e, &runs, &n);
     cs_experiment_free(e);
     assert_int_equal(rc, CS_EINVAL);
     assert_null(runs);
@@ -92,7 +95,7 @@ static cs_run_params *expand_ok(const char *path, size_t *n)
     if (cs_experiment_load(&e, path) != CS_OK)
         fail_msg("%s: %s", path, cs_error_message());
     cs_run_params *runs = NULL;
-    if (cs_experiment_expand(e, &runs, n) != CS_OK)
+    if (cs_expand_runs(e, &runs, n) != CS_OK)
         fail_msg("%s: %s", path, cs_error_message());
     cs_experiment_free(e);
     return runs;
@@ -140,7 +143,7 @@ static void test_every_integer_key_bound_is_checked_at_its_line(void **state)
     char *buf = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&buf, &size);
-    cs_experiment_print_keys(f);
+    cs_keys_print(f);
     fclose(f);
     assert_contains(buf, "an integer in 1..65536; default: 64", "--help bins");
     assert_contains(buf, "continues on", "--help continuation");

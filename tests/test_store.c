@@ -1,4 +1,4 @@
-/* The results store and the result buffer (DESIGN §3): slot numbering,
+/* The results store and the result buffer (docs/design.md §3): slot numbering,
  * allocation failure at every call, a synthetic run written and read back
  * with SQL (row counts, values, NaN as NULL, views), resume semantics,
  * atomicity under an injected mid-write failure, concurrent writers, open
@@ -240,7 +240,7 @@ static void test_result_slots_number_layer0_post_then_three_per_layer(void **sta
     assert_string_equal(cs_site_name(CS_SITE_POST), "post");
 }
 
-/* STYLE 8: every allocation of cs_result_alloc made to fail in turn gives
+/* every allocation of cs_result_alloc made to fail in turn gives
  * NULL with CS_ENOMEM and leaks nothing (ASan build); then it succeeds
  * with zeroed arrays of the right sizes. */
 static void test_result_alloc_fails_cleanly_at_every_allocation(void **state)
@@ -281,7 +281,7 @@ static void test_result_alloc_rejects_empty_shapes(void **state)
 
 /* ---- round trip ---- */
 
-/* DESIGN §3: every row of a run is written with its values: layer_stats
+/* docs/design.md §3: every row of a run is written with its values: layer_stats
  * steps x (3 depth + 1), drift 3 depth + 1, histograms 2 x slots x
  * (bins + 2), in the right (step, phase, layer, site) places. */
 static void test_run_round_trip_writes_every_row_in_place(void **state)
@@ -290,7 +290,7 @@ static void test_run_round_trip_writes_every_row_in_place(void **state)
     int64_t exp = open_with_experiment(f, "roundtrip");
     cs_run_params p = small_params(1);
     int64_t run = store_run(f->store, exp, &p);
-    sqlite3 *db = cs_store_db(f->store);
+    sqlite3 *db = cs_test_db(cs_store_path(f->store));
 
     assert_int_equal(q_int(db, "SELECT count(*) FROM layer_stats WHERE run_id = %lld",
                            (long long)run), 5 * (3 * 2 + 1));
@@ -383,7 +383,7 @@ static void test_nan_statistics_are_stored_as_null(void **state)
     int64_t exp = open_with_experiment(f, "nan");
     cs_run_params p = small_params(1);
     store_run(f->store, exp, &p);
-    sqlite3 *db = cs_store_db(f->store);
+    sqlite3 *db = cs_test_db(cs_store_path(f->store));
     /* slot 2 = layer 1 norm */
     assert_int_equal(q_int(db, "SELECT (mean IS NULL) + (var IS NULL) + (p50 IS NULL) +"
                                " (min IS NULL) FROM layer_stats WHERE step = 1 AND layer = 1"
@@ -398,7 +398,7 @@ static void test_nan_statistics_are_stored_as_null(void **state)
     assert_int_equal(q_int(db, "SELECT count(*) FROM drift WHERE w1 IS NULL"), 1);
 }
 
-/* DESIGN §3 views: drift_by_depth and layer_stats_by_run return each
+/* docs/design.md §3 views: drift_by_depth and layer_stats_by_run return each
  * result row once with the run's parameters, the experiment's name and the
  * condition label ('none', 'bn-batch', 'bn-frozen', 'bn-ema'). */
 static void test_views_join_parameters_and_condition(void **state)
@@ -412,7 +412,7 @@ static void test_views_join_parameters_and_condition(void **state)
     store_run(f->store, exp, &none);
     store_run(f->store, exp, &frozen);
     store_run(f->store, exp, &ema);
-    sqlite3 *db = cs_store_db(f->store);
+    sqlite3 *db = cs_test_db(cs_store_path(f->store));
 
     assert_int_equal(q_int(db, "SELECT count(*) FROM drift_by_depth"), 3 * 7);
     assert_int_equal(q_int(db, "SELECT count(*) FROM layer_stats_by_run"), 3 * 35);
@@ -420,7 +420,7 @@ static void test_views_join_parameters_and_condition(void **state)
                                   " AS c FROM drift_by_depth ORDER BY c)");
     assert_string_equal(conditions, "bn-ema,bn-frozen,none");
     free(conditions);
-    /* the DESIGN §3 example query works as written */
+    /* the docs/design.md §3 example query works as written */
     assert_int_equal(q_int(db, "SELECT count(*) FROM (SELECT depth, norm, bn_phase_b, layer, w1"
                                " FROM drift_by_depth WHERE site = 'post')"), 3 * 3);
     assert_int_equal(q_int(db, "SELECT count(*) FROM drift_by_depth WHERE experiment = 'views'"
@@ -439,7 +439,7 @@ static void test_views_join_parameters_and_condition(void **state)
 
 /* ---- resume ---- */
 
-/* DESIGN §3: run_is_done is false before and while a run is running, true
+/* docs/design.md §3: run_is_done is false before and while a run is running, true
  * once finished, for any experiment of the same name, and only for it. */
 static void test_run_is_done_only_after_finish_and_by_experiment_name(void **state)
 {
@@ -471,14 +471,14 @@ static void test_run_is_done_only_after_finish_and_by_experiment_name(void **sta
     assert_int_equal(done, 1);
 }
 
-/* DESIGN §3 resume: the next run_begin of a run_key deletes the 'running'
+/* docs/design.md §3 resume: the next run_begin of a run_key deletes the 'running'
  * row a killed process left (and its result rows, by cascade) and a
  * 'failed' one, and leaves done runs alone. */
 static void test_run_begin_deletes_stale_attempts_with_their_rows(void **state)
 {
     fixture *f = *state;
     int64_t exp = open_with_experiment(f, "stale");
-    sqlite3 *db = cs_store_db(f->store);
+    sqlite3 *db = cs_test_db(cs_store_path(f->store));
     cs_run_params p = small_params(5), other = small_params(6);
     int64_t kept = store_run(f->store, exp, &other);
 
@@ -512,7 +512,7 @@ static void test_run_fail_records_error_and_never_demotes_done(void **state)
 {
     fixture *f = *state;
     int64_t exp = open_with_experiment(f, "fail");
-    sqlite3 *db = cs_store_db(f->store);
+    sqlite3 *db = cs_test_db(cs_store_path(f->store));
     cs_run_params p = small_params(1), q = small_params(2);
     int64_t run = 0;
     assert_ok(cs_store_run_begin(f->store, exp, &p, &run), "begin");
@@ -531,19 +531,20 @@ static void test_run_fail_records_error_and_never_demotes_done(void **state)
 
 /* ---- atomicity ---- */
 
-/* DESIGN §3, a run is whole or absent: a failure injected half-way through
+/* docs/design.md §3, a run is whole or absent: a failure injected half-way through
  * the histogram rows (after every layer_stats row was written) rolls back
  * everything; the run stays 'running' and a retry stores it whole. */
 static void test_run_finish_failing_half_way_leaves_no_rows(void **state)
 {
     fixture *f = *state;
     int64_t exp = open_with_experiment(f, "atomic");
-    sqlite3 *db = cs_store_db(f->store);
+    sqlite3 *db = cs_test_db(cs_store_path(f->store));
     cs_run_params p = small_params(1);
     int64_t run = 0;
     assert_ok(cs_store_run_begin(f->store, exp, &p, &run), "begin");
-    exec_sql(db, "CREATE TEMP TRIGGER fail_half_way BEFORE INSERT ON main.histograms"
-                 " WHEN (SELECT count(*) FROM main.histograms) >= 40"
+    /* In the file, so that the store's own connection meets it too. */
+    exec_sql(db, "CREATE TRIGGER fail_half_way BEFORE INSERT ON histograms"
+                 " WHEN (SELECT count(*) FROM histograms) >= 40"
                  " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
     cs_result *r = synthetic_result(&p);
     int rc = cs_store_run_finish(f->store, run, r);
@@ -572,7 +573,7 @@ static void test_run_finish_of_a_missing_run_writes_nothing(void **state)
 {
     fixture *f = *state;
     open_with_experiment(f, "missing");
-    sqlite3 *db = cs_store_db(f->store);
+    sqlite3 *db = cs_test_db(cs_store_path(f->store));
     cs_run_params p = small_params(1);
     cs_result *r = synthetic_result(&p);
     assert_int_equal(cs_store_run_finish(f->store, 999, r), CS_ENOTFOUND);
@@ -630,7 +631,7 @@ static int wait_status(pid_t pid)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* DESIGN §3: two processes writing one new database at once (both create
+/* docs/design.md §3: two processes writing one new database at once (both create
  * the schema, then interleave runs) both succeed, with one experiment row
  * and every run whole. */
 static void test_two_processes_write_one_database_concurrently(void **state)
@@ -640,7 +641,7 @@ static void test_two_processes_write_one_database_concurrently(void **state)
     assert_int_equal(wait_status(a), 0);
     assert_int_equal(wait_status(b), 0);
     assert_ok(cs_store_open_readonly(&f->store, f->path), "open_readonly");
-    sqlite3 *db = cs_store_db(f->store);
+    sqlite3 *db = cs_test_db(cs_store_path(f->store));
     assert_int_equal(q_int(db, "SELECT count(*) FROM experiments"), 1);
     assert_int_equal(q_int(db, "SELECT count(*) FROM runs WHERE status = 'done'"), 12);
     assert_int_equal(q_int(db, "SELECT count(*) FROM layer_stats"), 12 * 5 * 61);
@@ -681,7 +682,7 @@ static void test_writer_waits_for_a_held_write_lock(void **state)
     sqlite3_close(holder);
     assert_int_equal(wait_status(child), 0);
     assert_ok(cs_store_open_readonly(&f->store, f->path), "open_readonly");
-    assert_int_equal(q_int(cs_store_db(f->store), "SELECT count(*) FROM runs WHERE"
+    assert_int_equal(q_int(cs_test_db(cs_store_path(f->store)), "SELECT count(*) FROM runs WHERE"
                                                   " status = 'done'"), 1);
 }
 
@@ -782,7 +783,7 @@ static void test_schema_version_and_reopen_keep_data(void **state)
     int64_t exp = open_with_experiment(f, "reopen");
     cs_run_params p = small_params(1);
     store_run(f->store, exp, &p);
-    sqlite3 *db = cs_store_db(f->store);
+    sqlite3 *db = cs_test_db(cs_store_path(f->store));
     assert_int_equal(q_int(db, "PRAGMA user_version"), CS_SCHEMA_VERSION);
     char *mode = q_text(db, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
@@ -791,7 +792,7 @@ static void test_schema_version_and_reopen_keep_data(void **state)
     cs_store_close(f->store);
     f->store = NULL;
     assert_ok(cs_store_open(&f->store, f->path), "reopen");
-    assert_int_equal(q_int(cs_store_db(f->store), "SELECT count(*) FROM layer_stats"), 35);
+    assert_int_equal(q_int(cs_test_db(cs_store_path(f->store)), "SELECT count(*) FROM layer_stats"), 35);
     cs_store_close(f->store);
     f->store = NULL;
     /* a newer schema is refused with a hint */
@@ -819,7 +820,7 @@ static void test_experiment_is_found_again_and_records_provenance(void **state)
     assert_int_equal(again, exp);
     assert_ok(cs_store_experiment(f->store, "prov", "[run]\ndepth = 3\n", NULL, &other), "other");
     assert_true(other != exp);
-    sqlite3 *db = cs_store_db(f->store);
+    sqlite3 *db = cs_test_db(cs_store_path(f->store));
     assert_int_equal(q_int(db, "SELECT count(*) FROM experiments"), 2);
     char *row = q_text(db, "SELECT command_line FROM experiments WHERE id = %lld",
                        (long long)exp);
@@ -918,7 +919,7 @@ static void test_deep_run_write_speed_is_reported(void **state)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     size_t rows = (size_t)r->steps * r->nslots + 2 * r->nslots * (size_t)(r->bins + 2) + r->nslots;
-    assert_int_equal(q_int(cs_store_db(f->store), "SELECT (SELECT count(*) FROM layer_stats) +"
+    assert_int_equal(q_int(cs_test_db(cs_store_path(f->store)), "SELECT (SELECT count(*) FROM layer_stats) +"
                                                   " (SELECT count(*) FROM histograms) +"
                                                   " (SELECT count(*) FROM drift)"),
                      rows);

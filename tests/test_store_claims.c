@@ -1,6 +1,6 @@
-/* The results store's issue 6 tables (grad_stats, bn_noise, running_gap),
+/* The results store's claims tables (grad_stats, bn_noise, running_gap),
  * their views and queries, the new runs columns, and the migration of a
- * version-1 database (DESIGN §3, sim/store/schema.sql). */
+ * version-1 database (docs/design.md §3, sim/store/schema.sql). */
 #include "cs_test_util.h"
 
 #include <sqlite3.h>
@@ -93,7 +93,7 @@ static void test_claim_rows_and_views_as_documented(void **state)
     plain.norm = CS_NORM_NONE;
     plain.input = CS_INPUT_GAUSSIAN;
     store_run(s, exp, &plain);
-    sqlite3 *db = cs_store_db(s);
+    sqlite3 *db = cs_test_db(cs_store_path(s));
     assert_int_equal(q_int(db, "SELECT count(*) FROM grad_stats"), 5 * 5);
     assert_int_equal(q_int(db, "SELECT count(*) FROM grad_stats WHERE layer = 0 AND"
                                " grad_h_norm IS NULL AND grad_w_norm IS NULL AND grad_x_norm > 0"),
@@ -149,7 +149,7 @@ static void test_claim_rows_and_views_as_documented(void **state)
 }
 
 /* A database of schema version 1 (tests/fixtures/schema_v1.sql, the
- * schema before issue 6) with a done run is upgraded in place when opened:
+ * schema before the claims tables) with a done run is upgraded in place when opened:
  * user_version CS_SCHEMA_VERSION, the new tables and views, the runs columns with the
  * values its runs had (no dropout, no measurements), its rows kept, and
  * new runs with every measurement can be added to it. (Version 2's own
@@ -188,7 +188,7 @@ static void test_version_1_database_is_migrated_in_place(void **state)
     cs_store *s = NULL;
     if (cs_store_open(&s, path) != CS_OK)
         fail_msg("opening a version-1 database: %s", cs_error_message());
-    sqlite3 *db = cs_store_db(s);
+    sqlite3 *db = cs_test_db(cs_store_path(s));
     assert_int_equal(q_int(db, "PRAGMA user_version"), CS_SCHEMA_VERSION);
     char *cond = q_text(db, "SELECT condition || ',' || dropout || ',' || grad || ',' ||"
                             " population FROM run_params WHERE run_id = 1");

@@ -1,4 +1,4 @@
-/* The schema check of cs_store_open and cs_store_open_readonly (DESIGN §3,
+/* The schema check of cs_store_open and cs_store_open_readonly (docs/design.md §3,
  * sim/schema.sql): a refused file is left byte for byte as it was (another
  * program's, a newer schema, a renamed column, a dropped table); dropped or
  * replaced views and indexes are recreated by a writer and stood in for by
@@ -14,9 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cs_alloc.h"
 #include "cs_error.h"
 #include "cs_result.h"
 #include "cs_schema.h"
+#include "cs_query.h"
 #include "cs_store.h"
 
 typedef struct {
@@ -79,6 +81,27 @@ static char *q_text(sqlite3 *db, const char *sql)
     const unsigned char *t = sqlite3_column_text(st, 0);
     char *out = strdup(t ? (const char *)t : "");
     sqlite3_finalize(st);
+    return out;
+}
+
+/* The first column of sql's first row through the store's own connection
+ * (a reader's TEMP stand-ins are visible on it alone). */
+static long long s_int(cs_store *s, const char *sql)
+{
+    int64_t v = 0;
+    if (cs_query_int_once(s, sql, NULL, NULL, &v) != CS_OK)
+        fail_msg("query '%s': %s", sql, cs_error_message());
+    return (long long)v;
+}
+
+/* As s_int, the text (malloc'd, "" for NULL). */
+static char *s_text(cs_store *s, const char *sql)
+{
+    char *t = NULL;
+    if (cs_query_text_once(s, sql, NULL, NULL, &t) != CS_OK)
+        fail_msg("query '%s': %s", sql, cs_error_message());
+    char *out = strdup(t ? t : "");
+    cs_free(t);
     return out;
 }
 
@@ -273,14 +296,13 @@ static void test_dropped_or_replaced_views_and_indexes_are_recreated(void **stat
 
     cs_store *s = NULL;
     assert_ok(cs_store_open_readonly(&s, f->path), "read with views missing");
-    sqlite3 *db = cs_store_db(s);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM drift_by_depth"), 7);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM run_params WHERE condition = 'none'"), 2);
+    assert_int_equal(s_int(s, "SELECT count(*) FROM drift_by_depth"), 7);
+    assert_int_equal(s_int(s, "SELECT count(*) FROM run_params WHERE condition = 'none'"), 2);
     cs_store_close(s);
     assert_unchanged(f->path, &before, "reading");
 
     assert_ok(cs_store_open(&s, f->path), "open for writing");
-    db = cs_store_db(s);
+    sqlite3 *db = cs_test_db(cs_store_path(s));
     sqlite3 *ref = NULL;
     assert_int_equal(sqlite3_open_v2(fresh, &ref, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     const char *objects[] = {"drift_by_depth", "run_params", "runs_by_key", "runs_one_claim"};
@@ -315,15 +337,14 @@ static void test_older_versions_are_read_without_a_write(void **state)
         cs_store *s = NULL;
         if (cs_store_open_readonly(&s, path) != CS_OK)
             fail_msg("reading a version-%d database: %s", version, cs_error_message());
-        sqlite3 *db = cs_store_db(s);
-        char *row = q_text(db, "SELECT condition || ',' || dropout || ',' || grad || ',' ||"
-                               " population FROM run_params WHERE run_id = 1");
+        char *row = s_text(s, "SELECT condition || ',' || dropout || ',' || grad || ',' ||"
+                              " population FROM run_params WHERE run_id = 1");
         assert_string_equal(row, "bn-frozen,0.0,0,0");
         free(row);
-        assert_int_equal(q_int(db, "SELECT count(*) FROM runs WHERE holder_pid IS NULL"), 2);
-        assert_int_equal(q_int(db, "SELECT count(*) FROM drift_by_depth WHERE w1 = 0.3"), 1);
-        assert_int_equal(q_int(db, "SELECT count(*) FROM grad_stats") +
-                             q_int(db, "SELECT count(*) FROM running_gap_by_run"), 0);
+        assert_int_equal(s_int(s, "SELECT count(*) FROM runs WHERE holder_pid IS NULL"), 2);
+        assert_int_equal(s_int(s, "SELECT count(*) FROM drift_by_depth WHERE w1 = 0.3"), 1);
+        assert_int_equal(s_int(s, "SELECT count(*) FROM grad_stats") +
+                             s_int(s, "SELECT count(*) FROM running_gap_by_run"), 0);
         char *text = NULL;
         size_t size = 0;
         FILE *out = open_memstream(&text, &size);
@@ -347,7 +368,7 @@ static void test_version_2_database_is_upgraded_to_claims(void **state)
     make_old_database(f->path, 2);
     cs_store *s = NULL;
     assert_ok(cs_store_open(&s, f->path), "upgrade");
-    sqlite3 *db = cs_store_db(s);
+    sqlite3 *db = cs_test_db(cs_store_path(s));
     assert_int_equal(q_int(db, "PRAGMA user_version"), CS_SCHEMA_VERSION);
     assert_int_equal(q_int(db, "SELECT count(*) FROM pragma_table_info('runs') WHERE name IN"
                                " ('holder_host', 'holder_pid', 'holder_start')"), 3);

@@ -1,4 +1,4 @@
-/* Run claims (DESIGN §3: processes on one machine share a sweep, each
+/* Run claims (docs/design.md §3: processes on one machine share a sweep, each
  * run_key done once): a run held by a live process is never taken, one
  * whose holder is gone is (exited, a zombie, its pid reused), one held on
  * another host is left alone, a failure of this sweep is not retried, a
@@ -169,7 +169,7 @@ static void test_a_live_holder_keeps_its_run_a_reused_pid_does_not(void **state)
     cs_store *s = NULL;
     assert_ok(cs_store_open(&s, f->path), "open");
     int64_t exp = experiment(s);
-    sqlite3 *db = cs_store_db(s);
+    sqlite3 *db = cs_test_db(cs_store_path(s));
     cs_claim c;
     assert_ok(cs_store_run_claim(s, exp, &p, NULL, &c), "claim while held");
     assert_claim(&c, CS_CLAIM_HELD, "live holder");
@@ -234,9 +234,9 @@ static void test_a_dead_holder_zombie_or_reaped_loses_its_run(void **state)
     assert_claim(&c, CS_CLAIM_TAKEN, "zombie holder");
     assert_ok(cs_store_run_claim(s, exp, &q, NULL, &c), "claim from an exited holder");
     assert_claim(&c, CS_CLAIM_TAKEN, "exited holder");
-    assert_int_equal(q_int(cs_store_db(s), "SELECT count(*) FROM runs WHERE holder_pid = %d",
+    assert_int_equal(q_int(cs_test_db(cs_store_path(s)), "SELECT count(*) FROM runs WHERE holder_pid = %d",
                            (int)getpid()), 2);
-    assert_int_equal(q_int(cs_store_db(s), "SELECT count(*) FROM runs"), 2);
+    assert_int_equal(q_int(cs_test_db(cs_store_path(s)), "SELECT count(*) FROM runs"), 2);
     cs_store_close(s);
     close(hold_p);
     assert_int_equal(waitpid(zombie, NULL, 0), zombie);
@@ -252,7 +252,7 @@ static void test_other_host_done_and_failed_runs_are_not_taken(void **state)
     cs_store *s = NULL;
     assert_ok(cs_store_open(&s, f->path), "open");
     int64_t exp = experiment(s);
-    sqlite3 *db = cs_store_db(s);
+    sqlite3 *db = cs_test_db(cs_store_path(s));
     cs_run_params away = small_params(4), failing = small_params(5), legacy = small_params(6),
                   done = small_params(7);
     cs_claim c;
@@ -307,7 +307,7 @@ static void test_release_gives_back_only_this_processs_claim(void **state)
     cs_store *s = NULL;
     assert_ok(cs_store_open(&s, f->path), "open");
     int64_t exp = experiment(s);
-    sqlite3 *db = cs_store_db(s);
+    sqlite3 *db = cs_test_db(cs_store_path(s));
     cs_run_params p = small_params(8), q = small_params(9);
     cs_claim c;
     const char *status = NULL;

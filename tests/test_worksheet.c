@@ -1,4 +1,4 @@
-/* The seeds' worksheet in C (sim/report/cs_worksheet.c, DESIGN §1 images): the
+/* The batch-norm worksheet in C (sim/report/cs_worksheet.c, docs/design.md §1 images): the
  * summaries against independent recomputations and the image model, the
  * worksheet's claims per case (min-max in [0, 1], standardised mean 0 and
  * variance 1, batch norm by hand = the core kernel), determinism, failure
@@ -22,7 +22,8 @@
 
 static cs_worksheet *computed(uint64_t seed)
 {
-    cs_worksheet *ws = cs_worksheet_alloc();
+    cs_worksheet *ws = NULL;
+    assert_int_equal(cs_worksheet_alloc(&ws), CS_OK);
     assert_non_null(ws);
     assert_int_equal(cs_worksheet_compute(ws, seed), CS_OK);
     return ws;
@@ -99,7 +100,7 @@ static void test_worksheet_summaries_match_recomputation(void **state)
     cs_worksheet_free(ws);
 }
 
-/* DESIGN §1 images: each image is randn * k + c with integers k in [0, 5),
+/* docs/design.md §1 images: each image is randn * k + c with integers k in [0, 5),
  * c in [0, 60). Recover k and c from each image's sd and mean (noise moves
  * the mean by k / 32 sd, the sd by k / 45 sd: far less than 0.5), then
  * check that (x - c) / k is N(0, 1) over the images with k > 0, that k = 0
@@ -225,8 +226,8 @@ static void test_worksheet_is_deterministic(void **state)
     cs_worksheet_free(c);
 }
 
-/* STYLE 8: every allocation made to fail in turn. cs_worksheet_alloc
- * returns NULL with CS_ENOMEM (ASan checks nothing leaks); report fails
+/* Every allocation made to fail in turn. cs_worksheet_alloc returns
+ * CS_ENOMEM with *out NULL (ASan checks nothing leaks); report fails
  * with CS_ENOMEM before it runs gnuplot, until enough allocations succeed. */
 static void test_worksheet_allocation_failures(void **state)
 {
@@ -234,13 +235,16 @@ static void test_worksheet_allocation_failures(void **state)
     long n;
     for (n = 0;; n++) {
         cs_alloc_fail_after(n);
-        cs_worksheet *ws = cs_worksheet_alloc();
+        cs_worksheet *ws = (cs_worksheet *)&n; /* overwritten either way */
+        int code = cs_worksheet_alloc(&ws);
         cs_alloc_fail_reset();
-        if (ws) {
+        if (code == CS_OK) {
+            assert_non_null(ws);
             cs_worksheet_free(ws);
             break;
         }
-        assert_int_equal(cs_error_code(), CS_ENOMEM);
+        assert_int_equal(code, CS_ENOMEM);
+        assert_null(ws);
     }
     assert_true(n >= 6); /* the struct and its five arrays */
 

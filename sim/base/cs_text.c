@@ -1,6 +1,7 @@
 /* Escaping text for terminals (see cs_text.h). */
 #include "cs_text.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -178,4 +179,14 @@ void cs_text_md_block(FILE *f, const char *info, const char *s)
         fputc('\n', f);
     cs_text_repeat(f, '`', fence);
     fputc('\n', f);
+}
+
+char *cs_text_trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
 }

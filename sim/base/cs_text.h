@@ -1,7 +1,7 @@
-/* Text that a user, a file or a database supplied, made safe where it is
- * shown: on a terminal (control bytes and escape sequences shown, not
- * obeyed) and in report.md (no value leaves the table cell, code span or
- * code block it is put in). */
+/* Text that a user, a file or a database supplied: trimmed where it is
+ * read, and made safe where it is shown: on a terminal (control bytes and
+ * escape sequences shown, not obeyed) and in report.md (no value leaves
+ * the table cell, code span or code block it is put in). */
 #ifndef CS_TEXT_H
 #define CS_TEXT_H
 
@@ -39,5 +39,9 @@ void cs_text_md_code(FILE *f, const char *s);
  * byte but LF and tab is written as \xHH; a final newline is added when
  * missing. */
 void cs_text_md_block(FILE *f, const char *info, const char *s);
+
+/* Trims ASCII whitespace from both ends of s in place; returns the first
+ * character that is not blank (within s). */
+char *cs_text_trim(char *s);
 
 #endif

@@ -1,6 +1,6 @@
 /* The experiment runner: expands an experiment into runs, skips runs
  * already done, runs the rest in --jobs worker processes (each run one
- * transaction), shows progress and resumes after a crash (DESIGN §3, §4). */
+ * transaction), shows progress and resumes after a crash (docs/design.md §3, §4). */
 #ifndef CS_RUNNER_H
 #define CS_RUNNER_H
 
@@ -16,7 +16,7 @@ typedef struct {
     int quiet;                /* no progress line, no summary (failures still printed) */
     int dry_run;              /* print the runs, touch no database */
     int gemm_only;            /* run the schedule with nothing recorded and no
-                                 database (cs_net_forward; issue 5 baseline) */
+                                 database (cs_net_forward: the speed baseline) */
 } cs_runner_opts;
 
 typedef struct {
@@ -32,7 +32,7 @@ typedef struct {
 } cs_runner_summary;
 
 /* Runs experiment e per opts. With opts->gemm_only every run of e is
- * computed by cs_net_forward (no statistics, no issue-6 passes), nothing
+ * computed by cs_net_forward (no statistics, no claims passes), nothing
  * is skipped and no database is opened or created; a one-line summary
  * goes to stderr unless quiet. Bad input (expansion errors, a database
  * path the system would refuse) returns CS_EINVAL before the database is

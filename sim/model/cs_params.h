@@ -1,5 +1,7 @@
-/* The resolved parameters of one run (DESIGN §1, §3 runs columns), their
- * names, parsing of single values, validation and the run_key. */
+/* The resolved parameters of one run (docs/design.md §1; the runs columns
+ * of §3): the struct, its defaults, validation, the canonical text and the
+ * run_key. Each field is declared once more, with everything else about
+ * it, in the parameter table (cs_param.h). */
 #ifndef CS_PARAMS_H
 #define CS_PARAMS_H
 
@@ -15,7 +17,7 @@ typedef enum {
     CS_INPUT_GAUSSIAN = 0,
     CS_INPUT_UNIFORM,
     CS_INPUT_IMAGES,
-    CS_INPUT_MIXTURE /* mixture_k Gaussian components, issue 6 running averages */
+    CS_INPUT_MIXTURE /* mixture_k Gaussian components (docs/design.md §1 Distributions) */
 } cs_input_kind;
 
 typedef struct {
@@ -34,8 +36,9 @@ typedef struct {
     double shift_mean, shift_scale;
     int steps_a, steps_b; /* >= 1 each */
     int bins;             /* >= 1 */
-    /* Issue 6, the notes' claims. Each is off (or neutral) by default and
-     * then absent from the canonical text, so older run_keys are unchanged. */
+    /* The notes' claims (docs/design.md §2). Each is off (or neutral) by
+     * default and then absent from the canonical text, so older run_keys
+     * are unchanged. */
     int grad;             /* 0/1: backward pass at init into grad_stats */
     double dropout;       /* inverted dropout rate after phi, in [0, 1) */
     int noise_probes;     /* >= 0; > 0 measures bn_noise with this many probes */
@@ -45,11 +48,13 @@ typedef struct {
     int shuffle;          /* 0/1: 0 draws each batch of a mixture from one component */
     int population;       /* >= 0; > 0 (norm = batch) stores running_gap from this
                              many held-out A examples */
+    int affine;           /* 0/1 (norm = batch): learned gamma, beta after batch norm,
+                             1 and 0 at initialisation (docs/design.md §1, §7) */
 } cs_run_params;
 
-/* Upper bounds of the integer keys (the experiment key table shows them;
- * docs/experiments.md "Limits"). Each is at most 2^20 (bins 2^16), so a product of at
- * most three keys, times a small constant, fits in size_t: every size the
+/* Upper bounds of the integer keys (the parameter table uses them; --help
+ * and docs/experiments.md show them). Each is at most 2^20 (bins 2^16),
+ * so a product of at most three keys, times a small constant, fits in size_t: every size the
  * simulator forms from more keys goes through cs_alloc's checked products,
  * and the footprint of a whole run is checked at expansion (cs_sim_check).
  * steps_a + steps_b stays below 2^31 - 1, the first dropout step the
@@ -65,27 +70,22 @@ typedef struct {
 #define CS_MAX_MIXTURE_K (1 << 20)
 #define CS_MAX_POPULATION (1 << 20)
 
-/* The defaults every experiment starts from (DESIGN §1: momentum 0.1,
- * eps 1e-5; bins 64). */
+/* The defaults every experiment starts from: each parameter's default in
+ * the table (docs/design.md §1: momentum 0.1, eps 1e-5; bins 64). */
 void cs_params_default(cs_run_params *p);
 
-int cs_norm_parse(const char *s, cs_norm_kind *out);
-const char *cs_norm_name(cs_norm_kind k);
-int cs_bn_phase_parse(const char *s, cs_bn_phase *out);
-const char *cs_bn_phase_name(cs_bn_phase k);
-int cs_input_parse(const char *s, cs_input_kind *out);
-const char *cs_input_name(cs_input_kind k);
-
-/* Checks every key's bounds (depth in 1..CS_MAX_DEPTH, ...) and the
- * cross-field rules (batch >= 2 with norm = batch, input_dim 1024 for
- * images, noise_probes x noise_batches < 2^31, ...). Returns CS_OK or
- * CS_EINVAL with a message naming the keys and what was expected. */
+/* Checks the bounds of every parameter (the table's: depth in
+ * 1..CS_MAX_DEPTH, a finite sigma_w >= 0, ...) and the cross-field rules
+ * (batch >= 2 with norm = batch, input_dim 1024 for images,
+ * noise_probes x noise_batches < 2^31, ...). Returns CS_OK or CS_EINVAL
+ * with a message naming the keys and what was expected. */
 int cs_params_validate(const cs_run_params *p);
 
-/* A canonical text of every parameter that affects results
- * ("seed=1;depth=30;..."; bn_phase_b reads "-" when norm = none), and the
- * run_key: the 16 hex digits of its 64-bit FNV-1a hash. buf sizes >= 512
- * and >= 17. */
+/* A canonical text of every parameter that affects results, in the
+ * table's order and by each entry's canonical rule ("seed=1;depth=30;...";
+ * bn_phase_b reads "-" when norm = none; the later parameters only when
+ * they change something), and the run_key: the 16 hex digits of its 64-bit
+ * FNV-1a hash. buf sizes >= 1024 and >= 17. */
 void cs_params_canonical(const cs_run_params *p, char *buf, size_t size);
 void cs_params_run_key(const cs_run_params *p, char key[17]);
 

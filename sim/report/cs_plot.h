@@ -1,13 +1,14 @@
-/* Figures and reports from a results database (DESIGN §3 store, §5
- * scripts/): the standard figures drawn by the gnuplot scripts in
- * scripts/plots/, and report.md with the experiment's parameters, a drift
- * table read from the database and the figures embedded. */
+/* The standard figures of a results database (docs/figures.md): which to
+ * draw for the selected runs, and drawing each with its gnuplot script in
+ * scripts/plots/ (docs/design.md §3 store, §5 scripts/). */
 #ifndef CS_PLOT_H
 #define CS_PLOT_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "cs_selection.h"
 
 /* The environment variable that overrides where the scripts are. */
 #define CS_PLOT_DIR_ENV "COVSHIFT_PLOTS_DIR"
@@ -32,45 +33,51 @@ int cs_plot_parse_format(const char *word, cs_plot_format *format);
  * not empty, else the source tree's scripts/plots compiled in. */
 const char *cs_plot_scripts_dir(void);
 
-/* Renders the standard set into the output directory (created): for the
- * selected runs drift_by_depth and second_moment (a panel per
- * activation), then percentile_bands, heatmap_mean, heatmap_var and
- * histograms (one run per condition: per activation, with the activation
- * in the file name when there are several); then, each only when the
- * selected runs have rows in its table (issue 6), grad_by_depth
- * (grad_stats), bn_noise (bn_noise) and running_gap (running_gap). Each
- * script runs as `gnuplot -c SCRIPT key=value ...` without a shell, so
- * that no path or name is read as code. Prints each file written on log
- * (control bytes escaped); on o->warnings, a warning per diverged run (the
- * first layer with layer_stats.nonfinite > 0; the figures are drawn all
- * the same) and any warning gnuplot printed. Returns CS_OK or:
- *   CS_ENOTFOUND  the database does not exist, no done run matches the
- *                 filter, gnuplot or sqlite3 is not on PATH (the message
- *                 names the Debian package), the scripts are missing;
- *   CS_EINVAL     the database is empty or not a covshift database, it
- *                 holds an activation or condition covshift cannot have
- *                 written, the output directory cannot be created or
- *                 written (or, without out_dir, the experiment's name
- *                 cannot name one under results/);
+/* One figure drawn: its script, its title and sentence (for the report),
+ * and the files written (one, or one per activation). */
+typedef struct {
+    const char *script, *title, *what;
+    int per_activation;
+    char **paths; /* n_paths, each cs_malloc'd */
+    size_t n_paths;
+} cs_plot_figure_drawn;
+
+/* The figures drawn for one selection, in the output directory. */
+typedef struct {
+    char *out_dir;
+    cs_plot_figure_drawn *figures; /* n_figures */
+    size_t n_figures;
+} cs_plot_set;
+
+/* Draws the standard set for sel into the output directory (created):
+ * drift_by_depth and second_moment (a panel per activation), then
+ * percentile_bands, heatmap_mean, heatmap_var and histograms (one run per
+ * condition: per activation, with the activation in the file name when
+ * there are several); then, each only when the selected runs have rows in
+ * its table, grad_by_depth (grad_stats), bn_noise (bn_noise) and
+ * running_gap (running_gap). Each script runs as `gnuplot -c SCRIPT
+ * key=value ...` without a shell, so that no path or name is read as
+ * code. Prints each file written on log (control bytes escaped); on
+ * o->warnings, a warning per diverged run (the figures are drawn all the
+ * same) and any warning gnuplot printed. o->db, experiment and run_ids are
+ * sel's. Returns CS_OK with *out (free with cs_plot_set_free), or:
+ *   CS_ENOTFOUND  gnuplot or sqlite3 is not on PATH (the message names
+ *                 the Debian package), the scripts are missing;
+ *   CS_EINVAL     the output directory cannot be created or written (or,
+ *                 without out_dir, the experiment's name cannot name one
+ *                 under results/);
  *   CS_EIO        gnuplot failed on a figure (its message quoted);
- *   CS_EDB, CS_ENOMEM.
- * When paths is not NULL, *paths receives a malloc'd array of the
- * n files written (each malloc'd; free with cs_plot_free_paths). */
+ *   CS_EDB, CS_ENOMEM. */
+int cs_plot_draw(cs_plot_set **out, cs_selection *sel, const cs_plot_options *o, FILE *log);
+void cs_plot_set_free(cs_plot_set *set); /* NULL is a no-op */
+
+/* Whether set drew the figure of script. */
+int cs_plot_set_has(const cs_plot_set *set, const char *script);
+
+/* cs_plot_draw for the runs o names (cs_selection_open's errors too).
+ * When paths is not NULL, *paths receives a cs_malloc'd array of the n
+ * files written (each cs_malloc'd; free with cs_plot_free_paths). */
 int cs_plot_render(const cs_plot_options *o, FILE *log, char ***paths, size_t *n);
 void cs_plot_free_paths(char **paths, size_t n);
-
-/* Renders the standard set as PNG into the output directory and writes
- * report.md there: the experiment, its parameters (fixed and varied), a
- * table of drift at site post at the first (1), middle ((depth + 1) / 2)
- * and last layer per activation and condition (mean over seeds), a table
- * per claim figure drawn (gradient norms at the first, middle and last
- * layer with the fitted growth per layer; noise at the first and last
- * layer; the running gap at the input, first and last layer), and the
- * figures embedded with a sentence each, and the diverged runs when there
- * are any. Markdown with pipe tables, so that it reads as it is and
- * converts with pandoc; every name and text from the user or the database
- * is escaped for where it goes (sim/base/cs_text.h). Returns the codes of
- * cs_plot_render, or CS_EIO when report.md cannot be written. */
-int cs_plot_report(const cs_plot_options *o, FILE *log);
 
 #endif

@@ -1,6 +1,6 @@
-/* The seeds' worksheet (seeds/000_*.txt, second half) in C: the images of
- * DESIGN §1 (input = images), cases 1, 2, 3a and 3b, the printed summaries
- * and the 1 x 3 figures. Case 3a is written out here by hand, formula by
+/* The batch-norm worksheet (docs/worksheet.md) in C: the images of
+ * docs/design.md §1 (input = images), cases 1, 2, 3a and 3b, the printed
+ * summaries and the 1 x 3 figures. Case 3a is written out here by hand, formula by
  * formula, so that it can check the core kernel (case 3b) the way the
  * worksheet checks its formulas against TensorFlow. */
 #include "cs_worksheet.h"
@@ -17,6 +17,7 @@
 #include "cs_error.h"
 #include "cs_fs.h"
 #include "cs_gnuplot.h"
+#include "cs_hist.h"
 #include "cs_norm.h"
 #include "cs_rng.h"
 
@@ -28,21 +29,21 @@
 /* Past a few hundred bins a box is narrower than a pixel of a 400 px panel. */
 #define CS_WS_MAX_BINS 256
 
-cs_worksheet *cs_worksheet_alloc(void)
+int cs_worksheet_alloc(cs_worksheet **out)
 {
+    *out = NULL;
     cs_worksheet *ws = cs_calloc(1, sizeof *ws);
-    if (!ws)
-        return NULL;
-    if (!(ws->raw = cs_malloc(CS_WS_ALL * sizeof(double))) ||
+    if (!ws || !(ws->raw = cs_malloc(CS_WS_ALL * sizeof(double))) ||
         !(ws->minmax = cs_malloc(CS_WS_ALL * sizeof(double))) ||
         !(ws->standardized = cs_malloc(CS_WS_ALL * sizeof(double))) ||
         !(ws->bn_hand = cs_malloc(CS_WS_BN_ALL * sizeof(double))) ||
         !(ws->bn_kernel = cs_malloc(CS_WS_BN_ALL * sizeof(double))))
         goto fail;
-    return ws;
+    *out = ws;
+    return CS_OK;
 fail:
     cs_worksheet_free(ws);
-    return NULL;
+    return CS_ENOMEM;
 }
 
 void cs_worksheet_free(cs_worksheet *ws)
@@ -182,7 +183,7 @@ static void cs_ws_print_block(FILE *out, const char *open, const char *shape_not
 static void cs_ws_print(const cs_worksheet *ws, FILE *out)
 {
     fprintf(out,
-            "covshift worksheet, seed %llu: the seeds' batch-norm worksheet in C.\n"
+            "covshift worksheet, seed %llu: the batch-norm worksheet in C.\n"
             "30 images of 32 x 32, each randn(32, 32) * k + c with k = randint(5),\n"
             "c = randint(60) drawn per image, from the random stream (seed, worksheet, 0)\n"
             "of %s.\n"
@@ -265,9 +266,13 @@ static void cs_ws_histogram(cs_ws_hist *h, const double *x, size_t n, double *so
     h->bins = bins < 1 ? 1 : bins > CS_WS_MAX_BINS ? CS_WS_MAX_BINS : (size_t)bins;
     h->lo = lo;
     h->width = range / (double)h->bins;
+    /* covshift's one binning rule (cs_hist_slot); as in numpy, the maximum
+     * (at the upper edge, or just past it by rounding) closes the last bin.
+     * The values are finite and >= lo: slots 1 .. bins + 1. */
+    double hi = lo + (double)h->bins * h->width;
     for (size_t i = 0; i < nf; i++) {
-        size_t b = (size_t)((sorted[i] - lo) / h->width);
-        h->count[b < h->bins ? b : h->bins - 1]++; /* the maximum closes the last bin */
+        size_t slot = cs_hist_slot(sorted[i], lo, hi, h->width, h->bins);
+        h->count[slot > h->bins ? h->bins - 1 : slot - 1]++;
     }
 }
 

@@ -1,5 +1,5 @@
-/* The seeds' worksheet (seeds/000_*.txt, second half) in C: 30 random
- * 32 x 32 images (DESIGN §1 Distributions, input = images), min-max,
+/* The batch-norm worksheet (docs/worksheet.md) in C: 30 random
+ * 32 x 32 images (docs/design.md §1 Distributions, input = images), min-max,
  * standardisation and batch norm by hand and by the core kernel, with the
  * worksheet's printed summaries and its 1 x 3 figures drawn by gnuplot. */
 #ifndef CS_WORKSHEET_H
@@ -37,9 +37,10 @@ typedef struct {
     double bn_max_abs_diff; /* max |3a - 3b| over the 10 x 1024 values */
 } cs_worksheet;
 
-/* A worksheet with its arrays allocated and nothing computed; NULL with
- * CS_ENOMEM recorded. Free with cs_worksheet_free (NULL is a no-op). */
-cs_worksheet *cs_worksheet_alloc(void);
+/* A worksheet with its arrays allocated and nothing computed: CS_OK with
+ * *out, or CS_ENOMEM (*out NULL). Free with cs_worksheet_free (NULL is a
+ * no-op). */
+int cs_worksheet_alloc(cs_worksheet **out);
 void cs_worksheet_free(cs_worksheet *ws);
 
 /* Fills ws from seed: the images from cs_dist_images on the stream

@@ -5,30 +5,33 @@
 #include "cs_schema.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cs_error.h"
+#include "cs_param.h"
 
 extern const char cs_schema_sql[]; /* sim/store/schema.sql, embedded by CMake */
 
 /* What each version after 1 added, so that an older database is told
  * apart from a damaged one: column NULL means the whole table. definition
  * is what ALTER TABLE ADD COLUMN gives the column (the default is what
- * every older run did), value what a reader sees instead. */
+ * every older run did), value what a reader sees instead; both NULL for a
+ * run parameter's column, whose entry in the parameter table says them. */
 static const struct {
     int version;
     const char *table, *column, *definition, *value;
-} cs_schema_added[] = {
-    {2, "runs", "dropout", "REAL NOT NULL DEFAULT 0", "0.0"},
-    {2, "runs", "grad", "INTEGER NOT NULL DEFAULT 0", "0"},
-    {2, "runs", "noise_probes", "INTEGER NOT NULL DEFAULT 0", "0"},
-    {2, "runs", "noise_batches", "INTEGER", "NULL"},
-    {2, "runs", "mixture_k", "INTEGER", "NULL"},
-    {2, "runs", "mixture_sep", "REAL", "NULL"},
-    {2, "runs", "shuffle", "INTEGER", "NULL"},
-    {2, "runs", "population", "INTEGER NOT NULL DEFAULT 0", "0"},
+} cs_schema_history[] = {
+    {2, "runs", "dropout", NULL, NULL},
+    {2, "runs", "grad", NULL, NULL},
+    {2, "runs", "noise_probes", NULL, NULL},
+    {2, "runs", "noise_batches", NULL, NULL},
+    {2, "runs", "mixture_k", NULL, NULL},
+    {2, "runs", "mixture_sep", NULL, NULL},
+    {2, "runs", "shuffle", NULL, NULL},
+    {2, "runs", "population", NULL, NULL},
     {2, "grad_stats", NULL, NULL, NULL},
     {2, "bn_noise", NULL, NULL, NULL},
     {2, "running_gap", NULL, NULL, NULL},
@@ -36,17 +39,90 @@ static const struct {
     {3, "runs", "holder_pid", "INTEGER", "NULL"},
     {3, "runs", "holder_start", "TEXT", "NULL"},
 };
-#define CS_SCHEMA_NADDED (sizeof cs_schema_added / sizeof cs_schema_added[0])
+#define CS_SCHEMA_NHISTORY (sizeof cs_schema_history / sizeof cs_schema_history[0])
+
+/* Any version: a run parameter's column added after the history above
+ * (CS_COLUMN_DEFAULT, cs_param.h) is added to every database that lacks
+ * it, whatever its version, with the parameter's default: every run stored
+ * without the column ran with it. So adding a parameter needs no new
+ * schema version, and a database never counts as damaged for lacking one. */
+#define CS_SCHEMA_ANY_VERSION INT_MAX
+
+/* One column or table a later version added: the history, then every run
+ * parameter column the history does not name. */
+typedef struct {
+    int version;
+    const char *table, *column;
+    char definition[128], value[128];
+} cs_schema_added;
+
+static int cs_schema_in_history(const char *column)
+{
+    for (size_t i = 0; i < CS_SCHEMA_NHISTORY; i++)
+        if (cs_schema_history[i].column && strcmp(cs_schema_history[i].column, column) == 0 &&
+            strcmp(cs_schema_history[i].table, "runs") == 0)
+            return 1;
+    return 0;
+}
+
+/* A run parameter column's definition and the value a reader sees in its
+ * place: the default as an SQL literal, a REAL cast so that it reads as one. */
+static void cs_schema_param_column(const cs_param *param, cs_schema_added *a)
+{
+    cs_param_sql_definition(param, a->definition, sizeof a->definition);
+    if (param->column != CS_COLUMN_DEFAULT) {
+        snprintf(a->value, sizeof a->value, "NULL");
+        return;
+    }
+    char literal[64];
+    cs_param_format(param, param->def, CS_FORMAT_SQL, literal, sizeof literal);
+    if (param->type == CS_PARAM_REAL)
+        snprintf(a->value, sizeof a->value, "CAST(%s AS REAL)", literal);
+    else
+        snprintf(a->value, sizeof a->value, "%s", literal);
+}
+
+/* Entry i of the added columns and tables into *a; 0 past the last. */
+static int cs_schema_added_at(size_t i, cs_schema_added *a)
+{
+    memset(a, 0, sizeof *a);
+    if (i < CS_SCHEMA_NHISTORY) {
+        a->version = cs_schema_history[i].version;
+        a->table = cs_schema_history[i].table;
+        a->column = cs_schema_history[i].column;
+        const cs_param *param = a->column ? cs_param_find(a->column) : NULL;
+        if (param && strcmp(a->table, "runs") == 0) {
+            cs_schema_param_column(param, a);
+        } else if (a->column) {
+            snprintf(a->definition, sizeof a->definition, "%s", cs_schema_history[i].definition);
+            snprintf(a->value, sizeof a->value, "%s", cs_schema_history[i].value);
+        }
+        return 1;
+    }
+    for (size_t k = 0, later = CS_SCHEMA_NHISTORY; k < cs_param_count; k++) {
+        const cs_param *param = &cs_param_table[k];
+        if (param->column != CS_COLUMN_DEFAULT || cs_schema_in_history(param->name))
+            continue;
+        if (later++ == i) {
+            a->version = CS_SCHEMA_ANY_VERSION;
+            a->table = "runs";
+            a->column = param->name;
+            cs_schema_param_column(param, a);
+            return 1;
+        }
+    }
+    return 0;
+}
 
 /* The version that added table.column (column NULL: the table), 1 for
  * everything version 1 had. */
 static int cs_schema_added_in(const char *table, const char *column)
 {
-    for (size_t i = 0; i < CS_SCHEMA_NADDED; i++)
-        if (strcmp(cs_schema_added[i].table, table) == 0 &&
-            (column ? cs_schema_added[i].column && strcmp(cs_schema_added[i].column, column) == 0
-                    : !cs_schema_added[i].column))
-            return cs_schema_added[i].version;
+    cs_schema_added a;
+    for (size_t i = 0; cs_schema_added_at(i, &a); i++)
+        if (strcmp(a.table, table) == 0 &&
+            (column ? a.column && strcmp(a.column, column) == 0 : !a.column))
+            return a.version;
     return 1;
 }
 
@@ -358,21 +434,19 @@ int cs_schema_upgrade(sqlite3 *db, const char *path)
         goto done;
     if (!st.empty && (rc = cs_schema_drop_derived(db, ref, path)) != CS_OK)
         goto done;
-    for (size_t i = 0; !st.empty && i < CS_SCHEMA_NADDED && rc == CS_OK; i++) {
+    cs_schema_added a;
+    for (size_t i = 0; !st.empty && rc == CS_OK && cs_schema_added_at(i, &a); i++) {
         int has = 1;
-        if (!cs_schema_added[i].column || cs_schema_added[i].version <= st.version)
+        if (!a.column || a.version <= st.version)
             continue;
-        if (cs_schema_has_column(db, cs_schema_added[i].table, cs_schema_added[i].column,
-                                 &has) != SQLITE_OK) {
+        if (cs_schema_has_column(db, a.table, a.column, &has) != SQLITE_OK) {
             rc = cs_schema_db_error(db, path, "reading the schema");
             break;
         }
         if (!has)
             rc = cs_schema_exec(db, path,
                                 sqlite3_mprintf("ALTER TABLE main.\"%w\" ADD COLUMN \"%w\" %s",
-                                                cs_schema_added[i].table,
-                                                cs_schema_added[i].column,
-                                                cs_schema_added[i].definition),
+                                                a.table, a.column, a.definition),
                                 "adding a column");
     }
     if (rc != CS_OK)
@@ -440,21 +514,19 @@ int cs_schema_overlay(sqlite3 *db, const char *path)
                 sqlite3_free(select);
                 select = sqlite3_mprintf("SELECT *");
                 int lacking = 0;
-                for (size_t i = 0; i < CS_SCHEMA_NADDED && select; i++) {
+                cs_schema_added a;
+                for (size_t i = 0; select && cs_schema_added_at(i, &a); i++) {
                     int has = 1;
-                    if (!cs_schema_added[i].column ||
-                        strcmp(cs_schema_added[i].table, name) != 0)
+                    if (!a.column || strcmp(a.table, name) != 0)
                         continue;
-                    if (cs_schema_has_column(db, name, cs_schema_added[i].column, &has) !=
-                        SQLITE_OK) {
+                    if (cs_schema_has_column(db, name, a.column, &has) != SQLITE_OK) {
                         rc = cs_schema_db_error(db, path, "reading the schema");
                         break;
                     }
                     if (has)
                         continue;
-                    char *longer = sqlite3_mprintf("%s, %s AS \"%w\"", select,
-                                                   cs_schema_added[i].value,
-                                                   cs_schema_added[i].column);
+                    char *longer =
+                        sqlite3_mprintf("%s, %s AS \"%w\"", select, a.value, a.column);
                     sqlite3_free(select);
                     select = longer;
                     lacking++;

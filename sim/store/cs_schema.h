@@ -1,4 +1,4 @@
-/* The covshift schema of an opened database (DESIGN §3, sim/store/schema.sql):
+/* The covshift schema of an opened database (docs/design.md §3, sim/store/schema.sql):
  * its version, how it differs from the schema this covshift embeds, and
  * bringing it up to date: in place for a writer, through TEMP stand-ins
  * for a reader, which must not write. */
@@ -32,7 +32,9 @@ int cs_schema_inspect(struct sqlite3 *db, const char *path, cs_schema_state *st)
 
 /* Brings db to CS_SCHEMA_VERSION inside the caller's write transaction:
  * adds the columns later versions added (with the values older runs had:
- * no dropout, no measurements, no holder), creates missing tables, views
+ * no dropout, no measurements, no holder) and every run parameter column
+ * of the parameter table it lacks (with the parameter's default, whatever
+ * db's version: docs/design.md §3), creates missing tables, views
  * and indexes, replaces views and indexes that differ, sets user_version,
  * then inspects again: CS_OK only when nothing differs any more. Errors as
  * cs_schema_inspect; the caller rolls back. */

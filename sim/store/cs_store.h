@@ -1,6 +1,9 @@
-/* The SQLite results store: the public SQL contract of DESIGN §3 (schema in
- * sim/store/schema.sql), provenance per experiment, runs claimed by one
- * process at a time, one transaction per run. */
+/* The SQLite results store: the public SQL contract of docs/design.md §3
+ * (schema in sim/store/schema.sql), provenance per experiment, runs claimed
+ * by one process at a time, one transaction per run. The connection is the
+ * store's own (cs_store.c); the experiments table is cs_store_experiment.c,
+ * the runs cs_store_run.c, their result rows cs_store_result.c, covshift
+ * list cs_store_list.c; other layers read through cs_query.h. */
 #ifndef CS_STORE_H
 #define CS_STORE_H
 
@@ -57,7 +60,8 @@ int cs_store_now(cs_store *s, char *buf, size_t size);
 
 /* Finds the experiment with this name and config_text, or creates it with
  * its provenance (command line, covshift version, git revision, compiler,
- * BLAS, host, RNG algorithm, created_at). */
+ * BLAS, host, RNG algorithm, created_at): *experiment_id. CS_EINVAL
+ * without a name or config text, CS_EDB. */
 int cs_store_experiment(cs_store *s, const char *name, const char *config_text,
                         const char *command_line, int64_t *experiment_id);
 
@@ -83,8 +87,8 @@ typedef struct {
     char error[256];         /* FAILED: its error */
 } cs_claim;
 
-/* Claims the run p of experiment experiment_id for this process (DESIGN
- * §3: each run_key done exactly once, whichever processes share the
+/* Claims the run p of experiment experiment_id for this process
+ * (docs/design.md §3: each run_key done exactly once, whichever processes share the
  * sweep). Looks at every row of p's run_key in the experiments of the same
  * name: a done row, a row failed at or after `since` (a timestamp from
  * cs_store_now; NULL: none counts), or a 'running' row whose holder is
@@ -106,15 +110,11 @@ int cs_store_run_claim(cs_store *s, int64_t experiment_id, const cs_run_params *
 int cs_store_run_begin(cs_store *s, int64_t experiment_id, const cs_run_params *p,
                        int64_t *run_id);
 
-/* Writes every row of r (layer_stats, histograms, drift) and sets the run
- * to 'done' with finished_at and wall_s, in ONE transaction: on any error
- * it rolls back and the run keeps status 'running'. */
+/* Writes every row of r (layer_stats, histograms, drift, and the
+ * grad_stats, bn_noise and running_gap rows r has) and sets the run to
+ * 'done' with finished_at and wall_s, in ONE transaction: on any error it
+ * rolls back and the run keeps status 'running'. */
 int cs_store_run_finish(cs_store *s, int64_t run_id, const cs_result *r);
-
-/* Issue 6's rows of r (grad_stats, bn_noise, running_gap, those r has),
- * inside the caller's transaction (cs_store_run_finish calls it): one
- * prepared statement per table, reset per row. CS_EDB on failure. */
-int cs_store_write_claims(cs_store *s, int64_t run_id, const cs_result *r);
 
 /* Sets status 'failed' with the error text and wall_s. */
 int cs_store_run_fail(cs_store *s, int64_t run_id, const char *error, double wall_s);
@@ -130,8 +130,5 @@ int cs_store_run_release(cs_store *s, int64_t run_id, const char **status);
  * from the database is escaped (cs_text_escape), and a 'running' run
  * shows its holder and whether that process is still alive. */
 int cs_store_list(cs_store *s, FILE *out);
-
-/* The underlying connection, for queries the module does not wrap. */
-struct sqlite3 *cs_store_db(cs_store *s);
 
 #endif

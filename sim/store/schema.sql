@@ -1,10 +1,12 @@
--- covshift results schema: the public SQL contract of DESIGN §3.
+-- covshift results schema: the public SQL contract of docs/design.md §3.
 -- Embedded into the binary (cs_schema_sql) and applied by cs_store_open;
 -- every statement is IF NOT EXISTS so applying it again changes nothing.
--- docs/database.md documents each column; keep them in step.
+-- docs/database.md documents each column (tests/test_docs.sh checks that it
+-- does), and the runs table's parameter columns are the parameter table's
+-- (sim/model/cs_param.c; tests/test_param_table.c checks them).
 
 -- One experiment file as run: its name and resolved text identify it, so a
--- re-run of the same file finds this row again and resumes (DESIGN §3).
+-- re-run of the same file finds this row again and resumes (docs/design.md §3).
 -- The other columns are provenance, recorded by the process that created it.
 CREATE TABLE IF NOT EXISTS experiments (
     id               INTEGER PRIMARY KEY,
@@ -21,7 +23,7 @@ CREATE TABLE IF NOT EXISTS experiments (
     UNIQUE (name, config_text)
 );
 
--- One run: the resolved parameters (DESIGN §1) as typed columns, and its
+-- One run: the resolved parameters (docs/design.md §1) as typed columns, and its
 -- state. Result rows exist only for status 'done' (one transaction).
 -- AUTOINCREMENT: the id of a deleted stale attempt is never reused, so a
 -- run id once seen always means the same run.
@@ -40,7 +42,7 @@ CREATE TABLE IF NOT EXISTS runs (
     sigma_w       REAL NOT NULL,
     sigma_b       REAL NOT NULL,
     norm          TEXT NOT NULL CHECK (norm IN ('none', 'batch')),
-    -- DESIGN §1: no meaning without batch norm, so NULL there
+    -- docs/design.md §1: no meaning without batch norm, so NULL there
     bn_phase_b    TEXT CONSTRAINT bn_phase_b_null_unless_batch_norm
                   CHECK ((norm = 'none' AND bn_phase_b IS NULL) OR
                          (norm = 'batch' AND bn_phase_b IN ('batch', 'frozen', 'ema'))),
@@ -59,8 +61,8 @@ CREATE TABLE IF NOT EXISTS runs (
     error         TEXT,
     git_revision  TEXT,            -- build and machine of this run (resumes may differ)
     host          TEXT,
-    -- Issue 6 (schema version 2; version 1 databases get them with these
-    -- defaults, which are what their runs did).
+    -- The claims' parameters (schema version 2; version 1 databases get them
+    -- with these defaults, which are what their runs did).
     dropout       REAL NOT NULL DEFAULT 0,
     grad          INTEGER NOT NULL DEFAULT 0,
     noise_probes  INTEGER NOT NULL DEFAULT 0,
@@ -69,9 +71,12 @@ CREATE TABLE IF NOT EXISTS runs (
     mixture_sep   REAL,            -- NULL unless input = 'mixture'
     shuffle       INTEGER,         -- NULL unless input = 'mixture'
     population    INTEGER NOT NULL DEFAULT 0,
-    -- Schema version 3: the process that claimed the run (docs/database.md "Sharing a
-    -- sweep"); NULL in runs written before. A 'running' run whose holder is
-    -- gone is reclaimed by the next covshift run of its experiment.
+    -- Later parameters: a database without one gets it with its default.
+    affine        INTEGER NOT NULL DEFAULT 0,
+    -- Schema version 3: the process that claimed the run (docs/database.md,
+    -- runs, transactions and resuming); NULL in runs written before. A
+    -- 'running' run whose holder is gone is reclaimed by the next covshift
+    -- run of its experiment.
     holder_host   TEXT,            -- uname nodename
     holder_pid    INTEGER,
     holder_start  TEXT             -- 'BOOT_ID/TICKS': boot id and start time of that pid
@@ -83,7 +88,7 @@ CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment_id);
 CREATE UNIQUE INDEX IF NOT EXISTS runs_one_claim ON runs (experiment_id, run_key)
     WHERE status = 'running';
 
--- DESIGN §2 statistics per run, step (batch), layer and site. NaN is
+-- docs/design.md §2 statistics per run, step (batch), layer and site. NaN is
 -- stored as NULL (SQLite has no NaN): a diverged stack shows NULL moments
 -- with nonfinite > 0.
 CREATE TABLE IF NOT EXISTS layer_stats (
@@ -110,7 +115,7 @@ CREATE TABLE IF NOT EXISTS layer_stats (
 ) WITHOUT ROWID;
 
 -- Histograms pooled over each phase's batches, on bins fixed by phase A's
--- first batch (DESIGN §2). bin -1 is underflow (lo NULL), bin = bins is
+-- first batch (docs/design.md §2). bin -1 is underflow (lo NULL), bin = bins is
 -- overflow (hi NULL); bins 0..bins-1 cover [lo, hi).
 CREATE TABLE IF NOT EXISTS histograms (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -124,7 +129,7 @@ CREATE TABLE IF NOT EXISTS histograms (
     PRIMARY KEY (run_id, phase, layer, site, bin)
 ) WITHOUT ROWID;
 
--- Drift between phases A and B per run, layer and site (DESIGN §2).
+-- Drift between phases A and B per run, layer and site (docs/design.md §2).
 CREATE TABLE IF NOT EXISTS drift (
     run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     layer         INTEGER NOT NULL,
@@ -136,7 +141,7 @@ CREATE TABLE IF NOT EXISTS drift (
     PRIMARY KEY (run_id, layer, site)
 ) WITHOUT ROWID;
 
--- Gradients at initialisation (issue 6): per run, step and layer, for the
+-- Gradients at initialisation (docs/design.md §2): per run, step and layer, for the
 -- loss L = (1/2m) sum_i ||x^(depth)_i R^T - t_i||^2 of a fixed random
 -- readout R and random targets t. grad_x_norm is the mean over the batch's
 -- examples of ||dL/dx^(layer)_i|| (site post; layer 0 is the input),
@@ -156,10 +161,10 @@ CREATE TABLE IF NOT EXISTS grad_stats (
 ) WITHOUT ROWID;
 
 -- Noise a probe example's activations carry from its random batch-mates
--- (batch norm) and dropout masks (issue 6): per run, layer >= 1 and site,
+-- (batch norm) and dropout masks (docs/design.md §2): per run, layer >= 1 and site,
 -- noise = sqrt(var_across / signal), var_across the mean over probes and
 -- units of the variance across noise_batches batch compositions, signal
--- the mean of the squared mean across them (bias-corrected, docs/design.md §2).
+-- the mean of the squared mean across them (bias-corrected, docs/database.md).
 CREATE TABLE IF NOT EXISTS bn_noise (
     run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     layer      INTEGER NOT NULL,
@@ -171,7 +176,7 @@ CREATE TABLE IF NOT EXISTS bn_noise (
 ) WITHOUT ROWID;
 
 -- Batch norm's running statistics after phase A against the population
--- statistics of A at the same place (issue 6), per run and layer: layer 0
+-- statistics of A at the same place (docs/design.md §2), per run and layer: layer 0
 -- is the input (exact population), layer >= 1 the pre site h, whose
 -- population comes from `population` held-out examples.
 CREATE TABLE IF NOT EXISTS running_gap (
@@ -195,10 +200,10 @@ SELECT r.id AS run_id, e.name AS experiment, r.experiment_id, r.run_key, r.statu
        r.shift_mean, r.shift_scale, r.steps_a, r.steps_b, r.bins,
        r.started_at, r.finished_at, r.wall_s, r.error,
        r.dropout, r.grad, r.noise_probes, r.noise_batches, r.mixture_k, r.mixture_sep,
-       r.shuffle, r.population
+       r.shuffle, r.population, r.affine
 FROM runs r JOIN experiments e ON e.id = r.experiment_id;
 
--- DESIGN §3: drift joined with the run's parameters, e.g.
+-- docs/design.md §3: drift joined with the run's parameters, e.g.
 --   SELECT depth, condition, layer, w1 FROM drift_by_depth WHERE site = 'post'
 CREATE VIEW IF NOT EXISTS drift_by_depth AS
 SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_dim,

@@ -1,0 +1,252 @@
+/* A run's result rows (docs/design.md §2 statistics, §3 tables):
+ * layer_stats, histograms and drift of every run, and grad_stats, bn_noise
+ * and running_gap when the run measured them, written inside the
+ * transaction that marks the run done (cs_store_run_finish). */
+#include <inttypes.h>
+#include <sqlite3.h>
+
+#include "cs_error.h"
+#include "cs_store_conn.h"
+
+/* Steps a bound INSERT and resets it for the next row (bindings stay). */
+static int cs_store_result_step_reset(sqlite3_stmt *st)
+{
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? CS_OK : CS_EDB;
+}
+
+/* layer_stats: steps x nslots rows; phase of step s is 'A' when s < steps_a. */
+static int cs_store_result_stats(cs_store *s, sqlite3_stmt *st, int64_t run_id, const cs_result *r)
+{
+    sqlite3_bind_int64(st, 1, run_id);
+    for (int step = 0; step < r->steps; step++) {
+        sqlite3_bind_int(st, 2, step);
+        sqlite3_bind_text(st, 3, step < r->params.steps_a ? "A" : "B", 1, SQLITE_STATIC);
+        for (size_t slot = 0; slot < r->nslots; slot++) {
+            int layer;
+            cs_site site;
+            cs_result_slot_decode(slot, &layer, &site);
+            const cs_stats *x = &r->stats[(size_t)step * r->nslots + slot];
+            sqlite3_bind_int(st, 4, layer);
+            sqlite3_bind_text(st, 5, cs_site_name(site), -1, SQLITE_STATIC);
+            /* NaN binds as NULL (SQLite has no NaN): the documented contract. */
+            sqlite3_bind_double(st, 6, x->mean);
+            sqlite3_bind_double(st, 7, x->var);
+            sqlite3_bind_double(st, 8, x->mean_spread);
+            sqlite3_bind_double(st, 9, x->var_within);
+            sqlite3_bind_double(st, 10, x->min);
+            sqlite3_bind_double(st, 11, x->max);
+            for (int q = 0; q < CS_STATS_NQ; q++)
+                sqlite3_bind_double(st, 12 + q, x->q[q]);
+            sqlite3_bind_double(st, 17, x->frac_zero);
+            sqlite3_bind_double(st, 18, x->frac_saturated);
+            sqlite3_bind_int64(st, 19, x->nonfinite);
+            if (cs_store_result_step_reset(st) != CS_OK)
+                return cs_store_fail(s,
+                                     "writing run %" PRId64 ": layer_stats row (step %d,"
+                                     " layer %d, site %s)",
+                                     run_id, step, layer, cs_site_name(site));
+        }
+    }
+    return CS_OK;
+}
+
+/* histograms: 2 phases x nslots x (bins + 2) rows. Bin k of a slot covers
+ * [lo + k w, lo + (k + 1) w) with w = (hi - lo) / bins, as in
+ * cs_hist_accumulate; bin -1 (underflow) has lo NULL, bin = bins
+ * (overflow) hi NULL. */
+static int cs_store_result_hist(cs_store *s, sqlite3_stmt *st, int64_t run_id, const cs_result *r)
+{
+    size_t stride = (size_t)r->bins + 2;
+    sqlite3_bind_int64(st, 1, run_id);
+    for (int phase = 0; phase < 2; phase++) {
+        sqlite3_bind_text(st, 2, phase == 0 ? "A" : "B", 1, SQLITE_STATIC);
+        for (size_t slot = 0; slot < r->nslots; slot++) {
+            int layer;
+            cs_site site;
+            cs_result_slot_decode(slot, &layer, &site);
+            sqlite3_bind_int(st, 3, layer);
+            sqlite3_bind_text(st, 4, cs_site_name(site), -1, SQLITE_STATIC);
+            double lo = r->hist_lo[slot], hi = r->hist_hi[slot];
+            double width = (hi - lo) / r->bins;
+            const uint64_t *h = r->hist + ((size_t)phase * r->nslots + slot) * stride;
+            for (int k = -1; k <= r->bins; k++) {
+                /* the last bin ends exactly at hi, whatever the rounding of k w */
+                double bin_lo = k == r->bins ? hi : lo + k * width;
+                double bin_hi = k < 0 ? lo : k + 1 == r->bins ? hi : lo + (k + 1) * width;
+                sqlite3_bind_int(st, 5, k);
+                if (k < 0)
+                    sqlite3_bind_null(st, 6);
+                else
+                    sqlite3_bind_double(st, 6, bin_lo);
+                if (k == r->bins)
+                    sqlite3_bind_null(st, 7);
+                else
+                    sqlite3_bind_double(st, 7, bin_hi);
+                sqlite3_bind_int64(st, 8, (sqlite3_int64)h[k + 1]);
+                if (cs_store_result_step_reset(st) != CS_OK)
+                    return cs_store_fail(s,
+                                         "writing run %" PRId64 ": histograms row (phase %c,"
+                                         " layer %d, site %s, bin %d)",
+                                         run_id, "AB"[phase], layer, cs_site_name(site), k);
+            }
+        }
+    }
+    return CS_OK;
+}
+
+/* drift: nslots rows. */
+static int cs_store_result_drift(cs_store *s, sqlite3_stmt *st, int64_t run_id, const cs_result *r)
+{
+    sqlite3_bind_int64(st, 1, run_id);
+    for (size_t slot = 0; slot < r->nslots; slot++) {
+        int layer;
+        cs_site site;
+        cs_result_slot_decode(slot, &layer, &site);
+        const cs_drift *d = &r->drift[slot];
+        sqlite3_bind_int(st, 2, layer);
+        sqlite3_bind_text(st, 3, cs_site_name(site), -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 4, d->mean_shift);
+        sqlite3_bind_double(st, 5, d->var_log_ratio);
+        sqlite3_bind_double(st, 6, d->kl_sym);
+        sqlite3_bind_double(st, 7, d->w1);
+        if (cs_store_result_step_reset(st) != CS_OK)
+            return cs_store_fail(s, "writing run %" PRId64 ": drift row (layer %d, site %s)",
+                                 run_id, layer, cs_site_name(site));
+    }
+    return CS_OK;
+}
+
+/* Prepares sql, or records CS_EDB naming the table. */
+static int cs_store_result_prepare(cs_store *s, const char *sql, sqlite3_stmt **st,
+                                   const char *table)
+{
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+        return cs_error_set(CS_EDB, "finishing a run: %s: preparing a statement: %s", table,
+                            sqlite3_errmsg(s->db));
+    return CS_OK;
+}
+
+/* Steps the bound INSERT and resets it; CS_EDB naming the row. */
+static int cs_store_result_step(cs_store *s, sqlite3_stmt *st, int64_t run_id, const char *table,
+                                int layer)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return cs_error_set(CS_EDB, "writing run %" PRId64 ": %s row (layer %d): %s", run_id, table,
+                            layer, sqlite3_errmsg(s->db));
+    return CS_OK;
+}
+
+static int cs_store_result_grad(cs_store *s, int64_t run_id, const cs_result *r)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = cs_store_result_prepare(s,
+                                     "INSERT INTO grad_stats (run_id, step, phase, layer, loss,"
+                                     " grad_x_norm, grad_h_norm, grad_w_norm, grad_b_norm) VALUES"
+                                     " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                     &st, "grad_stats");
+    int depth = r->params.depth;
+    sqlite3_bind_int64(st, 1, run_id);
+    for (int step = 0; step < r->steps && rc == CS_OK; step++) {
+        sqlite3_bind_int(st, 2, step);
+        sqlite3_bind_text(st, 3, step < r->params.steps_a ? "A" : "B", 1, SQLITE_STATIC);
+        for (int l = 0; l <= depth && rc == CS_OK; l++) {
+            const cs_grad_row *g = &r->grad[(size_t)step * (size_t)(depth + 1) + (size_t)l];
+            sqlite3_bind_int(st, 4, l);
+            /* NaN binds as NULL (layer 0's h, W, b; a diverged stack) */
+            sqlite3_bind_double(st, 5, g->loss);
+            sqlite3_bind_double(st, 6, g->grad_x_norm);
+            sqlite3_bind_double(st, 7, g->grad_h_norm);
+            sqlite3_bind_double(st, 8, g->grad_w_norm);
+            sqlite3_bind_double(st, 9, g->grad_b_norm);
+            rc = cs_store_result_step(s, st, run_id, "grad_stats", l);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int cs_store_result_noise(cs_store *s, int64_t run_id, const cs_result *r)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = cs_store_result_prepare(s,
+                                     "INSERT INTO bn_noise (run_id, layer, site, noise, var_across,"
+                                     " signal) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                     &st, "bn_noise");
+    sqlite3_bind_int64(st, 1, run_id);
+    for (size_t slot = 1; slot < r->nslots && rc == CS_OK; slot++) { /* layer 0 has no noise */
+        int layer;
+        cs_site site;
+        cs_result_slot_decode(slot, &layer, &site);
+        const cs_noise_row *n = &r->noise[slot];
+        sqlite3_bind_int(st, 2, layer);
+        sqlite3_bind_text(st, 3, cs_site_name(site), -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 4, n->noise);
+        sqlite3_bind_double(st, 5, n->var_across);
+        sqlite3_bind_double(st, 6, n->signal);
+        rc = cs_store_result_step(s, st, run_id, "bn_noise", layer);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int cs_store_result_gap(cs_store *s, int64_t run_id, const cs_result *r)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = cs_store_result_prepare(s,
+                                     "INSERT INTO running_gap (run_id, layer, mean_gap, var_gap,"
+                                     " var_ratio) VALUES (?1, ?2, ?3, ?4, ?5)",
+                                     &st, "running_gap");
+    sqlite3_bind_int64(st, 1, run_id);
+    for (int l = 0; l <= r->params.depth && rc == CS_OK; l++) {
+        const cs_gap_row *g = &r->gap[l];
+        sqlite3_bind_int(st, 2, l);
+        sqlite3_bind_double(st, 3, g->mean_gap);
+        sqlite3_bind_double(st, 4, g->var_gap);
+        sqlite3_bind_double(st, 5, g->var_ratio);
+        rc = cs_store_result_step(s, st, run_id, "running_gap", l);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int cs_store_result_write(cs_store *s, int64_t run_id, const cs_result *r)
+{
+    sqlite3_stmt *stats = NULL, *hist = NULL, *drift = NULL;
+    int rc;
+    if ((rc = cs_store_prepare(
+             s,
+             "INSERT INTO layer_stats (run_id, step, phase, layer, site, mean, var,"
+             " mean_spread, var_within, min, max, p01, p15, p50, p85, p99, frac_zero,"
+             " frac_saturated, nonfinite) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+             " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+             &stats, "finishing a run: layer_stats")) != CS_OK ||
+        (rc = cs_store_prepare(s,
+                               "INSERT INTO histograms (run_id, phase, layer, site, bin,"
+                               " lo, hi, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                               &hist, "finishing a run: histograms")) != CS_OK ||
+        (rc = cs_store_prepare(s,
+                               "INSERT INTO drift (run_id, layer, site, mean_shift,"
+                               " var_log_ratio, kl_sym, w1) VALUES (?1, ?2, ?3, ?4, ?5,"
+                               " ?6, ?7)",
+                               &drift, "finishing a run: drift")) != CS_OK)
+        goto done;
+    if ((rc = cs_store_result_stats(s, stats, run_id, r)) != CS_OK ||
+        (rc = cs_store_result_hist(s, hist, run_id, r)) != CS_OK ||
+        (rc = cs_store_result_drift(s, drift, run_id, r)) != CS_OK)
+        goto done;
+    if (r->grad && (rc = cs_store_result_grad(s, run_id, r)) != CS_OK)
+        goto done;
+    if (r->noise && (rc = cs_store_result_noise(s, run_id, r)) != CS_OK)
+        goto done;
+    if (r->gap)
+        rc = cs_store_result_gap(s, run_id, r);
+done:
+    sqlite3_finalize(stats);
+    sqlite3_finalize(hist);
+    sqlite3_finalize(drift);
+    return rc;
+}
