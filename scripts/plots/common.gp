@@ -24,7 +24,7 @@
 #               largest value, and the title says so)
 #   data        a file to which the script writes the data it plots, block
 #               by block, each under a line naming its panel and curve
-#   activation, seed, site, metric, layers, phase, key: see each script.
+#   activation, seed, site, metric, layers, phase, key, part: see each script.
 # The scripts read the database and never write it. No value from the
 # options or the database is evaluated: eval runs only commands built from
 # numbers the scripts computed and the names of their own variables, every
@@ -101,6 +101,7 @@ do for [i = 1:script_argc] {
     if (key eq "layers") { layers = val }
     if (key eq "phase") { phase = val }
     if (key eq "key") { sweep_key = val }
+    if (key eq "part") { part = val }
 }
 if (!exists("db") || db eq "") { exit error "db=DATABASE is required (" . usage . ")" }
 if (!exists("out") || out eq "") { exit error "out=FILE is required, the figure to write (" . usage . ")" }
@@ -120,6 +121,18 @@ if (exists("layers")) {
         exit error "layers must be layer numbers separated by spaces, e.g. '1 15 30'"
     }
 }
+if (exists("part")) {
+    do for [k = 1:strlen(part)] {
+        if (strstrt("0123456789", part[k:k]) == 0) { part = "" }
+    }
+    if (part eq "" || int(part) < 1) { exit error "part must be a number from 1" }
+    part = int(part)
+}
+# part_of(n, per): the first and last of n rows that part K draws, per to a
+# part (all of them without part).
+part_first(n, per) = exists("part") ? (part - 1) * per + 1 : 1
+part_last(n, per) = exists("part") ? imin(n, part * per) : n
+part_words(n, per) = exists("part") && n > per ? sprintf(" (part %d of %d)", part, (n + per - 1) / per) : ""
 if (exists("site") && site ne "pre" && site ne "norm" && site ne "post") {
     exit error sprintf("site must be pre, norm or post, got '%s'", site)
 }
@@ -562,13 +575,17 @@ W = 6.5
 fpt = 8
 png_dpi = 150
 lw_base = 1.6
-set_term(w, h) = term eq "png" ? \
+# The height is rounded up to whole points (H with it), as the pdf's page
+# is, so that the png's pixels and the svg's units give the same inches
+# (pdfcairo truncates its page to whole points: a hair more keeps it).
+pt_up(h) = ceil(h * 72 - 1e-6) / 72.0
+set_term(w, h) = sprintf("H = %.10g; ", pt_up(h)) . (term eq "png" ? \
     sprintf("set terminal pngcairo size %d,%d enhanced font 'Sans,%g' fontscale %g linewidth %g pointscale %g", \
-            w * png_dpi + 0.5, h * png_dpi + 0.5, fpt, png_dpi / 72.0, lw_base * 0.5 * png_dpi / 72.0, png_dpi / 72.0) : \
+            w * png_dpi + 0.5, pt_up(h) * png_dpi + 0.5, fpt, png_dpi / 72.0, lw_base * 0.5 * png_dpi / 72.0, png_dpi / 72.0) : \
     term eq "svg" ? \
     sprintf("set terminal svg size %d,%d fixed enhanced font 'Sans,%g' linewidth %g background '#ffffff'", \
-            w * 72 + 0.5, h * 72 + 0.5, fpt, lw_base * 0.5) : \
-    sprintf("set terminal pdfcairo size %.4fin,%.4fin enhanced font 'Sans,%g' linewidth %g", w, h, fpt, lw_base)
+            w * 72 + 0.5, pt_up(h) * 72 + 0.5, fpt, lw_base * 0.5) : \
+    sprintf("set terminal pdfcairo size %.4fin,%.6fin enhanced font 'Sans,%g' linewidth %g", w, pt_up(h) + 2e-4, fpt, lw_base))
 title_font = "font ',9'"
 
 # ---- panels ----

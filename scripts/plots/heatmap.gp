@@ -7,11 +7,12 @@
 # colour scale is logarithmic when the values are positive and span more
 # than two decades.
 #   gnuplot -c scripts/plots/heatmap.gp db=results/quickstart.db out=heatmap.png
-# Options (key=value): metric = any layer_stats column, e.g. mean (default), var,
+# Options (key=value): part = K draws panels 9K-8 to 9K only (covshift
+# plot splits more than 9 panels into pages), metric = any layer_stats column, e.g. mean (default), var,
 # mean_spread, p50, frac_zero; site (default post); activation, seed, and
 # common.gp's filters.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-options = "metric site activation seed"
+options = "metric site activation seed part"
 fig_kind = "run"
 multi_limit = 6
 # load clears ARGV: common.gp reads the options from script_args.
@@ -74,13 +75,18 @@ do for [k = 1:ngroups] {
 if (hi <= lo) { lo = lo - 1; hi = hi + 1 }
 cblog = lo > 0 && hi / lo > 100
 
-ncols = ngroups <= 3 ? imax(ngroups, 1) : ngroups == 4 ? 2 : 3
-nrows = (ngroups + ncols - 1) / ncols
+# The panels this part draws (9 fit a page).
+kfirst = part_first(ngroups, 9)
+klast = part_last(ngroups, 9)
+if (kfirst > klast) { exit error sprintf("part %d: the figure has %d panels, 9 to a part", part, ngroups) }
+nshow = klast - kfirst + 1
+ncols = nshow <= 3 ? imax(nshow, 1) : nshow == 4 ? 2 : 3
+nrows = (nshow + ncols - 1) / ncols
 steps_total = 0
 do for [k = 1:ngroups] { steps_total = imax(steps_total, g_steps(k)) }
-tt = figure_title(sprintf("%s of the %s values by layer and step (colour), %s, seed %d%s", enh(metric), site, enh(a), seed, \
-                          nseeds > 1 ? sprintf(" (of %d)", nseeds) : ""), "dashed: the switch from A to B")
-ml = 0.75; mr = 0.2; gx = 0.55; gy = 0.62
+tt = figure_title(sprintf("%s of the %s values by layer and step (colour), %s, seed %d%s%s", enh(metric), site, enh(a), seed, \
+                          nseeds > 1 ? sprintf(" (of %d)", nseeds) : "", part_words(ngroups, 9)), "dashed: the switch from A to B")
+ml = 0.75; mr = 0.2; gx = 0.55; gy = 0.72
 mt = title_h(tt) + 0.36
 # Under the panels: the x label, then the colour bar and its label.
 mb = 1.2
@@ -109,13 +115,13 @@ set cbtics offset 0, 0.3 scale 0.6
 cb_text = enh(sprintf("%s of the %s values", metric, site)) . (cblog ? " (log scale)" : "")
 set label 61 (cb_text) at screen 0.5, screen 0.1 / H center front
 
-do for [k = 1:ngroups] {
+do for [k = kfirst:klast] {
     c = g_cond(k)
-    r = (k - 1) / ncols + 1
-    col = (k - 1) % ncols + 1
+    r = (k - kfirst) / ncols + 1
+    col = (k - kfirst) % ncols + 1
     eval set_panel(r, col, nrows, ncols)
     # Only the first panel draws the colour bar (the scale is shared).
-    if (k > 1) { unset colorbox; unset label 61 }
+    if (k > kfirst) { unset colorbox; unset label 61 }
     # A diverged run says so in the title (a note inside would hide cells
     # or the A and B marks); its cells without a finite value stay white.
     L = div_at(a, c)
@@ -131,7 +137,7 @@ do for [k = 1:ngroups] {
     # its xlabel onto the bar.
     unset xlabel
     unset label 62
-    if (r == nrows || k + ncols > ngroups) { set label 62 "step" at graph 0.5, graph 0 offset 0, -2.1 center front }
+    if (r == nrows || k + ncols > klast) { set label 62 "step" at graph 0.5, graph 0 offset 0, -2.1 center front }
     if (g_n(k) == 0) {
         set label 49 "no finite values" at graph 0.5, graph 0.5 center front
         plot 1/0 notitle

@@ -8,11 +8,12 @@
 # phases of different lengths compare; the share of each phase outside
 # the bins is printed.
 #   gnuplot -c scripts/plots/histograms.gp db=results/quickstart.db out=histograms.png
-# Options (key=value): layers (default first, middle and last), site (default norm:
+# Options (key=value): part = K draws rows 4K-3 to 4K only (covshift plot
+# splits more than 4 rows into pages), layers (default first, middle and last), site (default norm:
 # what the activation function receives, BN's output or h without norm),
 # activation, seed, and common.gp's filters.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-options = "layers site activation seed"
+options = "layers site activation seed part"
 fig_kind = "run"
 multi_limit = 4
 # load clears ARGV: common.gp reads the options from script_args.
@@ -81,16 +82,22 @@ do for [k = 1:ngroups] {
     if (g_phase(k) eq "A") { pan_a[npan] = k } else { pan_b[npan] = k }
 }
 
+# The rows this part draws (4 fit a page).
+rfirst = part_first(nrows, 4)
+rlast = part_last(nrows, 4)
+if (rfirst > rlast) { exit error sprintf("part %d: the figure has %d rows, 4 to a part", part, nrows) }
+nshow = rlast - rfirst + 1
+
 lg_c = phase_a_color; lg_t = "phase A"
 eval leg_box
 lg_c = '#000000'; lg_dt = 1; lg_pt = 0; lg_t = "phase B (a line in the colour of the row's condition)"
 eval leg_line
-tt = figure_title(sprintf("histograms of the %s values, phase A against phase B, %s, seed %d%s", site, enh(a), seed, \
-                          nseeds > 1 ? sprintf(" (of %d)", nseeds) : ""), "densities on the bins A and B share; outside: the share of each phase's values outside them")
-ml = 0.88; mr = 0.2; gx = 0.55; gy = 0.62
+tt = figure_title(sprintf("histograms of the %s values, phase A against phase B, %s, seed %d%s%s", site, enh(a), seed, \
+                          nseeds > 1 ? sprintf(" (of %d)", nseeds) : "", part_words(nrows, 4)), "densities on the bins A and B share; outside: the share beyond them")
+ml = 0.88; mr = 0.2; gx = 0.55; gy = 0.74
 mt = title_h(tt) + 0.36
 mb = 0.52 + legend_h(leg_n)
-H = mt + nrows * 1.25 + (nrows - 1) * gy + mb
+H = mt + nshow * 0.95 + (nshow - 1) * gy + mb
 legend_top = H - legend_h(leg_n)
 eval set_term(W, H)
 set output out_file
@@ -109,13 +116,14 @@ do for [p = 1:npan] {
     k0 = ka ? ka : kb
     c = g_cond(k0)
     l = g_layer(k0)
-    r = pan_row[p]
-    eval set_panel(r, pan_col[p], nrows, ncols)
+    if (pan_row[p] < rfirst || pan_row[p] > rlast) { continue }
+    r = pan_row[p] - rfirst + 1
+    eval set_panel(r, pan_col[p], nshow, ncols)
     set title sprintf("layer %d", l) textcolor rgb cond_color(c)
     unset label 60
     row_text = "{/:Bold " . enh(cond_short(c)) . "}" . (panel_i ? "\n" . enh(sk_name(panel_i) . " " . sk_disp(panel_i, g_pv(k0))) : "")
-    if (pan_col[p] == 1) { eval row_label(r, nrows) }
-    if (r == nrows) { set xlabel sprintf("%s value", site) } else { unset xlabel }
+    if (pan_col[p] == 1) { eval row_label(r, nshow) }
+    if (r == nshow) { set xlabel sprintf("%s value", site) } else { unset xlabel }
     unset ylabel
     set label 3 sprintf("outside: A %s, B %s", ka ? pct(g_out(ka)) : "n/a", kb ? pct(g_out(kb)) : "n/a") \
         at graph 0.02, graph 0.94 left front
@@ -160,7 +168,7 @@ do for [p = 1:npan] {
     set xtics xstep
     set format x "%g"
     set yrange [0:top / sy * 1.35]
-    set ytics nice_step(top / sy * 1.35, floor(ph(nrows) / 0.22))
+    set ytics nice_step(top / sy * 1.35, floor(ph(nshow) / 0.22))
     set format y "%g"
     plot for [i = 1:na] $d index (ka - 1) using ($1 / sx):($2 / sy) with boxes lc rgb phase_a_color notitle, \
          for [i = 1:nb] $d index (kb - 1) using ($1 / sx):($2 / sy) with histeps lw 1.6 lc rgb cond_color(c) notitle

@@ -6,11 +6,12 @@
 # held at one value, which the title names. A column per layer: the
 # first, middle and last of each row's own run.
 #   gnuplot -c scripts/plots/percentile_bands.gp db=results/quickstart.db out=percentile_bands.png
-# Options (key=value): layers (default first, middle and last, e.g. '1 15 30'), site
+# Options (key=value): part = K draws rows 4K-3 to 4K only (covshift plot
+# splits more than 4 rows into pages), layers (default first, middle and last, e.g. '1 15 30'), site
 # (default norm: what the activation function receives, BN's output or h
 # without norm, as Ioffe & Szegedy's "input to a sigmoid"), activation, seed, and common.gp's filters.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-options = "layers site activation seed"
+options = "layers site activation seed part"
 fig_kind = "run"
 multi_limit = 4
 # load clears ARGV: common.gp reads the options from script_args.
@@ -63,18 +64,24 @@ do for [k = 1:ngroups] {
     }
     row_len[nrows] = row_len[nrows] + 1
 }
+# The rows this part draws (4 fit a page).
+rfirst = part_first(nrows, 4)
+rlast = part_last(nrows, 4)
+if (rfirst > rlast) { exit error sprintf("part %d: the figure has %d rows, 4 to a part", part, nrows) }
+pwords = part_words(nrows, 4)
 ncols = 1
 do for [r = 1:nrows] { ncols = imax(ncols, row_len[r]) }
 steps_total = 0
 do for [k = 1:ngroups] { steps_total = imax(steps_total, g_steps(k)) }
 
-tt = figure_title(sprintf("percentiles of the %s values over steps, %s, seed %d%s", site, enh(a), seed, \
-                          nseeds > 1 ? sprintf(" (of %d)", nseeds) : ""), \
+tt = figure_title(sprintf("percentiles of the %s values over steps, %s, seed %d%s%s", site, enh(a), seed, \
+                          nseeds > 1 ? sprintf(" (of %d)", nseeds) : "", pwords), \
                   "line p50, bands p15 to p85 (dark) and p01 to p99 (light); dashed: the switch from A to B")
-ml = 0.88; mr = 0.2; gx = 0.62; gy = 0.62
+ml = 0.88; mr = 0.2; gx = 0.62; gy = 0.74
 mt = title_h(tt) + 0.36
 mb = 0.6
-H = mt + nrows * 1.25 + (nrows - 1) * gy + mb
+nshow = rlast - rfirst + 1
+H = mt + nshow * 1.0 + (nshow - 1) * gy + mb
 eval set_term(W, H)
 set output out_file
 set multiplot title tt @title_font
@@ -86,7 +93,8 @@ unset ylabel
 # A diverged run's note sits low, clear of the A and B marks.
 div_y = 0.1
 
-do for [r = 1:nrows] {
+do for [rr = 1:nshow] {
+    r = rfirst + rr - 1
     k0 = row_first[r]
     c = g_cond(k0)
     L = div_at(a, c)
@@ -94,11 +102,11 @@ do for [r = 1:nrows] {
     do for [il = 1:row_len[r]] {
         k = k0 + il - 1
         l = g_layer(k)
-        eval set_panel(r, il, nrows, ncols)
+        eval set_panel(rr, il, nshow, ncols)
         set title sprintf("layer %d", l) textcolor rgb cond_color(c)
         unset label 60
-        if (il == 1) { eval row_label(r, nrows) }
-        if (r == nrows) { set xlabel "step" } else { unset xlabel }
+        if (il == 1) { eval row_label(rr, nshow) }
+        if (rr == nshow) { set xlabel "step" } else { unset xlabel }
         set autoscale y
         set ytics autofreq
         eval div_clear
@@ -118,7 +126,7 @@ do for [r = 1:nrows] {
         # which gnuplot would otherwise make itself, with a warning.
         if (g_lo(k) == g_hi(k)) { set yrange [g_lo(k) - 1:g_lo(k) + 1] }
         # Round tics that fit the panel's height.
-        if (g_hi(k) > g_lo(k)) { set ytics nice_step(g_hi(k) - g_lo(k), floor(ph(nrows) / 0.22)) }
+        if (g_hi(k) > g_lo(k)) { set ytics nice_step(g_hi(k) - g_lo(k), floor(ph(nshow) / 0.22)) }
         plot $d index (k - 1) using 1:2:6 with filledcurves fs transparent solid 0.15 noborder lc rgb cond_color(c), \
              '' index (k - 1) using 1:3:5 with filledcurves fs transparent solid 0.4 noborder lc rgb cond_color(c), \
              '' index (k - 1) using 1:4 with linespoints lw 1.6 pt 7 ps 0.4 lc rgb cond_color(c)

@@ -61,7 +61,8 @@ typedef struct {
     const char *stem;         /* the file name before _<key>, _<activation> or _<part> */
     const char *metric;       /* or NULL for the script's default */
     cs_plot_copies copies;
-    int max_rows;             /* activations per file when they are rows of panels (0: all) */
+    int max_rows;             /* activations per file when they are rows of panels (0: all);
+                                 PER_ACTIVATION: conditions per page (0: all) */
     const char *title;        /* for the report; PER_KEY: a format of the key */
     const char *what;         /* the report's sentence; PER_KEY: a format of the key */
     const char *needs;        /* a view that must hold rows of the runs, or NULL */
@@ -81,18 +82,18 @@ static const cs_plot_figure cs_plot_figures[] = {
     {"second_moment", "second_moment", NULL, CS_PLOT_ONE, 6, "Second moment of the pre-activations",
      "The variance of the pre-activations h by depth, phase B solid with a band over seeds, "
      "phase A dashed: whether the signal explodes or vanishes with depth.", NULL},
-    {"percentile_bands", "percentile_bands", NULL, CS_PLOT_PER_ACTIVATION, 0,
+    {"percentile_bands", "percentile_bands", NULL, CS_PLOT_PER_ACTIVATION, 4,
      "Percentile bands over steps",
      "p15, p50 and p85 (p01 to p99 lighter) of what the activation function receives, at the "
      "first, middle and last layer of each run, step by step, with the switch from A to B "
      "marked, as Ioffe and Szegedy's Figure 1: one run per row, named in the title.", NULL},
-    {"heatmap", "heatmap_mean", "mean", CS_PLOT_PER_ACTIVATION, 0, "Mean by layer and step",
+    {"heatmap", "heatmap_mean", "mean", CS_PLOT_PER_ACTIVATION, 9, "Mean by layer and step",
      "The mean of the layer outputs (site post) over the hidden layers and the steps, one "
      "run per panel, one colour scale for every panel.", NULL},
-    {"heatmap", "heatmap_var", "var", CS_PLOT_PER_ACTIVATION, 0, "Variance by layer and step",
+    {"heatmap", "heatmap_var", "var", CS_PLOT_PER_ACTIVATION, 9, "Variance by layer and step",
      "The variance of the layer outputs (site post) over the hidden layers and the steps, "
      "logarithmic colours when it spans decades.", NULL},
-    {"histograms", "histograms", NULL, CS_PLOT_PER_ACTIVATION, 0,
+    {"histograms", "histograms", NULL, CS_PLOT_PER_ACTIVATION, 4,
      "Histograms, phase A against phase B",
      "What the activation function receives at the first, middle and last layer, phase A "
      "filled grey and phase B as a line, on the bins they share: one run per row.", NULL},
@@ -146,13 +147,13 @@ static char *cs_plot_arg(const char *key, const char *value)
  * ARGV, never program text. */
 static int cs_plot_run_script(const cs_selection *sel, const cs_plot_options *o,
                               const cs_plot_figure *fig, const char *activation,
-                              const char *key, const char *path)
+                              const char *key, const char *part, const char *path)
 {
     const char *dir = cs_plot_scripts_dir();
     size_t len = strlen(dir) + strlen(fig->script) + sizeof "./" "/.gp";
     char *script = cs_malloc(len);
-    /* -c SCRIPT db out term experiment [runs] [activation] [metric] [key] NULL */
-    enum { CS_PLOT_MAX_ARGS = 11 };
+    /* -c SCRIPT db out term experiment [runs] [activation] [metric] [key] [part] NULL */
+    enum { CS_PLOT_MAX_ARGS = 12 };
     const char *args[CS_PLOT_MAX_ARGS + 1] = {0};
     char *owned[CS_PLOT_MAX_ARGS] = {0};
     size_t n = 0, n_owned = 0;
@@ -175,6 +176,7 @@ static int cs_plot_run_script(const cs_selection *sel, const cs_plot_options *o,
         {"activation", activation},
         {"metric", fig->metric},
         {"key", key},
+        {"part", part},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         if (!pairs[i][1])
@@ -339,20 +341,23 @@ static int cs_plot_condition_columns(const cs_selection_key *keys, size_t n, siz
     return curves > 12 && n_conditions <= 4;
 }
 
-/* Draws one figure: its files are the selection's activations in parts of
- * at most per (each file the activation option of its part; one part: no
- * option), named stem, stem_<activation> (parts of one) or stem_<k>. key:
- * drift_vs's key, or NULL. */
+/* Draws one figure: its files are the selection's activations in groups
+ * of at most per (each file the activation option of its group; one group:
+ * no option), each in `pages` parts (the script's part option; 1: none),
+ * named stem, stem_<activation> (groups of one) or stem_<k>, then _<part>.
+ * key: drift_vs's key, or NULL. */
 static int cs_plot_draw_figure(cs_selection *sel, const cs_plot_options *o, FILE *log,
                                const cs_plot_figure *fig, const char *key, size_t per,
-                               const char *out_dir, cs_plot_figure_drawn *drawn)
+                               size_t pages, const char *out_dir, cs_plot_figure_drawn *drawn)
 {
     size_t n_act = sel->n_activations ? sel->n_activations : 1;
     if (per == 0 || per > n_act)
         per = n_act;
-    size_t files = (n_act + per - 1) / per;
-    *drawn = (cs_plot_figure_drawn){fig->script, fig->title, fig->what, per == 1 && files > 1,
-                                    NULL, 0, NULL, NULL};
+    if (pages == 0)
+        pages = 1;
+    size_t groups = (n_act + per - 1) / per;
+    *drawn = (cs_plot_figure_drawn){fig->script, fig->title, fig->what,
+                                    per == 1 && groups > 1 && pages == 1, NULL, 0, NULL, NULL};
     char stem[128];
     snprintf(stem, sizeof stem, "%s%s%s", fig->stem, key ? "_" : "", key ? key : "");
     if (key) {
@@ -365,32 +370,37 @@ static int cs_plot_draw_figure(cs_selection *sel, const cs_plot_options *o, FILE
         drawn->title = drawn->owned_title;
         drawn->what = drawn->owned_what;
     }
-    if (!(drawn->paths = cs_calloc(files, sizeof *drawn->paths)))
+    if (!(drawn->paths = cs_calloc(groups * pages, sizeof *drawn->paths)))
         return CS_ENOMEM;
-    for (size_t part = 0; part < files; part++) {
-        /* the activations of this part, names covshift checked
+    for (size_t g = 0; g < groups; g++) {
+        /* the activations of this group, names covshift checked
          * (cs_selection_safe_name), separated by spaces */
-        char acts[sizeof sel->activations / sizeof sel->activations[0] * 66] = "", name[32];
-        for (size_t a = part * per; a < (part + 1) * per && a < sel->n_activations; a++)
-            snprintf(acts + strlen(acts), sizeof acts - strlen(acts), "%s%s", a > part * per ? " " : "",
+        char acts[sizeof sel->activations / sizeof sel->activations[0] * 66] = "";
+        for (size_t a = g * per; a < (g + 1) * per && a < sel->n_activations; a++)
+            snprintf(acts + strlen(acts), sizeof acts - strlen(acts), "%s%s", a > g * per ? " " : "",
                      sel->activations[a]);
-        const char *part_name = NULL;
-        if (files > 1 && per == 1)
-            part_name = sel->activations[part];
-        else if (files > 1) {
-            snprintf(name, sizeof name, "%zu", part + 1);
-            part_name = name;
+        for (size_t page = 0; page < pages; page++) {
+            char name[128] = "", number[32];
+            if (groups > 1 && per == 1)
+                snprintf(name, sizeof name, "%s", sel->activations[g]);
+            else if (groups > 1)
+                snprintf(name, sizeof name, "%zu", g + 1);
+            if (pages > 1)
+                snprintf(name + strlen(name), sizeof name - strlen(name), "%s%zu", *name ? "_" : "",
+                         page + 1);
+            snprintf(number, sizeof number, "%zu", page + 1);
+            char *path = cs_plot_file(out_dir, stem, *name ? name : NULL,
+                                      cs_plot_format_name(o->format));
+            if (!path)
+                return CS_ENOMEM;
+            drawn->paths[drawn->n_paths++] = path;
+            const char *act = groups > 1 || fig->copies == CS_PLOT_PER_ACTIVATION ? acts : NULL;
+            int rc = cs_plot_run_script(sel, o, fig, act, key, pages > 1 ? number : NULL, path);
+            if (rc != CS_OK)
+                return rc;
+            char shown[4096];
+            fprintf(log, "%s\n", cs_text_escape(shown, sizeof shown, path));
         }
-        char *path = cs_plot_file(out_dir, stem, part_name, cs_plot_format_name(o->format));
-        if (!path)
-            return CS_ENOMEM;
-        drawn->paths[drawn->n_paths++] = path;
-        int rc = cs_plot_run_script(sel, o, fig, files > 1 || fig->copies == CS_PLOT_PER_ACTIVATION
-                                                     ? acts : NULL, key, path);
-        if (rc != CS_OK)
-            return rc;
-        char shown[4096];
-        fprintf(log, "%s\n", cs_text_escape(shown, sizeof shown, path));
     }
     return CS_OK;
 }
@@ -428,8 +438,14 @@ int cs_plot_draw(cs_plot_set **out, cs_selection *sel, const cs_plot_options *o,
         if (!draw[f])
             continue;
         if (fig->copies != CS_PLOT_PER_KEY) {
-            size_t per = fig->copies == CS_PLOT_PER_ACTIVATION ? 1 : (size_t)fig->max_rows;
-            if ((rc = cs_plot_draw_figure(sel, o, log, fig, NULL, per, set->out_dir,
+            /* a per-run figure has a row (a panel) per condition, and puts
+             * max_rows of them on a page (common.gp: then no key gets rows) */
+            int per_run = fig->copies == CS_PLOT_PER_ACTIVATION;
+            size_t per = per_run ? 1 : (size_t)fig->max_rows;
+            size_t pages = per_run && fig->max_rows && n_conditions > fig->max_rows
+                               ? (size_t)((n_conditions + fig->max_rows - 1) / fig->max_rows)
+                               : 1;
+            if ((rc = cs_plot_draw_figure(sel, o, log, fig, NULL, per, pages, set->out_dir,
                                           &set->figures[set->n_figures++])) != CS_OK)
                 goto fail;
             continue;
@@ -442,7 +458,7 @@ int cs_plot_draw(cs_plot_set **out, cs_selection *sel, const cs_plot_options *o,
             size_t per = cs_plot_condition_columns(keys, n_keys, k, n_conditions, dropout != 0)
                              ? 1
                              : (size_t)fig->max_rows;
-            if ((rc = cs_plot_draw_figure(sel, o, log, fig, keys[k].param->name, per,
+            if ((rc = cs_plot_draw_figure(sel, o, log, fig, keys[k].param->name, per, 1,
                                           set->out_dir, &set->figures[set->n_figures++])) != CS_OK)
                 goto fail;
         }
