@@ -17,7 +17,8 @@
 
 static cs_result *run_net(const cs_run_params *p)
 {
-    cs_result *r = cs_result_alloc(p);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, p), CS_OK);
     assert_non_null(r);
     int rc = cs_net_run(p, r);
     if (rc != CS_OK)
@@ -594,7 +595,8 @@ static void test_invalid_params_are_refused(void **state)
     (void)state;
     cs_run_params p;
     small_params(&p);
-    cs_result *r = cs_result_alloc(&p);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
     assert_non_null(r);
     p.norm = CS_NORM_BATCH;
     p.batch = 1;

@@ -207,10 +207,8 @@ static void cs_runner_one(cs_runner_guard *g, int32_t index, cs_runner_msg *msg)
                  claim.holder.host);
         return;
     }
-    cs_result *r = cs_result_alloc(p);
-    if (!r) {
-        rc = CS_ENOMEM;
-    } else {
+    cs_result *r;
+    if ((rc = cs_result_alloc(&r, p)) == CS_OK) {
         rc = cs_sim_run(p, r);
         r->wall_s = cs_runner_now() - t0;
         if (rc == CS_OK) {

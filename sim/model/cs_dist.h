@@ -43,9 +43,10 @@ void cs_shift_apply(const cs_shift *s, double *x, size_t count);
  * uniformly, or, with shuffle = false, a whole batch shares one. */
 typedef struct cs_source cs_source;
 
-/* Allocates the source of p (O(mixture_k input_dim) for a mixture).
- * Returns NULL with CS_ENOMEM. Free with cs_source_free (NULL no-op). */
-cs_source *cs_source_alloc(const cs_run_params *p);
+/* The source of p (O(mixture_k input_dim) for a mixture) into *out; free
+ * it with cs_source_free (NULL is a no-op). Returns CS_OK, or CS_ENOMEM
+ * (CS_EINVAL when a size overflows) with the message and *out = NULL. */
+int cs_source_alloc(cs_source **out, const cs_run_params *p);
 void cs_source_free(cs_source *s);
 /* Adds to plan, without allocating, what cs_source_alloc(p) allocates. */
 void cs_source_plan(const cs_run_params *p, cs_alloc_plan *plan);

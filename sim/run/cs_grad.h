@@ -22,11 +22,13 @@
 
 typedef struct cs_grad cs_grad;
 
-/* State of one run's gradient pass: weights (cached when they fit in
- * cache_bytes), per-layer running statistics (from PyTorch's start, mean
- * 0, var 1), the readout, checkpoints and workspaces, all sized once.
- * NULL with CS_ENOMEM (or an init error). Free with cs_grad_free. */
-cs_grad *cs_grad_alloc(const cs_run_params *p, size_t cache_bytes);
+/* State of one run's gradient pass into *out: weights (owned when they
+ * fit in cache_bytes, else regenerated), per-layer running statistics
+ * (from PyTorch's start, cs_layer_running_init), the readout, checkpoints
+ * and workspaces, all sized once. Returns CS_OK, or with the message and
+ * *out = NULL: CS_EINVAL (p invalid, a size overflows), CS_ENOMEM, an init
+ * error. Free with cs_grad_free. */
+int cs_grad_alloc(cs_grad **out, const cs_run_params *p, size_t cache_bytes);
 void cs_grad_free(cs_grad *g); /* NULL is a no-op */
 
 /* Step `step` of the run on its batch x0 (batch, input_dim):

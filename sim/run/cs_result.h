@@ -70,10 +70,11 @@ typedef struct {
 /* 1 when p asks for running_gap rows (population > 0, norm = batch). */
 int cs_result_has_gap(const cs_run_params *p);
 
-/* Allocates a result with every array sized for p (contents zero). p must
- * pass cs_params_validate. Returns NULL with a message: CS_EINVAL (p is not
- * valid, or a size overflows), CS_ENOMEM. */
-cs_result *cs_result_alloc(const cs_run_params *p);
+/* A result with every array sized for p (contents zero) into *out; the
+ * caller owns it and frees it with cs_result_free (NULL is a no-op).
+ * Returns CS_OK, or with the message and *out = NULL: CS_EINVAL (p does
+ * not pass cs_params_validate, or a size overflows), CS_ENOMEM. */
+int cs_result_alloc(cs_result **out, const cs_run_params *p);
 void cs_result_free(cs_result *r);
 
 /* Adds to plan, without allocating, what cs_result_alloc(p) allocates. */
