@@ -115,7 +115,7 @@ static void cs_net_work_arrays(cs_net_work *w, const cs_run_params *p, int nthre
     if (plan->count_only) {
         cs_weights_plan(p, &cs_net_weights_mode, plan);
         if (record)
-            cs_recorder_plan(p, nthreads, plan);
+            cs_recorder_plan(p, nthreads, 1, plan);
         cs_source_plan(p, plan);
         for (int k = 0; k < nthreads; k++)
             CS_ALLOC_NOTE(plan, "a thread's normalised batch", "batch or width", sizeof(double), m,
@@ -124,7 +124,7 @@ static void cs_net_work_arrays(cs_net_work *w, const cs_run_params *p, int nthre
     }
     if (plan->rc == CS_OK && cs_weights_alloc(&w->weights, p, &cs_net_weights_mode) != CS_OK)
         cs_alloc_plan_failed(plan, "the weights of the layer-major schedule", NULL);
-    if (plan->rc == CS_OK && r && cs_recorder_alloc(&w->rec, p, r, nthreads) != CS_OK)
+    if (plan->rc == CS_OK && r && cs_recorder_alloc(&w->rec, p, r, nthreads, 1) != CS_OK)
         cs_alloc_plan_failed(plan, "the statistics recorder", NULL);
     if (plan->rc == CS_OK && cs_source_alloc(&w->src, p) != CS_OK)
         cs_alloc_plan_failed(plan, "the input source", NULL);

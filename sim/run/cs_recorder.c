@@ -17,33 +17,35 @@ struct cs_recorder {
     const cs_run_params *p; /* &params */
     cs_result *r;
     size_t m, dmax;
-    int steps, threads;
-    double *unit_mean[CS_SITE_COUNT]; /* (steps, dmax): each step's per-unit means... */
+    int steps, threads, layers;
+    /* Per-step rows of `layers` layers: layer l uses row block l % layers. */
+    double *unit_mean[CS_SITE_COUNT]; /* (layers, steps, dmax): each step's per-unit means... */
     double *unit_var[CS_SITE_COUNT];  /* ...and biased variances, for drift */
-    uint64_t *hist_step;              /* (steps, sites, bins + 2): each step's counts */
+    uint64_t *hist_step;              /* (layers, steps, sites, bins + 2): each step's counts */
     double *mu_a, *v_a, *mu_b, *v_b;  /* (dmax): drift's phase estimates */
     cs_stats_work **work;             /* (threads): a statistics workspace each */
 };
 
 /* The arrays of rec (one listing for cs_recorder_alloc and _plan). */
 static void cs_recorder_arrays(cs_recorder *rec, const cs_run_params *p, int threads,
-                               cs_alloc_plan *plan)
+                               int layers, cs_alloc_plan *plan)
 {
     size_t m = (size_t)p->batch, dmax = cs_layer_max_units(p);
-    size_t steps = (size_t)p->steps_a + (size_t)p->steps_b;
+    size_t steps = (size_t)p->steps_a + (size_t)p->steps_b, held = (size_t)layers;
     const char *const moments = "width, input_dim, steps_a or steps_b";
     const char *const units = "width or input_dim";
     CS_ALLOC_TAKE_ZERO(plan, rec->hist_step, "the histogram counts of every step",
-                       "bins, steps_a or steps_b", steps, CS_SITE_COUNT, (size_t)p->bins + 2);
+                       "bins, steps_a or steps_b", held, steps, CS_SITE_COUNT,
+                       (size_t)p->bins + 2);
     CS_ALLOC_TAKE(plan, rec->mu_a, "the drift estimates", units, dmax);
     CS_ALLOC_TAKE(plan, rec->v_a, "the drift estimates", units, dmax);
     CS_ALLOC_TAKE(plan, rec->mu_b, "the drift estimates", units, dmax);
     CS_ALLOC_TAKE(plan, rec->v_b, "the drift estimates", units, dmax);
     for (int s = 0; s < CS_SITE_COUNT; s++) {
         CS_ALLOC_TAKE(plan, rec->unit_mean[s], "the per-unit moments of every step", moments,
-                      steps, dmax);
+                      held, steps, dmax);
         CS_ALLOC_TAKE(plan, rec->unit_var[s], "the per-unit moments of every step", moments,
-                      steps, dmax);
+                      held, steps, dmax);
     }
     CS_ALLOC_TAKE_ZERO(plan, rec->work, "the statistics workspaces", NULL, threads);
     /* m dmax fits: the activations of a schedule are steps times as large */
@@ -59,17 +61,31 @@ static void cs_recorder_arrays(cs_recorder *rec, const cs_run_params *p, int thr
                                  "batch, width or input_dim");
 }
 
-void cs_recorder_plan(const cs_run_params *p, int threads, cs_alloc_plan *plan)
+/* 1 (layer-major) or every layer, 0 .. depth (step-major). */
+static int cs_recorder_layers_valid(const cs_run_params *p, int layers)
+{
+    return layers == 1 || layers == p->depth + 1;
+}
+
+void cs_recorder_plan(const cs_run_params *p, int threads, int layers, cs_alloc_plan *plan)
 {
     cs_recorder rec;
     cs_alloc_plan count = CS_ALLOC_PLAN_INIT(1);
-    cs_recorder_arrays(&rec, p, threads, &count);
+    if (!cs_recorder_layers_valid(p, layers))
+        count.rc = cs_error_set(CS_EINVAL, "recorder: %d layers held, expected 1 or %d", layers,
+                                p->depth + 1);
+    else
+        cs_recorder_arrays(&rec, p, threads, layers, &count);
     cs_alloc_plan_add(plan, &count);
 }
 
-int cs_recorder_alloc(cs_recorder **out, const cs_run_params *p, cs_result *r, int threads)
+int cs_recorder_alloc(cs_recorder **out, const cs_run_params *p, cs_result *r, int threads,
+                      int layers)
 {
     *out = NULL;
+    if (!cs_recorder_layers_valid(p, layers))
+        return cs_error_set(CS_EINVAL, "recorder: %d layers held, expected 1 or %d", layers,
+                            p->depth + 1);
     cs_recorder *rec = cs_calloc(1, sizeof *rec);
     if (!rec)
         return cs_error_code();
@@ -80,8 +96,9 @@ int cs_recorder_alloc(cs_recorder **out, const cs_run_params *p, cs_result *r, i
     rec->dmax = cs_layer_max_units(p);
     rec->steps = p->steps_a + p->steps_b;
     rec->threads = threads;
+    rec->layers = layers;
     cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(0);
-    cs_recorder_arrays(rec, p, threads, &plan);
+    cs_recorder_arrays(rec, p, threads, layers, &plan);
     if (plan.rc != CS_OK) {
         cs_recorder_free(rec);
         return plan.rc;
@@ -109,9 +126,17 @@ void cs_recorder_free(cs_recorder *rec)
     cs_free(rec);
 }
 
-static uint64_t *cs_recorder_hist_step(const cs_recorder *rec, int step, cs_site site)
+/* The row of (layer, step): its block of the per-step arrays. */
+static size_t cs_recorder_row(const cs_recorder *rec, int layer, int step)
 {
-    return rec->hist_step + ((size_t)step * CS_SITE_COUNT + site) * (size_t)(rec->p->bins + 2);
+    return (size_t)(layer % rec->layers) * (size_t)rec->steps + (size_t)step;
+}
+
+static uint64_t *cs_recorder_hist_step(const cs_recorder *rec, int layer, int step,
+                                       cs_site site)
+{
+    return rec->hist_step + (cs_recorder_row(rec, layer, step) * CS_SITE_COUNT + site) *
+                                (size_t)(rec->p->bins + 2);
 }
 
 int cs_recorder_record(cs_recorder *rec, int thread, int step, int layer, cs_site site,
@@ -120,14 +145,14 @@ int cs_recorder_record(cs_recorder *rec, int thread, int step, int layer, cs_sit
     cs_result *r = rec->r;
     size_t slot = cs_result_slot(layer, site), n = cs_layer_units(rec->p, layer);
     cs_stats *st = &r->stats[(size_t)step * r->nslots + slot];
-    uint64_t *h = cs_recorder_hist_step(rec, step, site);
+    size_t row = cs_recorder_row(rec, layer, step) * rec->dmax;
+    uint64_t *h = cs_recorder_hist_step(rec, layer, step, site);
     memset(h, 0, (size_t)(r->bins + 2) * sizeof *h);
     /* design §2: bins fixed per (layer, site) by phase A's first batch */
     cs_hist_spec hist = {(size_t)r->bins, r->hist_lo[slot], r->hist_hi[slot], step == 0,
                          h + 1, &h[0], &h[r->bins + 1]};
     int rc = cs_stats_compute_hist(st, x, rec->m, n, z, rec->p->activation,
-                                   rec->unit_mean[site] + (size_t)step * rec->dmax,
-                                   rec->unit_var[site] + (size_t)step * rec->dmax, &hist,
+                                   rec->unit_mean[site] + row, rec->unit_var[site] + row, &hist,
                                    rec->work[thread]);
     if (rc != CS_OK)
         return rc;
@@ -142,7 +167,7 @@ void cs_recorder_copy(cs_recorder *rec, int step, int layer, cs_site to, cs_site
 {
     cs_result *r = rec->r;
     size_t s_to = cs_result_slot(layer, to), s_from = cs_result_slot(layer, from);
-    size_t off = (size_t)step * rec->dmax, n = cs_layer_units(rec->p, layer);
+    size_t off = cs_recorder_row(rec, layer, step) * rec->dmax, n = cs_layer_units(rec->p, layer);
     r->stats[(size_t)step * r->nslots + s_to] = r->stats[(size_t)step * r->nslots + s_from];
     memcpy(rec->unit_mean[to] + off, rec->unit_mean[from] + off, n * sizeof(double));
     memcpy(rec->unit_var[to] + off, rec->unit_var[from] + off, n * sizeof(double));
@@ -150,7 +175,8 @@ void cs_recorder_copy(cs_recorder *rec, int step, int layer, cs_site to, cs_site
         r->hist_lo[s_to] = r->hist_lo[s_from];
         r->hist_hi[s_to] = r->hist_hi[s_from];
     }
-    memcpy(cs_recorder_hist_step(rec, step, to), cs_recorder_hist_step(rec, step, from),
+    memcpy(cs_recorder_hist_step(rec, layer, step, to),
+           cs_recorder_hist_step(rec, layer, step, from),
            (size_t)(r->bins + 2) * sizeof(uint64_t));
 }
 
@@ -168,10 +194,10 @@ void cs_recorder_finish_layer(cs_recorder *rec, int layer)
         for (int s = 0; s < rec->steps; s++) {
             int phase = s >= p->steps_a;
             uint64_t *dst = r->hist + ((size_t)phase * r->nslots + slot) * stride;
-            const uint64_t *src = cs_recorder_hist_step(rec, s, (cs_site)site);
+            const uint64_t *src = cs_recorder_hist_step(rec, layer, s, (cs_site)site);
             for (size_t k = 0; k < stride; k++)
                 dst[k] += src[k];
-            size_t off = (size_t)s * rec->dmax;
+            size_t off = cs_recorder_row(rec, layer, s) * rec->dmax;
             cs_drift_accumulate(phase ? rec->mu_b : rec->mu_a, phase ? rec->v_b : rec->v_a,
                                 rec->unit_mean[site] + off, rec->unit_var[site] + off, n);
         }
