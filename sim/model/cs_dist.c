@@ -1,4 +1,4 @@
-/* Input distributions and shifts: DESIGN §1 Distributions. */
+/* Input distributions and shifts: docs/design.md §1 Distributions. */
 #include "cs_dist.h"
 
 #include <gsl/gsl_randist.h>
@@ -60,7 +60,7 @@ void cs_shift_apply(const cs_shift *s, double *x, size_t count)
     }
 }
 
-/* ---- the run's input source (issue 6: mixture, unshuffled batches) ---- */
+/* ---- the run's input source (the mixture, unshuffled batches) ---- */
 
 struct cs_source {
     cs_run_params params;

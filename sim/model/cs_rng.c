@@ -1,4 +1,4 @@
-/* Stream derivation for gsl_rng: DESIGN §1 Randomness. */
+/* Stream derivation for gsl_rng: docs/design.md §1 Randomness. */
 #include "cs_rng.h"
 
 #include "cs_error.h"

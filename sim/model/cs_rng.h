@@ -1,4 +1,4 @@
-/* Seeded random streams per (run seed, purpose, index): DESIGN §1
+/* Seeded random streams per (run seed, purpose, index): docs/design.md §1
  * Randomness. A stream depends on nothing else, so the weights of layer l
  * are the same whatever the normalisation, the schedule or --jobs. */
 #ifndef CS_RNG_H

@@ -1,6 +1,7 @@
-/* Batch-norm noise and dropout noise (issue 6, the notes' "BatchNorm vs
- * Dropout"): each probe example evaluated inside noise_batches random
- * batches of A, and the spread of its activations across them. */
+/* Batch-norm noise and dropout noise (docs/design.md §2; the notes'
+ * "BatchNorm vs Dropout"): each probe example evaluated inside
+ * noise_batches random batches of A, and the spread of its activations
+ * across them. */
 #ifndef CS_NOISE_H
 #define CS_NOISE_H
 
@@ -21,8 +22,7 @@
  *   noise  = sqrt(sum_iu var_iu / sum_iu sig_iu)       (NaN if sum sig <= 0)
  * a noise-to-signal ratio: for dropout rate q alone at layer 1 post it
  * tends to sqrt(q / (1 - q)); with batch norm at layer 1's norm site to
- * about sqrt(1.5 / batch) (mean and sd of batch-mates; README, "The
- * notes' claims").
+ * about sqrt(1.5 / batch) (mean and sd of batch-mates; docs/claims.md).
  * Exactly 0 when norm = none and dropout = 0: row 0 then never depends on
  * its batch-mates. Layer-major over the P K batches: memory 2 P K batch
  * max(width, input_dim) doubles. Returns CS_OK, CS_ENOMEM, CS_EINVAL. */

@@ -1,5 +1,5 @@
 /* The in-memory result of one run and its (layer, site) slot numbering:
- * the rows the results store writes (DESIGN §2, §3). */
+ * the rows the results store writes (docs/design.md §2, §3). */
 #include "cs_result.h"
 
 #include <assert.h>
@@ -15,7 +15,7 @@ const char *cs_site_name(cs_site s)
     return (unsigned)s < CS_SITE_COUNT ? cs_site_names[s] : "?";
 }
 
-/* 3 depth + 1: layer 0 has only site post (DESIGN §1). */
+/* 3 depth + 1: layer 0 has only site post (docs/design.md §1). */
 size_t cs_result_slots(int depth)
 {
     assert(depth >= 0);

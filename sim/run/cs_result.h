@@ -1,5 +1,5 @@
 /* The in-memory result of one run: every row the results store writes for
- * it (DESIGN §2, §3). The network fills it; the store writes it in one
+ * it (docs/design.md §2, §3). The network fills it; the store writes it in one
  * transaction, so the write lock is held for the write only. */
 #ifndef CS_RESULT_H
 #define CS_RESULT_H
@@ -23,7 +23,8 @@ size_t cs_result_slot(int layer, cs_site site);
 /* The inverse of cs_result_slot. */
 void cs_result_slot_decode(size_t slot, int *layer, cs_site *site);
 
-/* Issue 6 rows. NaN where a value has no meaning (stored as NULL). */
+/* The rows of the claims' measurements (docs/design.md §2). NaN where a
+ * value has no meaning (stored as NULL). */
 typedef struct {
     double loss;        /* the step's loss, the same on every layer's row */
     double grad_x_norm; /* mean over examples of ||dL/dx^(l)_i|| (post site; layer 0: input) */
@@ -75,7 +76,7 @@ int cs_result_has_gap(const cs_run_params *p);
  * Returns CS_OK, or with the message and *out = NULL: CS_EINVAL (p does
  * not pass cs_params_validate, or a size overflows), CS_ENOMEM. */
 int cs_result_alloc(cs_result **out, const cs_run_params *p);
-void cs_result_free(cs_result *r);
+void cs_result_free(cs_result *r); /* and every array it owns; NULL is a no-op */
 
 /* Adds to plan, without allocating, what cs_result_alloc(p) allocates. */
 void cs_result_plan(const cs_run_params *p, cs_alloc_plan *plan);

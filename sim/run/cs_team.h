@@ -19,6 +19,7 @@ typedef struct cs_team cs_team;
 int cs_team_alloc(cs_team **out, int threads);
 /* Stops and joins the threads. NULL is a no-op. */
 void cs_team_free(cs_team *t);
+/* The number of threads, the caller included. */
 int cs_team_size(const cs_team *t);
 
 /* Runs fn(ctx, k, thread) for every k in [0, ntasks), handing tasks out
