@@ -37,7 +37,7 @@ QUANTILES = (0.01, 0.15, 0.50, 0.85, 0.99)  # DESIGN §2: p01 p15 p50 p85 p99
 DRIFT_EPS = 1e-12                           # DESIGN §2: e
 SITES = ("pre", "norm", "post")
 
-# Keys the peer understands, with covshift's defaults (README, Keys).
+# Keys the peer understands, with covshift's defaults (docs/experiments.md, Keys).
 DEFAULTS = {
     "name": None, "description": "",
     "depth": "10", "width": "256", "input_dim": "256", "activation": "tanh",

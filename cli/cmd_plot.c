@@ -22,7 +22,7 @@ static const char *const cs_plot_usage =
     "  histograms         phase A against phase B at the first, middle, last layer\n"
     "The last four show one run per condition (the smallest seed) and are drawn per\n"
     "activation (file name _<activation>) when the experiment has several.\n"
-    "When the runs measured the notes' claims (README \"The notes' claims\"), also:\n"
+    "When the runs measured the notes' claims (docs/claims.md), also:\n"
     "  grad_by_depth      gradient norms by layer, with the growth per layer (grad)\n"
     "  bn_noise           batch-norm noise against dropout noise by layer (noise_probes)\n"
     "  running_gap        running against population statistics by batch size\n"

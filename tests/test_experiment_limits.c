@@ -1,4 +1,4 @@
-/* Experiment files at their limits (DESIGN §4; README "Limits"): each
+/* Experiment files at their limits (DESIGN §4; docs/experiments.md "Limits"): each
  * key's bound at file:line, a run's memory across keys at expansion with
  * the lines of the keys involved, long lines, CRLF, line continuation,
  * sections, names that become paths, whole-file mistakes, and the CLI's

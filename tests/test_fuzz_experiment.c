@@ -8,8 +8,8 @@
  * (no signal: no crash, no sanitizer report) within its timeout; a
  * rejection must be exit 2 with FILE:LINE in its message (or FILE: for the
  * few whole-file mistakes); an acceptance exit 0, and a real run must store
- * every run it listed as done. The counts are printed for the README's
- * reliability table. */
+ * every run it listed as done. The counts are printed for the
+ * reliability table of docs/internals.md. */
 #include "cs_test_util.h"
 
 #include <dirent.h>

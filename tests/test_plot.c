@@ -337,7 +337,7 @@ static void test_plot_titles_and_legends_name_experiment_and_conditions(void **s
 }
 
 /* Runs each scripts/plots/NAME.gp alone on DB with its key=value options,
- * as the README shows; each must exit 0, print nothing, and draw a valid PNG. */
+ * as docs/figures.md shows; each must exit 0, print nothing, and draw a valid PNG. */
 static void run_scripts_alone(const char *database, const char *const calls[][2], size_t n,
                               const char *prefix)
 {
@@ -355,7 +355,7 @@ static void run_scripts_alone(const char *database, const char *const calls[][2]
     }
 }
 
-/* The scripts run alone, as the README shows, with the optional variables. */
+/* The scripts run alone, as docs/figures.md shows, with the optional variables. */
 static void test_scripts_run_standalone_with_gnuplot_c(void **state)
 {
     (void)state;
@@ -878,7 +878,7 @@ static void check_noise_table(sqlite3 *d, char *section)
                      params[3]);
             expect_close(atof(c[6 + k]), query_double(d, sql, 4, params), 5e-4, 1e-12, what);
         }
-        /* without batch norm and dropout, exactly 0 (README) */
+        /* without batch norm and dropout, exactly 0 (docs/design.md §2) */
         if (strcmp(norm, "none") == 0 && atof(c[2]) == 0) {
             assert_string_equal(c[6], "0");
             zero_seen = 1;

@@ -1,5 +1,5 @@
 /* Read-only results (archived or shared) read by the figure scripts
- * (README "Figures and reports", the read-only rule of scripts/plots/
+ * (docs/figures.md "Read-only results", the read-only rule of scripts/plots/
  * common.gp): a WAL database in a directory nobody may write, and a
  * read-only database file in a writable directory. The tests run as root
  * in CI, and root ignores permission bits, so chmod alone proves nothing:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Results on real file systems: a read-only mount and a full disk (README
+# Results on real file systems: a read-only mount and a full disk (docs/database.md
 # "Results database"). Tests run as root, who ignores permission bits, so a
 # chmod'ed directory proves nothing: the read-only case is a tmpfs
 # remounted read-only, which refuses root too (EROFS), and the full disk a

@@ -1,5 +1,5 @@
 # Batch-norm noise against dropout noise by depth (issue 6, table
-# bn_noise, view noise_by_depth; README "The notes' claims"): how much of
+# bn_noise, view noise_by_depth; docs/claims.md, "Noise like dropout"): how much of
 # a probe example's activation depends on its random batch-mates (batch
 # norm) or its dropout masks. The first panel puts batch norm without
 # dropout at each batch size (blue, darker for larger batches) beside
@@ -137,7 +137,7 @@ do for [ia = 1:nacts] {
         src0 = words(bw) > 0 ? qbn(a, word(bsizes, idx(word(bw, 1))), r) : \
                words(dw) > 0 ? qdrop(a, word(rates, idx(word(dw, 1)))) : qdrop(a, "0")
         # Dropout alone at rate p has noise sqrt(p / (1 - p)) at layer 1's
-        # post site (README "The notes' claims"): an open diamond there.
+        # post site (docs/design.md §2): an open diamond there.
         if (theory) {
             do for [ir in dw] {
                 p = real(word(rates, idx(ir)))

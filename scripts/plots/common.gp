@@ -1,4 +1,4 @@
-# Shared by every figure script in scripts/plots/ (README "Figures and
+# Shared by every figure script in scripts/plots/ (docs/figures.md "Figures and
 # reports"): the options, the database access through the sqlite3 shell,
 # the run filter, the condition names and colours (one colour per
 # condition in every figure), the figure title and the terminal. Loaded

@@ -1,7 +1,7 @@
 # Drift from phase A to phase B by depth (DESIGN §2 drift metrics): a
 # panel per metric and activation, a curve per condition, the mean over
 # seeds with a band from the smallest to the largest seed. The headline
-# figure (README "Figures and reports").
+# figure (docs/figures.md).
 #   gnuplot -c scripts/plots/drift_by_depth.gp db=results/quickstart.db out=drift_by_depth.png
 # Options (key=value): metric = mean_shift | var_log_ratio | kl_sym | w1 (default all
 # four), site = pre | norm | post (default post), and common.gp's filters.

@@ -1,5 +1,5 @@
 # Gradient norms at initialisation by depth (issue 6, table grad_stats,
-# view grad_by_depth; README "The notes' claims"): a panel per activation
+# view grad_by_depth; docs/claims.md): a panel per activation
 # and metric, a curve per condition on a log y axis, the mean over seeds of
 # each run's mean over steps, with a band from the smallest to the largest
 # seed. Each panel lists the growth factor per layer towards the input,

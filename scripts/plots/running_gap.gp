@@ -1,6 +1,6 @@
 # Batch norm's running statistics against the population's, by batch size
-# (issue 6, table running_gap, view running_gap_by_run; README "The notes'
-# claims"): a panel per measure (mean_gap, var_gap, var_ratio) against the
+# (issue 6, table running_gap, view running_gap_by_run; docs/claims.md,
+# running gap): a panel per measure (mean_gap, var_gap, var_ratio) against the
 # batch size, a colour per layer (0 = the input), solid for shuffled
 # batches and dashed with open points for batches drawn from one mixture
 # component (shuffle = false), when the experiment has them. Lines: the

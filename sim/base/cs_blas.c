@@ -178,7 +178,7 @@ static void cs_blas_reexec(char **argv)
     fflush(NULL);
     execv("/proc/self/exe", argv);
     fprintf(stderr, "covshift: warning: cannot re-execute to change the BLAS kernel (%s); "
-                    "running on OpenBLAS's %s kernels, which give the same results slower\n",
+                    "running on OpenBLAS's %s kernels (slower; results equal up to the last bits)\n",
             strerror(errno), cs_blas_core());
 }
 
@@ -197,7 +197,7 @@ void cs_blas_ensure_kernel(char **argv)
             return;
         fprintf(stderr,
                 "covshift: warning: the BLAS kernel %s %s; running on OpenBLAS's own "
-                "choice, %s, instead (results are the same, slower)\n",
+                "choice, %s, instead (slower; results equal up to the last bits)\n",
                 wanted ? wanted : "?",
                 !same ? "did not load" : "disagrees with a plain matrix product", marker);
         /* OPENBLAS_CORETYPE = what OpenBLAS ran before: the same kernel it

@@ -78,7 +78,7 @@ int cs_blas_check_kernel(double *max_err);
  * core that failed). The words "test-as-detected" (OPENBLAS_CORETYPE stands
  * for what OpenBLAS detected) and "test-fail-check" (the check fails) in
  * COVSHIFT_BLAS let the test suite run both paths on any x86-64 CPU. When exec fails it warns and returns: the
- * shipped kernel computes the same results, slower. */
+ * shipped kernel computes the same results up to rounding, slower. */
 void cs_blas_ensure_kernel(char **argv);
 
 /* "SkylakeX": the core this process runs. */

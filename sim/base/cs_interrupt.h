@@ -1,4 +1,4 @@
-/* SIGINT and SIGTERM during a sweep (README "Interrupting a sweep"). A
+/* SIGINT and SIGTERM during a sweep (docs/database.md "Interrupting a sweep"). A
  * signal handler may do almost nothing, so the handler here only records
  * the signal and either passes it on to worker processes (forward mode, in
  * the parent of --jobs workers) or wakes a watcher thread (watch mode, in

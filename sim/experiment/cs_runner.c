@@ -762,7 +762,7 @@ static void cs_runner_report(const cs_runner_opts *o, const cs_sweep *w, const c
     if (sum->foreign)
         fprintf(stderr, "covshift run: %zu runs were left to covshift processes on other hosts "
                 "that hold them (%s, ...); if those processes are gone, delete their 'running'"
-                " rows (README \"Sharing a sweep\")\n", sum->foreign, w->foreign);
+                " rows (docs/database.md, \"Sharing a sweep\")\n", sum->foreign, w->foreign);
     if (o->quiet && !sum->interrupted)
         return;
     fprintf(stderr, "%zu done, %zu failed, %zu skipped (already done)", sum->done, sum->failed,

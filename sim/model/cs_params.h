@@ -48,7 +48,7 @@ typedef struct {
 } cs_run_params;
 
 /* Upper bounds of the integer keys (the experiment key table shows them;
- * README "Limits"). Each is at most 2^20 (bins 2^16), so a product of at
+ * docs/experiments.md "Limits"). Each is at most 2^20 (bins 2^16), so a product of at
  * most three keys, times a small constant, fits in size_t: every size the
  * simulator forms from more keys goes through cs_alloc's checked products,
  * and the footprint of a whole run is checked at expansion (cs_sim_check).

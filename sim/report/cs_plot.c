@@ -474,7 +474,7 @@ static char *cs_plot_arg(const char *key, const char *value)
 }
 
 /* Runs one script for one output file as `gnuplot -c SCRIPT key=value
- * ...` (README "Running a script alone"): every value, a path or a name
+ * ...` (docs/figures.md "Running a script alone"): every value, a path or a name
  * from the database, is one argv string that the script reads from ARGV,
  * never program text. */
 static int cs_plot_run_script(const cs_plot_sel *sel, const cs_plot_options *o,
@@ -585,7 +585,7 @@ static int cs_plot_render_sel(const cs_plot_sel *sel, const cs_plot_options *o, 
 }
 
 /* Which figures to draw: the standard set always, a claim figure when its
- * view holds rows of the selected runs (README "The notes' claims"), so
+ * view holds rows of the selected runs (docs/claims.md), so
  * that an experiment without grad, noise_probes or population gets the
  * standard set alone and no empty figure. */
 static int cs_plot_find_figures(cs_plot_sel *sel)
@@ -831,7 +831,7 @@ static int cs_plot_report_drift(cs_plot_sel *sel, FILE *f)
     return CS_OK;
 }
 
-/* ---- the claims' tables (issue 6; README "The notes' claims") ---- */
+/* ---- the claims' tables (issue 6; docs/claims.md) ---- */
 
 /* Least-squares line through (layer, ln v) for the growth factor: the same
  * fit as grad_by_depth.gp's `stats ... using 1:(log($2))`. */
@@ -1119,8 +1119,8 @@ static int cs_plot_write_report(cs_plot_sel *sel, const cs_plot_options *o, FILE
     cs_text_md_inline(f, info ? info : "");
     fprintf(f,
             "; %" PRId64 " done runs%s%s. Every number below is read from that database; the "
-            "figures are drawn by the gnuplot scripts in `scripts/plots/` (README, \"Figures and "
-            "reports\").\n\n",
+            "figures are drawn by the gnuplot scripts in `scripts/plots/` (docs/figures.md in the "
+            "covshift sources).\n\n",
             runs, sel->runs_csv ? ", selected by id: " : "", sel->runs_csv ? sel->runs_csv : "");
     if ((rc = cs_plot_report_diverged(sel, f)) != CS_OK)
         goto done;

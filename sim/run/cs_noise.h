@@ -22,7 +22,8 @@
  *   noise  = sqrt(sum_iu var_iu / sum_iu sig_iu)       (NaN if sum sig <= 0)
  * a noise-to-signal ratio: for dropout rate q alone at layer 1 post it
  * tends to sqrt(q / (1 - q)); with batch norm at layer 1's norm site to
- * about sqrt(1.5 / batch) (mean and sd of batch-mates; docs/claims.md).
+ * about sqrt(1.5 / batch) (mean and sd of batch-mates; docs/design.md §2,
+ * noise from batch-mates).
  * Exactly 0 when norm = none and dropout = 0: row 0 then never depends on
  * its batch-mates. Layer-major over the P K batches: memory 2 P K batch
  * max(width, input_dim) doubles. Returns CS_OK, CS_ENOMEM, CS_EINVAL. */

@@ -51,7 +51,7 @@ static void cs_list_line_free(cs_list_line *line)
     line->n = 0;
 }
 
-/* The error column of a 'running' run: who holds it (README "Sharing a
+/* The error column of a 'running' run: who holds it (docs/database.md "Sharing a
  * sweep"). */
 static void cs_list_holder(sqlite3_stmt *st, char *buf, size_t size)
 {

@@ -1,7 +1,7 @@
 -- covshift results schema: the public SQL contract of DESIGN §3.
 -- Embedded into the binary (cs_schema_sql) and applied by cs_store_open;
 -- every statement is IF NOT EXISTS so applying it again changes nothing.
--- README "Results database" documents each column; keep them in step.
+-- docs/database.md documents each column; keep them in step.
 
 -- One experiment file as run: its name and resolved text identify it, so a
 -- re-run of the same file finds this row again and resumes (DESIGN §3).
@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS runs (
     mixture_sep   REAL,            -- NULL unless input = 'mixture'
     shuffle       INTEGER,         -- NULL unless input = 'mixture'
     population    INTEGER NOT NULL DEFAULT 0,
-    -- Schema version 3: the process that claimed the run (README "Sharing a
+    -- Schema version 3: the process that claimed the run (docs/database.md "Sharing a
     -- sweep"); NULL in runs written before. A 'running' run whose holder is
     -- gone is reclaimed by the next covshift run of its experiment.
     holder_host   TEXT,            -- uname nodename
@@ -159,7 +159,7 @@ CREATE TABLE IF NOT EXISTS grad_stats (
 -- (batch norm) and dropout masks (issue 6): per run, layer >= 1 and site,
 -- noise = sqrt(var_across / signal), var_across the mean over probes and
 -- units of the variance across noise_batches batch compositions, signal
--- the mean of the squared mean across them (bias-corrected, README).
+-- the mean of the squared mean across them (bias-corrected, docs/design.md §2).
 CREATE TABLE IF NOT EXISTS bn_noise (
     run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     layer      INTEGER NOT NULL,
