@@ -41,6 +41,25 @@ static void layer_params(cs_run_params *p, cs_activation act)
     p->dropout = 0;
 }
 
+/* A computed array and the fixture block PREFIX MODE_BLOCK it must equal. */
+typedef struct {
+    const char *block;
+    const double *got;
+    size_t n;
+} fixture_block;
+
+static void check_blocks(const char *prefix, const char *mode, const fixture_block *b, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        char name[64], what[96];
+        snprintf(name, sizeof name, "%s_%s", mode, b[k].block);
+        snprintf(what, sizeof what, "%s%s", prefix, name);
+        double *want = load(prefix, name, b[k].n);
+        cs_test_check_close(b[k].got, want, b[k].n, LAYER_RTOL, LAYER_ATOL, what);
+        free(want);
+    }
+}
+
 /* One fixture case in one mode: train = CS_BN_BATCH_UPDATE (batch
  * statistics, then PyTorch's running update), eval = CS_BN_RUNNING. */
 static void check_against_torch(const char *prefix, cs_activation act, const char *mode,
@@ -63,23 +82,12 @@ static void check_against_torch(const char *prefix, cs_activation act, const cha
     assert_int_equal(cs_rng_alloc(&rng), CS_OK);
     cs_layer_forward(h, z, post, bm, bv, x, &L, &p, use, 0, m, rng);
 
-    char name[64], what[96];
-    const struct {
-        const char *block;
-        const double *got;
-        size_t n;
-    } fwd[] = {{"h", h, m * n_out},
-               {"z", z, m * n_out},
-               {"post", post, m * n_out},
-               {"running_mean", rm, n_out},
-               {"running_var", rv, n_out}};
-    for (size_t k = 0; k < sizeof fwd / sizeof fwd[0]; k++) {
-        snprintf(name, sizeof name, "%s_%s", mode, fwd[k].block);
-        snprintf(what, sizeof what, "%s%s", prefix, name);
-        double *want = load(prefix, name, fwd[k].n);
-        cs_test_check_close(fwd[k].got, want, fwd[k].n, LAYER_RTOL, LAYER_ATOL, what);
-        free(want);
-    }
+    const fixture_block fwd[] = {{"h", h, m * n_out},
+                                 {"z", z, m * n_out},
+                                 {"post", post, m * n_out},
+                                 {"running_mean", rm, n_out},
+                                 {"running_var", rv, n_out}};
+    check_blocks(prefix, mode, fwd, sizeof fwd / sizeof fwd[0]);
 
     /* Backward from the state the forward left: in eval mode the given
      * statistics (which the forward did not move), in training mode the
@@ -90,20 +98,11 @@ static void check_against_torch(const char *prefix, cs_activation act, const cha
     double *dbeta = xmalloc(n_out * sizeof *dbeta);
     cs_layer grad = {1, n_in, n_out, dW, db, dgamma, dbeta, NULL, NULL};
     cs_layer_backward(dx, &grad, dh, dz, dpost, x, h, z, bm, bv, &L, &p, use, 0, m, rng);
-    const struct {
-        const char *block;
-        const double *got;
-        size_t n;
-    } bwd[] = {{"dz", dz, m * n_out}, {"dh", dh, m * n_out},     {"dx", dx, m * n_in},
-               {"dW", dW, n_out * n_in}, {"db", db, n_out}, {"dgamma", dgamma, n_out},
-               {"dbeta", dbeta, n_out}};
-    for (size_t k = 0; k < sizeof bwd / sizeof bwd[0]; k++) {
-        snprintf(name, sizeof name, "%s_%s", mode, bwd[k].block);
-        snprintf(what, sizeof what, "%s%s", prefix, name);
-        double *want = load(prefix, name, bwd[k].n);
-        cs_test_check_close(bwd[k].got, want, bwd[k].n, LAYER_RTOL, LAYER_ATOL, what);
-        free(want);
-    }
+    const fixture_block bwd[] = {{"dz", dz, m * n_out},   {"dh", dh, m * n_out},
+                                 {"dx", dx, m * n_in},    {"dW", dW, n_out * n_in},
+                                 {"db", db, n_out},       {"dgamma", dgamma, n_out},
+                                 {"dbeta", dbeta, n_out}};
+    check_blocks(prefix, mode, bwd, sizeof bwd / sizeof bwd[0]);
     double *bufs[] = {x, W, b, gamma, beta, dpost, rm, rv, h, z, post, bm, bv,
                       dz, dh, dx, dW, db, dgamma, dbeta};
     for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
@@ -273,9 +272,10 @@ static double layer_loss(random_layer *t, const cs_run_params *p, cs_bn_use use,
 
 /* Central differences (L(v + e) - L(v - e)) / 2e, e = 1e-6, of every
  * entry of a (n) against grad: truncation e^2 |L'''| / 6 ~ 2e-13 and
- * rounding u |L| / e ~ 1e-10 |L| here (L is a sum of ~50 terms of order
- * 1), so tol = 1e-7 (|fd| + |L|) leaves 1000 times that, while a missing
- * or wrong term is of the order of the gradient itself. */
+ * rounding u |L| / e ~ 1e-10 |L| here (L is a sum of ~30 terms of order
+ * 1; batch norm over 6 rows amplifies it, 1.3e-9 measured), so tol = 1e-7
+ * (|fd| + |L|) leaves a margin of ~100, while a missing or wrong term is
+ * of the order of the gradient itself. */
 static double fd_check(random_layer *t, const cs_run_params *p, cs_bn_use use, const double *c,
                        gsl_rng *rng, double *a, const double *grad, size_t n, const char *what,
                        double *h, double *z, double *post, double *bm, double *bv)

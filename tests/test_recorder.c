@@ -67,16 +67,6 @@ static void record_step_major(const cs_run_params *p, cs_result *r)
     cs_weights_free(ws);
 }
 
-static void assert_results_identical(const cs_result *a, const cs_result *b)
-{
-    size_t hist = 2 * a->nslots * (size_t)(a->bins + 2);
-    assert_memory_equal(a->stats, b->stats, (size_t)a->steps * a->nslots * sizeof(cs_stats));
-    assert_memory_equal(a->hist, b->hist, hist * sizeof(uint64_t));
-    assert_memory_equal(a->hist_lo, b->hist_lo, a->nslots * sizeof(double));
-    assert_memory_equal(a->hist_hi, b->hist_hi, a->nslots * sizeof(double));
-    assert_memory_equal(a->drift, b->drift, a->nslots * sizeof(cs_drift));
-}
-
 static void base_params(cs_run_params *p)
 {
     cs_params_default(p);
@@ -122,7 +112,7 @@ static void test_a_step_major_schedule_records_the_layer_major_bits(void **state
         assert_int_equal(cs_result_alloc(&step_major, &cases[c]), CS_OK);
         assert_int_equal(cs_net_run(&cases[c], layer_major), CS_OK);
         record_step_major(&cases[c], step_major);
-        assert_results_identical(layer_major, step_major);
+        cs_test_assert_results_identical(layer_major, step_major);
         cs_result_free(layer_major);
         cs_result_free(step_major);
     }
