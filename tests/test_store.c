@@ -148,7 +148,8 @@ static double synthetic_mean(int step, size_t slot)
  * leaves it; w1 of slot 0 is NaN. */
 static cs_result *synthetic_result(const cs_run_params *p)
 {
-    cs_result *r = cs_result_alloc(p);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, p), CS_OK);
     assert_non_null(r);
     for (int step = 0; step < r->steps; step++) {
         for (size_t slot = 0; slot < r->nslots; slot++) {
@@ -241,8 +242,8 @@ static void test_result_slots_number_layer0_post_then_three_per_layer(void **sta
 }
 
 /* every allocation of cs_result_alloc made to fail in turn gives
- * NULL with CS_ENOMEM and leaks nothing (ASan build); then it succeeds
- * with zeroed arrays of the right sizes. */
+ * CS_ENOMEM and *out = NULL and leaks nothing (ASan build); then it
+ * succeeds with zeroed arrays of the right sizes. */
 static void test_result_alloc_fails_cleanly_at_every_allocation(void **state)
 {
     (void)state;
@@ -252,10 +253,12 @@ static void test_result_alloc_fails_cleanly_at_every_allocation(void **state)
     for (k = 0; k < 100; k++) {
         cs_error_clear();
         cs_alloc_fail_after(k);
-        r = cs_result_alloc(&p);
+        int rc = cs_result_alloc(&r, &p);
         cs_alloc_fail_reset();
-        if (r)
+        if (rc == CS_OK)
             break;
+        assert_null(r);
+        assert_int_equal(rc, CS_ENOMEM);
         assert_int_equal(cs_error_code(), CS_ENOMEM);
     }
     assert_non_null(r);
@@ -274,7 +277,9 @@ static void test_result_alloc_rejects_empty_shapes(void **state)
     (void)state;
     cs_run_params p = small_params(1);
     p.bins = 0;
-    assert_null(cs_result_alloc(&p));
+    cs_result *r = (cs_result *)&p; /* not NULL, so the test sees it cleared */
+    assert_int_equal(cs_result_alloc(&r, &p), CS_EINVAL);
+    assert_null(r);
     assert_int_equal(cs_error_code(), CS_EINVAL);
     assert_contains(cs_error_message(), "bins 0", "bins = 0");
 }
@@ -600,8 +605,10 @@ static int writer(const char *path, uint64_t seed0, int runs)
         int64_t run = 0;
         if (cs_store_run_begin(s, exp, &p, &run) != CS_OK)
             goto fail;
-        cs_result *r = cs_result_alloc(&p);
-        int rc = r ? cs_store_run_finish(s, run, r) : CS_ENOMEM;
+        cs_result *r;
+        int rc = cs_result_alloc(&r, &p);
+        if (rc == CS_OK)
+            rc = cs_store_run_finish(s, run, r);
         cs_result_free(r);
         if (rc != CS_OK)
             goto fail;
