@@ -859,7 +859,7 @@ static void test_list_prints_experiments_runs_and_errors(void **state)
     char *text = NULL;
     size_t size = 0;
     FILE *out = open_memstream(&text, &size);
-    assert_ok(cs_store_list(f->store, out), "list");
+    assert_ok(cs_store_list(f->store, NULL, out), "list");
     fclose(out);
     assert_contains(text, "experiment 1 'listed'", "list");
     assert_contains(text, "2 runs: 1 done, 1 failed, 0 running", "list");
