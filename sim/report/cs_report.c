@@ -315,7 +315,8 @@ static int cs_report_conditions(cs_selection *sel, FILE *f)
         fputs("*", f);
         if (meaning)
             fprintf(f, ": %s", meaning);
-        fprintf(f, "; %d runs\n", (int)cs_query_int(q, 1));
+        int runs = (int)cs_query_int(q, 1);
+        fprintf(f, "; %d run%s\n", runs, runs == 1 ? "" : "s");
         dropout |= (int)cs_query_int(q, 2);
     }
     cs_query_free(q);
