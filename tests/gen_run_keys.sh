@@ -5,7 +5,10 @@
 # The committed file was made by the binary of commit 68c7681, before the
 # run parameters became one table (sim/model/cs_param.c); test_run_keys
 # checks that every later binary computes the same keys, so that no stored
-# result is orphaned and every interrupted sweep still resumes.
+# result is orphaned and every interrupted sweep still resumes. Runs added
+# to a shipped file since (more seeds, a steps_a axis) were merged in by a
+# later binary with every earlier line kept as it was: the diff of such a
+# change adds lines and removes none.
 #
 #   bash tests/gen_run_keys.sh COVSHIFT_BINARY > tests/fixtures/run_keys.txt
 set -euo pipefail
