@@ -36,7 +36,7 @@ check "layer_stats rows" "SELECT count(*) FROM layer_stats" $((16 * 20 * 91))
 check "integrity" "PRAGMA integrity_check" ok
 
 table=$(sqlite3 "$tmp/q.db" <"$src/scripts/queries/quickstart_table.sql")
-readme=$(sed -n '/<!-- quickstart-table:begin -->/,/<!-- quickstart-table:end -->/p' "$src/README.md" |
+readme=$(sed -n '/<!-- the output of scripts\/queries\/quickstart_table.sql/,/<!-- end of that output -->/p' "$src/README.md" |
     sed '1d;$d')
 if [[ -z "$readme" || "$table" != "$readme" ]]; then
     echo "FAIL: README's quickstart table is not what scripts/queries/quickstart_table.sql prints:" >&2
