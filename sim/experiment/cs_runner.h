@@ -8,13 +8,17 @@
 
 #include "cs_experiment.h"
 
+/* --dry-run: the table of cs_dryrun_print (which reads the database when
+ * it exists), or one canonical line per run (--dry-run=canonical). */
+enum { CS_DRY_RUN_OFF = 0, CS_DRY_RUN_TABLE = 1, CS_DRY_RUN_CANONICAL = 2 };
+
 typedef struct {
     const char *db_path;      /* the results database (created if missing) */
     const char *command_line; /* for provenance */
     int jobs;                 /* worker processes, >= 1 */
     int fail_fast;            /* stop dispatching after the first failed run */
     int quiet;                /* no progress line, no summary (failures still printed) */
-    int dry_run;              /* print the runs, touch no database */
+    int dry_run;              /* CS_DRY_RUN_*: print the runs, write no database */
     int gemm_only;            /* run the schedule with nothing recorded and no
                                  database (cs_net_forward: the speed baseline) */
 } cs_runner_opts;
