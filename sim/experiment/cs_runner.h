@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "cs_experiment.h"
+#include "cs_shard.h"
 
 typedef struct {
     const char *db_path;      /* the results database (created if missing) */
@@ -17,10 +18,11 @@ typedef struct {
     int dry_run;              /* print the runs, touch no database */
     int gemm_only;            /* run the schedule with nothing recorded and no
                                  database (cs_net_forward: the speed baseline) */
+    cs_shard shard;           /* run only this shard's runs (count <= 1: all) */
 } cs_runner_opts;
 
 typedef struct {
-    size_t total;         /* runs in the experiment */
+    size_t total;         /* runs in the experiment (in opts->shard, when sharded) */
     size_t skipped;       /* already done before this invocation */
     size_t done;          /* completed now */
     size_t failed;        /* failed now */
