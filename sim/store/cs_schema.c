@@ -15,6 +15,15 @@
 
 extern const char cs_schema_sql[]; /* sim/store/schema.sql, embedded by CMake */
 
+/* Any version: a run parameter's column added after the history below
+ * (CS_COLUMN_DEFAULT, cs_param.h) is added to every database that lacks
+ * it, whatever its version, with the parameter's default: every run stored
+ * without the column ran with it. So adding a parameter needs no new
+ * schema version, and a database never counts as damaged for lacking one.
+ * The same holds for a table no result depends on (the merge records):
+ * created empty wherever it is missing. */
+#define CS_SCHEMA_ANY_VERSION INT_MAX
+
 /* What each version after 1 added, so that an older database is told
  * apart from a damaged one: column NULL means the whole table. definition
  * is what ALTER TABLE ADD COLUMN gives the column (the default is what
@@ -38,15 +47,10 @@ static const struct {
     {3, "runs", "holder_host", "TEXT", "NULL"},
     {3, "runs", "holder_pid", "INTEGER", "NULL"},
     {3, "runs", "holder_start", "TEXT", "NULL"},
+    {CS_SCHEMA_ANY_VERSION, "merges", NULL, NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "merge_shards", NULL, NULL, NULL},
 };
 #define CS_SCHEMA_NHISTORY (sizeof cs_schema_history / sizeof cs_schema_history[0])
-
-/* Any version: a run parameter's column added after the history above
- * (CS_COLUMN_DEFAULT, cs_param.h) is added to every database that lacks
- * it, whatever its version, with the parameter's default: every run stored
- * without the column ran with it. So adding a parameter needs no new
- * schema version, and a database never counts as damaged for lacking one. */
-#define CS_SCHEMA_ANY_VERSION INT_MAX
 
 /* One column or table a later version added: the history, then every run
  * parameter column the history does not name. */
