@@ -443,7 +443,7 @@ static int cs_merge_shard_rows(cs_merge_out *m, cs_merge_counts *c)
     memset(c, 0, sizeof *c);
     if ((rc = cs_store_exec(m->w,
                             "DELETE FROM temp.merge_exp; DELETE FROM temp.merge_pick;"
-                            " DELETE FROM temp.merge_map",
+                            " DELETE FROM temp.merge_map; DELETE FROM temp.merge_gone",
                             "merging: clearing its work tables")) != CS_OK)
         return rc;
     /* Experiments: found by (name, config_text), or created with the
@@ -470,11 +470,25 @@ static int cs_merge_shard_rows(cs_merge_out *m, cs_merge_counts *c)
              " JOIN main.experiments e ON e.id = o.experiment_id WHERE o.run_key ="
              " merge_pick.run_key AND e.name = merge_pick.name AND (o.status = 'done' OR"
              " (merge_pick.status = 'failed' AND o.status = 'failed')));"
-             "DELETE FROM main.runs WHERE status = 'failed' AND id IN (SELECT o.id FROM"
-             " temp.merge_pick p JOIN main.runs o ON o.run_key = p.run_key JOIN"
+             /* a failed run of the output that a done one replaces */
+             "INSERT INTO temp.merge_gone (id) SELECT o.id FROM temp.merge_pick p JOIN"
+             " main.runs o ON o.run_key = p.run_key AND o.status = 'failed' JOIN"
              " main.experiments e ON e.id = o.experiment_id AND e.name = p.name"
-             " WHERE p.carry AND p.status = 'done')",
+             " WHERE p.carry AND p.status = 'done'",
              "merging: choosing the runs to carry over")) != CS_OK)
+        return rc;
+    /* Foreign keys are off on this connection (checking each row's run
+     * would take most of the time): the rows of replaced runs go by hand,
+     * and every row carried over refers to a run inserted before it. */
+    for (size_t i = 0; i < m->ntables; i++)
+        if ((rc = cs_merge_exec(m,
+                                sqlite3_mprintf("DELETE FROM main.\"%w\" WHERE run_id IN (SELECT id"
+                                                " FROM temp.merge_gone)",
+                                                m->tables[i]),
+                                "merging: replacing a failed run")) != CS_OK)
+            return rc;
+    if ((rc = cs_store_exec(m->w, "DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.merge_gone)",
+                            "merging: replacing a failed run")) != CS_OK)
         return rc;
     /* New ids after every id ever given (AUTOINCREMENT: never reused). */
     int64_t base = 0;
@@ -690,10 +704,10 @@ static int cs_merge_open_out(const cs_merge_opts *o, cs_merge_out *m)
     cs_free(uri);
     if (rc != CS_OK)
         return rc;
-    /* foreign keys: a failed run a done one replaces takes its rows along */
     if ((rc = cs_store_exec(m->w,
-                            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-                            " PRAGMA temp_store = MEMORY;"
+                            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;"
+                            " PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;"
+                            " CREATE TEMP TABLE merge_gone (id INTEGER PRIMARY KEY);"
                             " CREATE TEMP TABLE merge_exp (src_id INTEGER PRIMARY KEY,"
                             "  out_id INTEGER NOT NULL, name TEXT NOT NULL);"
                             " CREATE TEMP TABLE merge_pick (src_id INTEGER PRIMARY KEY,"
