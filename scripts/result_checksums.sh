@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 
 bin=build/covshift
 db_only=
-out=$(mktemp -d "${TMPDIR:-/tmp}/covshift-sums.XXXXXX")
+out=
 files=()
 while (($#)); do
     case $1 in
@@ -32,6 +32,7 @@ while (($#)); do
     *) files+=("$1"); shift ;;
     esac
 done
+[[ -n $out ]] || out=$(mktemp -d "${TMPDIR:-/tmp}/covshift-sums.XXXXXX")
 # Prints one line per result table of database $1 (named $2), and the run keys.
 sums() {
     local db=$1 name=$2 table rows sum
