@@ -101,7 +101,7 @@ int cmd_merge(int argc, char **argv)
         if (sum.result_rows >= 1000)
             fprintf(stderr, ", %.2f s per million rows",
                     sum.seconds / ((double)sum.result_rows / 1e6));
-        fprintf(stderr, ")\n");
+        fprintf(stderr, "; %.2f s of it checking every shard first)\n", sum.precheck_seconds);
     }
     return CS_EXIT_OK;
 }

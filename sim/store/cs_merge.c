@@ -286,7 +286,8 @@ static int cs_merge_precheck(const cs_merge_opts *o)
     sqlite3 *ref = NULL;
     int rc = CS_OK;
     struct stat out_st;
-    int out_exists = stat(o->out_path, &out_st) == 0;
+    /* an empty file (touch OUT.db) is a new database, as for covshift run */
+    int out_exists = stat(o->out_path, &out_st) == 0 && out_st.st_size > 0;
     if (sqlite3_open_v2(":memory:", &ref, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
         sqlite3_exec(ref, cs_schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
         rc = cs_error_set(CS_EDB, "building the reference schema: %s",
