@@ -233,6 +233,21 @@ refused "junk.db" all.db junk.db
 [[ ! -e new.db ]] || fail "a refused merge created new.db"
 ok "another config of the name, schema version 2, a missing file, the output itself, not a database: exit 2 naming it, nothing written"
 
+# A name with several configs (a file edited and run again into the same
+# database) merges with shards that share one of them; a BLAS core that
+# differs between shards is warned about.
+"$bin" run "$sweep" --set seed=1 --db edited.db --quiet
+"$bin" run "$sweep" --db edited.db --quiet
+[[ $(q edited.db "SELECT count(*) FROM experiments") == 2 ]] || fail "edited.db should hold two configs"
+cp "${shards[3]}" core.db
+q core.db "UPDATE experiments SET blas = 'OpenBLAS 0.3.21; core Prescott, set by OPENBLAS_CORETYPE=Prescott'"
+"$bin" merge edited_out.db "${shards[@]:0:4}" edited.db core.db 2>edited.log || fail "merge of an edited sweep: $(cat edited.log)"
+[[ $(sums edited_out.db) == "$ref" && $(q edited_out.db "SELECT count(*) FROM runs") == 48 ]] ||
+    fail "an edited sweep's merge"
+grep -q "warning: the shards ran on 2 different BLAS cores.* Prescott (first in 'core.db')" edited.log ||
+    fail "no warning about two BLAS cores: $(cat edited.log)"
+ok "a name with two configs merges with shards that share one; two BLAS cores are warned about"
+
 # ---------------------------------------------------------------- killed
 # A sweep with more rows per shard, so that a merge is caught part way.
 cat >big.ini <<'EOF'

@@ -311,7 +311,9 @@ static int cs_export_value(FILE *out, sqlite3_stmt *st, int col, const cs_export
         if (o->format == CS_EXPORT_JSON)
             fputs("null", out);
         return CS_OK;
-    case SQLITE_INTEGER: fprintf(out, "%lld", (long long)sqlite3_column_int64(st, col)); return CS_OK;
+    case SQLITE_INTEGER:
+        fprintf(out, "%lld", (long long)sqlite3_column_int64(st, col));
+        return CS_OK;
     case SQLITE_FLOAT:
         cs_export_real(sqlite3_column_double(st, col), o->format == CS_EXPORT_JSON, num,
                        sizeof num);

@@ -96,6 +96,15 @@ static void cs_merge_first_difference(const char *a, const char *b, const char *
     int line = 1;
     for (;;) {
         size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+        if (!*a != !*b) { /* one text ends before this line */
+            const char *longer = *a ? a : b;
+            size_t n = *a ? la : lb;
+            snprintf(buf, size,
+                     "line %d reads '%.*s'%s %s%s%s, and the other config ends before it", line,
+                     (int)(n < 60 ? n : 60), longer, n > 60 ? "..." : "", *a ? "here" : "in '",
+                     *a ? "" : other_file, *a ? "" : "'");
+            return;
+        }
         if (la != lb || memcmp(a, b, la) != 0 || (!a[la]) != (!b[lb])) {
             snprintf(buf, size, "line %d reads '%.*s'%s here and '%.*s'%s in '%s'", line,
                      (int)(la < 60 ? la : 60), a, la > 60 ? "..." : "",
@@ -488,7 +497,8 @@ static int cs_merge_shard_rows(cs_merge_out *m, cs_merge_counts *c)
                                                 m->tables[i]),
                                 "merging: replacing a failed run")) != CS_OK)
             return rc;
-    if ((rc = cs_store_exec(m->w, "DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.merge_gone)",
+    if ((rc = cs_store_exec(m->w,
+                            "DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.merge_gone)",
                             "merging: replacing a failed run")) != CS_OK)
         return rc;
     /* New ids after every id ever given (AUTOINCREMENT: never reused). */
@@ -525,7 +535,8 @@ static int cs_merge_shard_rows(cs_merge_out *m, cs_merge_counts *c)
             return rc;
         c->rows += rows;
     }
-    if ((rc = cs_merge_int(m, "SELECT count(*) FROM temp.merge_pick WHERE carry AND status = 'done'",
+    if ((rc = cs_merge_int(m,
+                           "SELECT count(*) FROM temp.merge_pick WHERE carry AND status = 'done'",
                            "merging: counting", &c->done)) != CS_OK ||
         (rc = cs_merge_int(m,
                            "SELECT count(*) FROM temp.merge_pick WHERE carry AND status = 'failed'",
