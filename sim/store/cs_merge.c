@@ -342,8 +342,7 @@ done:
 
 /* ---- carrying one shard over ---- */
 
-/* The output's connection, its result tables, and the statements every
- * shard uses. */
+/* The output's connection, its result tables and the merge's row. */
 typedef struct {
     cs_store *w;
     char **tables; /* result tables: their run_id refers to runs */
@@ -643,7 +642,7 @@ static int cs_merge_shard(cs_merge_out *m, const char *path, size_t position,
         goto detach;
     if ((rc = cs_merge_shard_rows(m, &c)) != CS_OK ||
         (rc = cs_merge_record(m, path, position, &c, cs_merge_now() - t0)) != CS_OK) {
-        cs_error_prefix(rc, "merging '%s': ", path);
+        cs_error_prefix(rc, "shard '%s': ", path);
         goto fail;
     }
     if ((rc = cs_store_exec(m->w, "COMMIT", "merging: committing a shard")) != CS_OK)
