@@ -17,7 +17,8 @@
 
 static const char *const cs_run_usage =
     "usage: covshift run FILE [--db PATH] [--set key=value ...] [--jobs N]\n"
-    "                    [--dry-run[=canonical]] [--fail-fast] [--quiet] [--gemm-only]\n"
+    "                    [--shard K/N] [--dry-run[=canonical]] [--fail-fast] [--quiet]\n"
+    "                    [--gemm-only]\n"
     "\n"
     "Runs every run of the experiment file FILE (the cartesian product of its\n"
     "list and range values) and stores each, whole or not at all, in a SQLite\n"
@@ -35,6 +36,15 @@ static const char *const cs_run_usage =
     "                    runs the steps of a layer on cores/N threads (COVSHIFT_THREADS\n"
     "                    overrides) with single-threaded dgemm, so threads x jobs <=\n"
     "                    cores; results are bit-identical whatever N and the threads\n"
+    "  --shard K/N       run only shard K of N (0 <= K < N) of the sweep: the runs whose\n"
+    "                    run_key maps to K (a fixed hash, so a run keeps its shard\n"
+    "                    whatever is added to the sweep); the default database is then\n"
+    "                    results/<name>.shard-K-of-N.db. Without it, K and N come from\n"
+    "                    a Slurm job array 0..N-1 (SLURM_ARRAY_TASK_ID with\n"
+    "                    SLURM_ARRAY_TASK_COUNT or _MIN/_MAX), else from the rank of\n"
+    "                    mpirun (OMPI_COMM_WORLD_RANK/SIZE) or a PMI launcher\n"
+    "                    (PMI_RANK/SIZE), else of an srun step (SLURM_PROCID/SLURM_NTASKS);\n"
+    "                    merge the shards with covshift merge (docs/cluster.md)\n"
     "  --dry-run         print the runs and stop, writing nothing: a column per key\n"
     "                    that varies (the others once above), each run's run_key,\n"
     "                    whether the database (when it exists) holds it done, its\n"
@@ -62,6 +72,7 @@ static const struct option cs_run_options[] = {
     {"jobs", required_argument, NULL, 'j'},    {"dry-run", optional_argument, NULL, 'n'},
     {"fail-fast", no_argument, NULL, 'f'},     {"quiet", no_argument, NULL, 'q'},
     {"gemm-only", no_argument, NULL, 'g'},     {"help", no_argument, NULL, 'h'},
+    {"shard", required_argument, NULL, 'k'},
     {NULL, 0, NULL, 0},
 };
 
@@ -95,6 +106,7 @@ int cmd_run(int argc, char **argv)
     cs_experiment *e = NULL;
     char *command_line = cs_run_command_line(argc, argv);
     char db_default[4096];
+    int shard_given = 0;
     if (!sets || !command_line) {
         status = cs_cli_fail("run", cs_error_set(CS_ENOMEM, "out of memory"));
         goto done;
@@ -118,6 +130,15 @@ int cmd_run(int argc, char **argv)
                 goto done;
             }
             opts.jobs = (int)j;
+            break;
+        }
+        case 'k': {
+            int rc = cs_shard_parse(&opts.shard, optarg);
+            if (rc != CS_OK) {
+                status = cs_cli_fail("run", rc);
+                goto done;
+            }
+            shard_given = 1;
             break;
         }
         case 'n':
@@ -153,7 +174,14 @@ int cmd_run(int argc, char **argv)
         status = CS_EXIT_USAGE;
         goto done;
     }
-    int rc = cs_experiment_load(&e, argv[optind]);
+    /* An explicit --shard wins; the environment is read, and checked,
+     * only without it. */
+    int rc = shard_given ? CS_OK : cs_shard_from_env(&opts.shard);
+    if (rc != CS_OK) {
+        status = cs_cli_fail("run", rc);
+        goto done;
+    }
+    rc = cs_experiment_load(&e, argv[optind]);
     for (int i = 0; rc == CS_OK && i < nsets; i++)
         rc = cs_override_apply(e, sets[i]);
     if (rc != CS_OK) {
@@ -161,7 +189,7 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     if (!db) {
-        snprintf(db_default, sizeof db_default, "results/%s.db", cs_experiment_name(e));
+        cs_shard_db_name(db_default, sizeof db_default, cs_experiment_name(e), &opts.shard);
         db = db_default;
     }
     opts.db_path = db;

@@ -79,6 +79,11 @@ int cs_runner_run(const cs_experiment *e, const cs_runner_opts *o, cs_runner_sum
     int rc = cs_expand_runs(e, &runs, &nruns);
     if (rc != CS_OK)
         goto done;
+    size_t sweep_runs = nruns;
+    cs_shard_keep(&o->shard, runs, &nruns);
+    if (o->shard.count > 1 && (o->dry_run || !o->quiet))
+        fprintf(o->dry_run ? stdout : stderr, "shard %d/%d (%s): %zu of the %zu runs of the sweep\n",
+                o->shard.index, o->shard.count, o->shard.source, nruns, sweep_runs);
     sum->total = nruns;
     const char *name = cs_experiment_name(e);
 

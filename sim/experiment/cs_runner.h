@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "cs_experiment.h"
+#include "cs_shard.h"
 
 /* --dry-run: the table of cs_dryrun_print (which reads the database when
  * it exists), or one canonical line per run (--dry-run=canonical). */
@@ -21,10 +22,11 @@ typedef struct {
     int dry_run;              /* CS_DRY_RUN_*: print the runs, write no database */
     int gemm_only;            /* run the schedule with nothing recorded and no
                                  database (cs_net_forward: the speed baseline) */
+    cs_shard shard;           /* run only this shard's runs (count <= 1: all) */
 } cs_runner_opts;
 
 typedef struct {
-    size_t total;         /* runs in the experiment */
+    size_t total;         /* runs in the experiment (in opts->shard, when sharded) */
     size_t skipped;       /* already done before this invocation */
     size_t done;          /* completed now */
     size_t failed;        /* failed now */
