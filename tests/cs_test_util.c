@@ -290,3 +290,15 @@ struct sqlite3 *cs_test_db(const char *path)
     cs_test_dbs[cs_test_ndbs++].db = db;
     return db;
 }
+
+void cs_test_assert_results_identical(const cs_result *a, const cs_result *b)
+{
+    assert_int_equal(a->nslots, b->nslots);
+    assert_int_equal(a->steps, b->steps);
+    size_t hist = 2 * a->nslots * (size_t)(a->bins + 2);
+    assert_memory_equal(a->stats, b->stats, (size_t)a->steps * a->nslots * sizeof(cs_stats));
+    assert_memory_equal(a->hist, b->hist, hist * sizeof(uint64_t));
+    assert_memory_equal(a->hist_lo, b->hist_lo, a->nslots * sizeof(double));
+    assert_memory_equal(a->hist_hi, b->hist_hi, a->nslots * sizeof(double));
+    assert_memory_equal(a->drift, b->drift, a->nslots * sizeof(cs_drift));
+}

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "cs_result.h"
+
 /* Fixture files (tests/fixtures/NAME.txt) hold blocks:
  *   @name count
  *   v0 v1 ... (count values, %.17g, any whitespace; nan/inf allowed)
@@ -30,6 +32,10 @@ void cs_test_assert_close(const double *got, const double *want, size_t n, doubl
  * difference, so the margin under a reference tolerance shows in the log. */
 void cs_test_check_close(const double *got, const double *want, size_t n, double rtol,
                          double atol, const char *what);
+
+/* Fails the test unless the layer_stats, histograms, their ranges and the
+ * drift of a and b (results of the same parameters) are equal bit for bit. */
+void cs_test_assert_results_identical(const cs_result *a, const cs_result *b);
 
 /* A fresh directory under $TMPDIR (malloc'd path); removed by
  * cs_test_rmdir (rm -rf). */

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Reference fixtures for core/ from PyTorch and NumPy, in float64.
 
-Writes tests/fixtures/torch_activation.txt, torch_bn.txt and torch_dense.txt
-in the block format of tests/cs_test_util.h ("@name count" then the values,
+Writes tests/fixtures/torch_activation.txt, torch_bn.txt, torch_dense.txt and
+torch_layer.txt in the block format of tests/cs_test_util.h ("@name count" then the values,
 repr() of each double, which round-trips exactly). Inputs are drawn here from
 a fixed NumPy seed and written into the fixture, so the C tests read the very
 same inputs. DESIGN §1: activations, batch norm (PyTorch BatchNorm1d), dense.
@@ -22,6 +22,7 @@ rng = np.random.default_rng(20240611)
 # Draws for blocks added later come from their own stream, so that adding
 # them leaves every earlier block of the fixtures as it was.
 rng_eval_backward = np.random.default_rng(20240612)
+rng_layer = np.random.default_rng(20240613)
 
 
 class Fixture:
@@ -228,8 +229,81 @@ db for an upstream gradient dh. Per case PREFIX: shape = [m, n_in, n_out].
     fx.write()
 
 
+# ---------------------------------------------------------------- a whole layer
+def gen_layer_case(fx, prefix, m, n_in, n_out, act):
+    """One layer x -> h = linear(x) -> z = BatchNorm1d(h) -> post = act(z),
+    with affine gamma, beta and running statistics that are not PyTorch's
+    start, in training mode (batch statistics, then the running update)
+    and in eval mode (the running statistics as given), and autograd's
+    gradients of every tensor for an upstream dpost."""
+    r = rng_layer
+    x = r.standard_normal((m, n_in))
+    W = r.standard_normal((n_out, n_in)) / np.sqrt(n_in)
+    b = 0.3 * r.standard_normal(n_out)
+    gamma = 1.0 + 0.5 * r.standard_normal(n_out)
+    beta = 0.5 * r.standard_normal(n_out)
+    running_mean = 0.5 * r.standard_normal(n_out)
+    running_var = 0.5 + r.random(n_out)
+    dpost = r.standard_normal((m, n_out))
+    fx.block(prefix + "shape", [m, n_in, n_out])
+    for name, v in (("x", x), ("W", W), ("b", b), ("gamma", gamma), ("beta", beta),
+                    ("running_mean", running_mean), ("running_var", running_var),
+                    ("dpost", dpost)):
+        fx.block(prefix + name, v)
+    for mode in ("train", "eval"):
+        lin = torch.nn.Linear(n_in, n_out)
+        bn = torch.nn.BatchNorm1d(n_out, eps=1e-5, momentum=0.1)
+        with torch.no_grad():
+            lin.weight.copy_(t(W))
+            lin.bias.copy_(t(b))
+            bn.weight.copy_(t(gamma))
+            bn.bias.copy_(t(beta))
+            bn.running_mean.copy_(t(running_mean))
+            bn.running_var.copy_(t(running_var))
+        bn.train(mode == "train")
+        xt = t(x, grad=True)
+        h = lin(xt)
+        h.retain_grad()
+        z = bn(h)
+        z.retain_grad()
+        post = ACTIVATIONS[act](z)
+        post.backward(t(dpost))
+        fx.block(prefix + mode + "_h", h)
+        fx.block(prefix + mode + "_z", z)
+        fx.block(prefix + mode + "_post", post)
+        fx.block(prefix + mode + "_running_mean", bn.running_mean)
+        fx.block(prefix + mode + "_running_var", bn.running_var)
+        fx.block(prefix + mode + "_dz", z.grad)
+        fx.block(prefix + mode + "_dh", h.grad)
+        fx.block(prefix + mode + "_dx", xt.grad)
+        fx.block(prefix + mode + "_dW", lin.weight.grad)
+        fx.block(prefix + mode + "_db", lin.bias.grad)
+        fx.block(prefix + mode + "_dgamma", bn.weight.grad)
+        fx.block(prefix + mode + "_dbeta", bn.bias.grad)
+
+
+def gen_layer():
+    fx = Fixture("torch_layer", """
+A whole layer (docs/design.md §1): h = linear(x), z = BatchNorm1d(h) (eps
+1e-5, momentum 0.1, affine gamma and beta, running statistics set to the
+given ones), post = phi(z), in training mode (train_*: batch statistics and
+the running update after it) and eval mode (eval_*: the given running
+statistics), and autograd's dz, dh, dx, dW, db, dgamma, dbeta for an
+upstream dpost. Per case PREFIX (small_: tanh, large_: gelu): shape =
+[m, n_in, n_out]. init_running_mean, init_running_var: a fresh
+BatchNorm1d's running statistics.
+""")
+    gen_layer_case(fx, "small_", 7, 5, 6, "tanh")
+    gen_layer_case(fx, "large_", 48, 20, 24, "gelu")
+    fresh = torch.nn.BatchNorm1d(24)
+    fx.block("init_running_mean", fresh.running_mean)
+    fx.block("init_running_var", fresh.running_var)
+    fx.write()
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     gen_activation()
     gen_bn()
     gen_dense()
+    gen_layer()

@@ -38,11 +38,13 @@ static void test_allocation_failure_anywhere_in_a_run_is_enomem_without_leaks(vo
     (void)state;
     cs_run_params p;
     all_claims(&p);
-    cs_result *want = cs_result_alloc(&p);
+    cs_result *want;
+    assert_int_equal(cs_result_alloc(&want, &p), CS_OK);
     assert_int_equal(cs_sim_run(&p, want), CS_OK);
     int failures = 0;
     for (long k = 0;; k++) {
-        cs_result *r = cs_result_alloc(&p);
+        cs_result *r;
+        assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
         assert_non_null(r);
         cs_alloc_fail_after(k);
         int rc = cs_sim_run(&p, r);

@@ -66,13 +66,15 @@ static void test_each_pass_allocates_what_its_plan_counts(void **state)
     (void)state;
     cs_net_set_threads(2); /* the slack below is two threads' small structs */
     cs_run_params p = every_pass();
-    cs_result *r = cs_result_alloc(&p);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
     assert_non_null(r);
 
     cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(1);
     cs_result_plan(&p, &plan);
     cs_alloc_fail_reset();
-    cs_result *again = cs_result_alloc(&p);
+    cs_result *again;
+    assert_int_equal(cs_result_alloc(&again, &p), CS_OK);
     check_plan("result", plan.bytes, cs_alloc_bytes());
     cs_result_free(again);
 
@@ -283,7 +285,8 @@ static void test_a_run_with_the_most_bins_completes(void **state)
     p.batch = 4;
     p.steps_a = p.steps_b = 2;
     p.bins = CS_MAX_BINS;
-    cs_result *r = cs_result_alloc(&p);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
     assert_non_null(r);
     assert_int_equal(cs_sim_run(&p, r), CS_OK);
     uint64_t total = 0;

@@ -36,7 +36,8 @@ static void gap_params(cs_run_params *p)
 
 static cs_result *run_gap(const cs_run_params *p)
 {
-    cs_result *r = cs_result_alloc(p);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, p), CS_OK);
     assert_non_null(r);
     assert_non_null(r->gap);
     int rc = cs_gap_run(p, r);
@@ -140,8 +141,10 @@ static void test_mixture_population_statistics_are_exact(void **state)
     gap_params(&p);
     p.input_dim = 3;
     size_t N = 20000, d = 3;
-    cs_source *src = cs_source_alloc(&p);
-    gsl_rng *rng = cs_rng_alloc();
+    cs_source *src;
+    assert_int_equal(cs_source_alloc(&src, &p), CS_OK);
+    gsl_rng *rng;
+    assert_int_equal(cs_rng_alloc(&rng), CS_OK);
     double *x = malloc(N * d * sizeof *x), mean[3], var[3];
     cs_rng_seed(rng, 7, CS_STREAM_HELDOUT, 0);
     assert_int_equal(cs_source_draw_a(src, x, N, rng), CS_OK);
@@ -162,7 +165,8 @@ static void test_mixture_population_statistics_are_exact(void **state)
     p.shuffle = 0;
     p.batch = 2000;
     p.input_dim = 3;
-    cs_source *one = cs_source_alloc(&p);
+    cs_source *one;
+    assert_int_equal(cs_source_alloc(&one, &p), CS_OK);
     assert_int_equal(cs_source_batch(one, 0, x, rng), CS_OK);
     for (size_t j = 0; j < d; j++) {
         double s = 0, ss = 0;
@@ -190,7 +194,8 @@ static void test_gap_rows_as_documented(void **state)
     p.steps_a = 5;
     p.population = 512;
     p.dropout = 0.1;
-    cs_result *r = cs_result_alloc(&p);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
     assert_int_equal(cs_sim_run(&p, r), CS_OK);
     for (int l = 0; l <= p.depth; l++)
         assert_true(isfinite(r->gap[l].mean_gap) && r->gap[l].var_gap >= 0 &&
@@ -198,7 +203,7 @@ static void test_gap_rows_as_documented(void **state)
     cs_result_free(r);
     p.norm = CS_NORM_NONE;
     assert_false(cs_result_has_gap(&p));
-    r = cs_result_alloc(&p);
+    assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
     assert_null(r->gap);
     assert_int_equal(cs_gap_run(&p, r), CS_EINVAL);
     cs_result_free(r);

@@ -40,8 +40,10 @@ static void small_params(cs_run_params *p)
 static void run_to(cs_grad *g, const cs_run_params *p, int step, double *x0, double *dx0,
                    double **dW, cs_grad_row *rows)
 {
-    cs_source *src = cs_source_alloc(p);
-    gsl_rng *r = cs_rng_alloc();
+    cs_source *src;
+    assert_int_equal(cs_source_alloc(&src, p), CS_OK);
+    gsl_rng *r;
+    assert_int_equal(cs_rng_alloc(&r), CS_OK);
     assert_non_null(src);
     assert_non_null(r);
     for (int s = 0; s <= step; s++) {
@@ -92,7 +94,8 @@ static double fd_check(cs_grad *g, int step, const double *x0, double *a, const 
 static void check_against_fd(const cs_run_params *p, int step, const char *label)
 {
     size_t m = (size_t)p->batch, w = (size_t)p->width, d0 = (size_t)p->input_dim;
-    cs_grad *g = cs_grad_alloc(p, (size_t)1 << 30);
+    cs_grad *g;
+    assert_int_equal(cs_grad_alloc(&g, p, (size_t)1 << 30), CS_OK);
     assert_non_null(g);
     double *x0 = malloc(m * d0 * sizeof *x0), *dx0 = malloc(m * d0 * sizeof *dx0);
     double *dW[16];
@@ -181,7 +184,9 @@ static void test_weight_regeneration_changes_no_bit(void **state)
     cs_grad_row *a = calloc(n, sizeof *a), *b = calloc(n, sizeof *b);
     size_t m = (size_t)p.batch, d0 = (size_t)p.input_dim;
     double *x0 = malloc(m * d0 * sizeof *x0);
-    cs_grad *cached = cs_grad_alloc(&p, (size_t)1 << 30), *regen = cs_grad_alloc(&p, 0);
+    cs_grad *cached, *regen;
+    assert_int_equal(cs_grad_alloc(&cached, &p, (size_t)1 << 30), CS_OK);
+    assert_int_equal(cs_grad_alloc(&regen, &p, 0), CS_OK);
     assert_non_null(cached);
     assert_non_null(regen);
     assert_non_null(cs_grad_weights(cached, 3));
@@ -216,11 +221,15 @@ static void test_grad_forward_is_the_layer_major_run(void **state)
         p.dropout = i == 1 ? 0.2 : 0.0;
         p.shift_mean = 1.0;
         p.shift_scale = 2.0;
-        cs_result *r = cs_result_alloc(&p);
+        cs_result *r;
+        assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
         assert_int_equal(cs_net_run(&p, r), CS_OK);
-        cs_grad *g = cs_grad_alloc(&p, 0);
-        cs_source *src = cs_source_alloc(&p);
-        gsl_rng *rng = cs_rng_alloc();
+        cs_grad *g;
+        assert_int_equal(cs_grad_alloc(&g, &p, 0), CS_OK);
+        cs_source *src;
+        assert_int_equal(cs_source_alloc(&src, &p), CS_OK);
+        gsl_rng *rng;
+        assert_int_equal(cs_rng_alloc(&rng), CS_OK);
         double *x0 = malloc((size_t)p.batch * (size_t)p.input_dim * sizeof *x0);
         cs_grad_row rows[8];
         for (int s = 0; s < r->steps; s++) {
@@ -253,7 +262,8 @@ static void test_grad_rows_as_documented(void **state)
     cs_run_params p;
     small_params(&p);
     p.norm = CS_NORM_BATCH;
-    cs_result *r = cs_result_alloc(&p);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
     assert_non_null(r);
     assert_non_null(r->grad);
     assert_int_equal(cs_sim_run(&p, r), CS_OK);
@@ -272,7 +282,7 @@ static void test_grad_rows_as_documented(void **state)
     cs_result_free(r);
     /* grad = false allocates no rows and cs_grad_run refuses */
     p.grad = 0;
-    r = cs_result_alloc(&p);
+    assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
     assert_null(r->grad);
     assert_int_equal(cs_grad_run(&p, r), CS_EINVAL);
     cs_result_free(r);
@@ -299,7 +309,8 @@ static void test_batch_norm_gradients_explode_towards_the_input(void **state)
     double ratio[2];
     for (int norm = 0; norm < 2; norm++) {
         p.norm = norm ? CS_NORM_BATCH : CS_NORM_NONE;
-        cs_result *r = cs_result_alloc(&p);
+        cs_result *r;
+        assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
         assert_int_equal(cs_sim_run(&p, r), CS_OK);
         ratio[norm] = r->grad[1].grad_x_norm / r->grad[(size_t)p.depth].grad_x_norm;
         cs_result_free(r);

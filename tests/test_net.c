@@ -17,7 +17,8 @@
 
 static cs_result *run_net(const cs_run_params *p)
 {
-    cs_result *r = cs_result_alloc(p);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, p), CS_OK);
     assert_non_null(r);
     int rc = cs_net_run(p, r);
     if (rc != CS_OK)
@@ -426,18 +427,6 @@ static void test_norm_none_and_batch_share_weights_bit_for_bit(void **state)
     cs_result_free(batch);
 }
 
-static void assert_results_identical(const cs_result *a, const cs_result *b)
-{
-    assert_int_equal(a->nslots, b->nslots);
-    assert_int_equal(a->steps, b->steps);
-    size_t hist = 2 * a->nslots * (size_t)(a->bins + 2);
-    assert_memory_equal(a->stats, b->stats, (size_t)a->steps * a->nslots * sizeof(cs_stats));
-    assert_memory_equal(a->hist, b->hist, hist * sizeof(uint64_t));
-    assert_memory_equal(a->hist_lo, b->hist_lo, a->nslots * sizeof(double));
-    assert_memory_equal(a->hist_hi, b->hist_hi, a->nslots * sizeof(double));
-    assert_memory_equal(a->drift, b->drift, a->nslots * sizeof(cs_drift));
-}
-
 /* Two runs of the same parameters are bit-identical (stats, histograms,
  * ranges, drift), for a BN/ema relu stack with orthogonal init on uniform
  * input and for the worksheet's images. */
@@ -450,7 +439,7 @@ static void test_two_runs_are_bit_identical(void **state)
     p.init = CS_INIT_ORTHOGONAL;
     p.input = CS_INPUT_UNIFORM;
     cs_result *a = run_net(&p), *b = run_net(&p);
-    assert_results_identical(a, b);
+    cs_test_assert_results_identical(a, b);
     cs_result_free(a);
     cs_result_free(b);
 
@@ -460,7 +449,7 @@ static void test_two_runs_are_bit_identical(void **state)
     p.batch = 4;
     a = run_net(&p);
     b = run_net(&p);
-    assert_results_identical(a, b);
+    cs_test_assert_results_identical(a, b);
     cs_result_free(a);
     cs_result_free(b);
 }
@@ -498,7 +487,7 @@ static void test_thread_counts_give_bit_identical_results(void **state)
             setenv("COVSHIFT_THREADS", counts[k], 1);
             assert_int_equal(cs_net_threads(), atoi(counts[k]));
             cs_result *many = run_net(&cases[c]);
-            assert_results_identical(one, many);
+            cs_test_assert_results_identical(one, many);
             cs_result_free(many);
             /* and the schedule alone runs on the team too */
             assert_int_equal(cs_net_forward(&cases[c]), CS_OK);
@@ -594,7 +583,8 @@ static void test_invalid_params_are_refused(void **state)
     (void)state;
     cs_run_params p;
     small_params(&p);
-    cs_result *r = cs_result_alloc(&p);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
     assert_non_null(r);
     p.norm = CS_NORM_BATCH;
     p.batch = 1;

@@ -28,7 +28,8 @@ static void noise_params(cs_run_params *p)
 
 static cs_result *run_noise(const cs_run_params *p)
 {
-    cs_result *r = cs_result_alloc(p);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, p), CS_OK);
     assert_non_null(r);
     assert_non_null(r->noise);
     int rc = cs_noise_run(p, r);
@@ -133,7 +134,8 @@ static void test_noise_rows_as_documented(void **state)
     noise_params(&p);
     p.norm = CS_NORM_BATCH;
     p.dropout = 0.2;
-    cs_result *r = cs_result_alloc(&p);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
     assert_int_equal(cs_sim_run(&p, r), CS_OK);
     for (int l = 1; l <= p.depth; l++)
         for (int s = 0; s < CS_SITE_COUNT; s++) {
@@ -143,7 +145,7 @@ static void test_noise_rows_as_documented(void **state)
         }
     cs_result_free(r);
     p.noise_probes = 0;
-    r = cs_result_alloc(&p);
+    assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
     assert_null(r->noise);
     assert_int_equal(cs_noise_run(&p, r), CS_EINVAL);
     cs_result_free(r);
@@ -162,7 +164,9 @@ static void test_dropout_in_the_stack_drops_a_fraction_q(void **state)
     p.noise_probes = 0;
     p.dropout = 0.3;
     p.steps_a = p.steps_b = 2;
-    cs_result *r = cs_result_alloc(&p), *again = cs_result_alloc(&p);
+    cs_result *r, *again;
+    assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
+    assert_int_equal(cs_result_alloc(&again, &p), CS_OK);
     assert_int_equal(cs_sim_run(&p, r), CS_OK);
     assert_int_equal(cs_sim_run(&p, again), CS_OK);
     double zero = 0;

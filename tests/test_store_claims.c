@@ -60,7 +60,8 @@ static void claims_params(cs_run_params *p)
 static void store_run(cs_store *s, int64_t exp, const cs_run_params *p)
 {
     int64_t run = 0;
-    cs_result *r = cs_result_alloc(p);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, p), CS_OK);
     assert_non_null(r);
     if (cs_store_run_begin(s, exp, p, &run) != CS_OK || cs_sim_run(p, r) != CS_OK ||
         cs_store_run_finish(s, run, r) != CS_OK)

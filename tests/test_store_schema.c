@@ -182,7 +182,8 @@ static void make_database(const char *path)
     assert_ok(cs_store_experiment(s, "schema", "text", NULL, &exp), "experiment");
     cs_run_params p = small_params(1), q = small_params(2);
     assert_ok(cs_store_run_begin(s, exp, &p, &run), "begin");
-    cs_result *r = cs_result_alloc(&p);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, &p), CS_OK);
     assert_non_null(r);
     assert_ok(cs_store_run_finish(s, run, r), "finish");
     cs_result_free(r);
@@ -348,7 +349,7 @@ static void test_older_versions_are_read_without_a_write(void **state)
         char *text = NULL;
         size_t size = 0;
         FILE *out = open_memstream(&text, &size);
-        assert_ok(cs_store_list(s, out), "list");
+        assert_ok(cs_store_list(s, NULL, out), "list");
         fclose(out);
         if (!strstr(text, "2 runs: 1 done, 0 failed, 1 running") ||
             !strstr(text, "no holder recorded"))

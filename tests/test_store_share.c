@@ -286,7 +286,8 @@ static void test_other_host_done_and_failed_runs_are_not_taken(void **state)
     assert_true(c.run_id != legacy_row);
 
     assert_ok(cs_store_run_claim(s, exp, &done, NULL, &c), "claim");
-    cs_result *r = cs_result_alloc(&done);
+    cs_result *r;
+    assert_int_equal(cs_result_alloc(&r, &done), CS_OK);
     assert_non_null(r);
     assert_ok(cs_store_run_finish(s, c.run_id, r), "finish");
     cs_result_free(r);

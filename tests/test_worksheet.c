@@ -78,7 +78,8 @@ static void test_worksheet_summaries_match_recomputation(void **state)
 {
     (void)state;
     cs_worksheet *ws = computed(CS_WORKSHEET_SEED);
-    gsl_rng *r = cs_rng_alloc();
+    gsl_rng *r;
+    assert_int_equal(cs_rng_alloc(&r), CS_OK);
     double *raw = malloc(ALL * sizeof *raw);
     cs_rng_seed(r, CS_WORKSHEET_SEED, CS_STREAM_WORKSHEET, 0);
     cs_dist_images(raw, CS_WORKSHEET_IMAGES, r);

@@ -73,10 +73,8 @@ void cs_job_run(cs_job *g, int32_t index, cs_job_msg *msg)
                  claim.holder.host);
         return;
     }
-    cs_result *r = cs_result_alloc(p);
-    if (!r) {
-        rc = CS_ENOMEM;
-    } else {
+    cs_result *r;
+    if ((rc = cs_result_alloc(&r, p)) == CS_OK) {
         rc = cs_sim_run(p, r);
         r->wall_s = cs_queue_now() - t0;
         if (rc == CS_OK) {

@@ -1,4 +1,4 @@
-/* Input distributions and shifts: DESIGN §1 Distributions. */
+/* Input distributions and shifts: docs/design.md §1 Distributions. */
 #include "cs_dist.h"
 
 #include <gsl/gsl_randist.h>
@@ -60,7 +60,7 @@ void cs_shift_apply(const cs_shift *s, double *x, size_t count)
     }
 }
 
-/* ---- the run's input source (issue 6: mixture, unshuffled batches) ---- */
+/* ---- the run's input source (the mixture, unshuffled batches) ---- */
 
 struct cs_source {
     cs_run_params params;
@@ -83,34 +83,36 @@ void cs_source_plan(const cs_run_params *p, cs_alloc_plan *plan)
     cs_alloc_plan_add(plan, &count);
 }
 
-cs_source *cs_source_alloc(const cs_run_params *p)
+int cs_source_alloc(cs_source **out, const cs_run_params *p)
 {
-    cs_source *s = cs_calloc(1, sizeof *s);
+    *out = NULL;
     gsl_rng *r = NULL;
+    cs_source *s = cs_calloc(1, sizeof *s);
     if (!s)
-        return NULL;
+        return cs_error_code();
     s->params = *p;
     cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(0);
     cs_source_arrays(s, p, &plan);
-    if (plan.rc != CS_OK)
+    int rc = plan.rc;
+    if (rc != CS_OK)
         goto fail;
     if (p->input == CS_INPUT_MIXTURE) {
         size_t k = (size_t)p->mixture_k, d = (size_t)p->input_dim;
-        if (!(r = cs_rng_alloc()))
+        if ((rc = cs_rng_alloc(&r)) != CS_OK)
             goto fail;
         for (size_t c = 0; c < k; c++) {
             cs_rng_seed(r, p->seed, CS_STREAM_MIXTURE, (uint64_t)c);
             for (size_t j = 0; j < d; j++)
                 s->means[c * d + j] = gsl_ran_gaussian_ziggurat(r, p->mixture_sep);
         }
-        gsl_rng_free(r);
+        cs_rng_free(r);
     }
-    return s;
+    *out = s;
+    return CS_OK;
 fail:
-    if (r)
-        gsl_rng_free(r);
+    cs_rng_free(r);
     cs_source_free(s);
-    return NULL;
+    return rc;
 }
 
 void cs_source_free(cs_source *s)

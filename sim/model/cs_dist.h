@@ -1,4 +1,4 @@
-/* Input distributions A and the shift that makes B (DESIGN §1
+/* Input distributions A and the shift that makes B (docs/design.md §1
  * Distributions). New shift kinds are new cs_shift_kind values. */
 #ifndef CS_DIST_H
 #define CS_DIST_H
@@ -37,20 +37,21 @@ typedef struct {
 void cs_shift_apply(const cs_shift *s, double *x, size_t count);
 
 /* The source of a run's inputs: distribution A (including input = mixture,
- * whose component means it holds) and the shift to B. Issue 6 adds the
- * mixture: component c has mean mu_c ~ N(0, mixture_sep^2 I) (stream
+ * whose component means it holds) and the shift to B. The mixture
+ * (docs/design.md §1 Distributions): component c has mean mu_c ~ N(0, mixture_sep^2 I) (stream
  * (seed, MIXTURE, c)) and covariance I; an example picks its component
  * uniformly, or, with shuffle = false, a whole batch shares one. */
 typedef struct cs_source cs_source;
 
-/* Allocates the source of p (O(mixture_k input_dim) for a mixture).
- * Returns NULL with CS_ENOMEM. Free with cs_source_free (NULL no-op). */
-cs_source *cs_source_alloc(const cs_run_params *p);
-void cs_source_free(cs_source *s);
+/* The source of p (O(mixture_k input_dim) for a mixture) into *out; free
+ * it with cs_source_free (NULL is a no-op). Returns CS_OK, or CS_ENOMEM
+ * (CS_EINVAL when a size overflows) with the message and *out = NULL. */
+int cs_source_alloc(cs_source **out, const cs_run_params *p);
+void cs_source_free(cs_source *s); /* NULL is a no-op */
 /* Adds to plan, without allocating, what cs_source_alloc(p) allocates. */
 void cs_source_plan(const cs_run_params *p, cs_alloc_plan *plan);
 
-/* The run's batch of step `step` (DESIGN §1 Phases): m = batch rows of
+/* The run's batch of step `step` (docs/design.md §1 Phases): m = batch rows of
  * input_dim from A drawn on stream (seed, INPUT, step), shifted to B when
  * step >= steps_a. r is reseeded here. x: (batch, input_dim). The same
  * step gives the same batch to every schedule (layer-major, grad pass). */

@@ -1,4 +1,4 @@
-/* Stream derivation for gsl_rng: DESIGN §1 Randomness. */
+/* Stream derivation for gsl_rng: docs/design.md §1 Randomness. */
 #include "cs_rng.h"
 
 #include "cs_error.h"
@@ -13,12 +13,17 @@ static uint64_t cs_rng_mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-gsl_rng *cs_rng_alloc(void)
+int cs_rng_alloc(gsl_rng **out)
 {
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!r)
-        cs_error_set(CS_ENOMEM, "cannot allocate a random number generator");
-    return r;
+    if (!(*out = gsl_rng_alloc(gsl_rng_mt19937)))
+        return cs_error_set(CS_ENOMEM, "cannot allocate a random number generator");
+    return CS_OK;
+}
+
+void cs_rng_free(gsl_rng *r)
+{
+    if (r)
+        gsl_rng_free(r);
 }
 
 void cs_rng_seed(gsl_rng *r, uint64_t seed, cs_stream purpose, uint64_t index)

@@ -1,4 +1,4 @@
-/* Seeded random streams per (run seed, purpose, index): DESIGN §1
+/* Seeded random streams per (run seed, purpose, index): docs/design.md §1
  * Randomness. A stream depends on nothing else, so the weights of layer l
  * are the same whatever the normalisation, the schedule or --jobs. */
 #ifndef CS_RNG_H
@@ -19,8 +19,11 @@ typedef enum {
     CS_STREAM_HELDOUT = 9  /* index 0: held-out A examples (running_gap) */
 } cs_stream;
 
-/* A generator of the algorithm covshift uses; NULL with CS_ENOMEM. */
-gsl_rng *cs_rng_alloc(void);
+/* A generator of the algorithm covshift uses (seed it with cs_rng_seed):
+ * *out on success, free with cs_rng_free. Returns CS_OK, or CS_ENOMEM
+ * with the message and *out = NULL. */
+int cs_rng_alloc(gsl_rng **out);
+void cs_rng_free(gsl_rng *r); /* NULL is a no-op */
 
 /* Seeds r for stream (seed, purpose, index): gsl_rng_set with a splitmix64
  * mix of the three, so nearby seeds give unrelated streams. */

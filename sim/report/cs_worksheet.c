@@ -133,8 +133,8 @@ static void cs_ws_bn_by_hand(double *out, const double *x, size_t m)
 
 int cs_worksheet_compute(cs_worksheet *ws, uint64_t seed)
 {
-    gsl_rng *r = cs_rng_alloc();
-    if (!r)
+    gsl_rng *r;
+    if (cs_rng_alloc(&r) != CS_OK)
         return CS_ENOMEM;
     ws->seed = seed;
     cs_rng_seed(r, seed, CS_STREAM_WORKSHEET, 0);

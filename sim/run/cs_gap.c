@@ -1,5 +1,5 @@
-/* running_gap: replay phase A layer-major for the running statistics, a
- * held-out population pass beside it (issue 6). */
+/* running_gap: replay phase A layer-major over cs_layer for the running
+ * statistics, a held-out population pass beside it (docs/design.md §2). */
 #include "cs_gap.h"
 
 #include <math.h>
@@ -8,9 +8,9 @@
 #include "cs_alloc.h"
 #include "cs_dist.h"
 #include "cs_error.h"
-#include "cs_norm.h"
+#include "cs_layer.h"
 #include "cs_rng.h"
-#include "cs_stack.h"
+#include "cs_weights.h"
 
 /* The held-out pass's dropout masks: step 2^31 - 1, which no run reaches
  * (bn_noise uses 2^31 and up). */
@@ -31,31 +31,33 @@ static void cs_gap_row_fill(cs_gap_row *row, const double *rm, const double *rv,
     row->var_ratio = vr / (double)n;
 }
 
-/* What cs_gap_run allocates, sized once per run (STYLE 4). */
+/* What cs_gap_run allocates, sized once per run. */
 typedef struct {
-    cs_stack_weights *sw;
+    cs_weights *weights;
     cs_source *src;
     gsl_rng *rng;
-    double *xa, *xb;         /* (steps_a, m, max dim): phase A's batches at depths l-1, l */
-    double *pa, *pb;         /* (N, max dim): the held-out population at depths l-1, l */
-    double *h, *z;           /* (max(m, N), max dim) */
-    double *bm, *bv, *rm, *rv, *pm, *pv; /* (max dim) */
+    double *xa, *xb;         /* (steps_a, m, max units): phase A's batches at depths l-1, l */
+    double *pa, *pb;         /* (N, max units): the held-out population at depths l-1, l */
+    double *h, *z;           /* (max(m, N), max units) */
+    double *bm, *bv, *rm, *rv, *pm, *pv; /* (max units) */
 } cs_gap_work;
+
+static const cs_weights_mode cs_gap_weights_mode = {.owned = 0, .slots = 1};
 
 /* The arrays of w (one listing for cs_gap_run and cs_gap_plan). */
 static void cs_gap_arrays(cs_gap_work *w, const cs_run_params *p, cs_alloc_plan *plan)
 {
     size_t m = (size_t)p->batch, S = (size_t)p->steps_a, N = (size_t)p->population;
-    size_t width = (size_t)p->width, d0 = (size_t)p->input_dim, dmax = d0 > width ? d0 : width;
+    size_t dmax = cs_layer_max_units(p);
     size_t rows = m > N ? m : N;
     const char *const batches = "steps_a, batch, width or input_dim";
     const char *const population = "population, width or input_dim";
     const char *const units = "width or input_dim";
     if (plan->count_only) {
-        cs_stack_weights_plan(p, 0, plan);
+        cs_weights_plan(p, &cs_gap_weights_mode, plan);
         cs_source_plan(p, plan);
-    } else if (!(w->sw = cs_stack_weights_alloc(p, 0)) || !(w->src = cs_source_alloc(p)) ||
-               !(w->rng = cs_rng_alloc())) {
+    } else if (cs_weights_alloc(&w->weights, p, &cs_gap_weights_mode) != CS_OK ||
+               cs_source_alloc(&w->src, p) != CS_OK || cs_rng_alloc(&w->rng) != CS_OK) {
         cs_alloc_plan_failed(plan, "the running_gap pass's weights and inputs", NULL);
     }
     CS_ALLOC_TAKE(plan, w->xa, "phase A's batches at one layer (running_gap)", batches, S, m,
@@ -87,10 +89,9 @@ int cs_gap_plan(const cs_run_params *p, cs_alloc_plan *plan)
 
 static void cs_gap_work_free(cs_gap_work *w)
 {
-    cs_stack_weights_free(w->sw);
+    cs_weights_free(w->weights);
     cs_source_free(w->src);
-    if (w->rng)
-        gsl_rng_free(w->rng);
+    cs_rng_free(w->rng);
     double *bufs[] = {w->xa, w->xb, w->pa, w->pb, w->h, w->z, w->bm, w->bv, w->rm, w->rv, w->pm,
                       w->pv};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
@@ -104,7 +105,7 @@ int cs_gap_run(const cs_run_params *p, cs_result *r)
                                        "norm = none)");
     cs_error_clear();
     size_t m = (size_t)p->batch, S = (size_t)p->steps_a, N = (size_t)p->population;
-    size_t w = (size_t)p->width, d0 = (size_t)p->input_dim;
+    size_t w = (size_t)p->width, d0 = cs_layer_units(p, 0);
     cs_gap_work work = {0};
     cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(0);
     cs_gap_arrays(&work, p, &plan);
@@ -115,17 +116,16 @@ int cs_gap_run(const cs_run_params *p, cs_result *r)
     int rc = plan.rc;
     if (rc != CS_OK)
         goto done;
-    /* Layer 0: phase A's batches (the run's own) and the running rule on them. */
-    for (size_t j = 0; j < d0; j++) {
-        rm[j] = 0.0; /* PyTorch's initial running statistics */
-        rv[j] = 1.0;
-    }
+    /* Layer 0: phase A's batches (the run's own) and the running rule on
+     * them, as if a batch norm sat on the input. */
+    cs_layer input = {.n_out = d0, .running_mean = rm, .running_var = rv};
+    cs_layer_running_init(rm, rv, d0);
     for (size_t s = 0; s < S; s++) {
         double *x = work.xa + s * m * d0;
         if ((rc = cs_source_batch(src, (int)s, x, rng)) != CS_OK)
             goto done;
-        cs_bn_forward_batch(z, bm, bv, x, NULL, NULL, m, d0, p->eps);
-        cs_bn_update_running(rm, rv, bm, bv, m, d0, p->momentum);
+        cs_layer_norm_batch(z, bm, bv, x, &input, p, m);
+        cs_layer_running_update(&input, bm, bv, p, m);
     }
     cs_source_population(src, pm, pv);
     cs_gap_row_fill(&r->gap[0], rm, rv, pm, pv, d0);
@@ -133,25 +133,19 @@ int cs_gap_run(const cs_run_params *p, cs_result *r)
     if ((rc = cs_source_draw_a(src, work.pa, N, rng)) != CS_OK)
         goto done;
 
-    size_t n_in = d0;
     for (int l = 1; l <= p->depth; l++) {
-        double *W, *b;
-        if ((rc = cs_stack_weights_get(work.sw, l, &W, &b)) != CS_OK)
+        cs_layer L;
+        if ((rc = cs_weights_layer(work.weights, l, &L)) != CS_OK)
             goto done;
-        for (size_t j = 0; j < w; j++) {
-            rm[j] = 0.0;
-            rv[j] = 1.0;
-        }
-        for (size_t s = 0; s < S; s++) {
-            double *post = work.xb + s * m * w;
-            cs_stack_layer_forward(p, CS_BN_BATCH_UPDATE, work.xa + s * m * n_in, m, n_in, w, W,
-                                   b, h, z, post, bm, bv, rm, rv);
-            cs_stack_dropout(p, rng, s, l, post, m * w);
-        }
+        L.running_mean = rm;
+        L.running_var = rv;
+        cs_layer_running_init(rm, rv, w);
+        for (size_t s = 0; s < S; s++)
+            cs_layer_forward(h, z, work.xb + s * m * w, bm, bv, work.xa + s * m * L.n_in, &L, p,
+                             CS_BN_BATCH_UPDATE, s, m, rng);
         /* The population: batch norm over all N held-out rows. */
-        cs_stack_layer_forward(p, CS_BN_BATCH, work.pa, N, n_in, w, W, b, h, z, work.pb, pm, pv,
-                               NULL, NULL);
-        cs_stack_dropout(p, rng, CS_GAP_HELDOUT_STEP, l, work.pb, N * w);
+        cs_layer_forward(h, z, work.pb, pm, pv, work.pa, &L, p, CS_BN_BATCH, CS_GAP_HELDOUT_STEP,
+                         N, rng);
         for (size_t j = 0; j < w; j++) /* unbiased, as running_var */
             pv[j] *= (double)N / (double)(N - 1);
         cs_gap_row_fill(&r->gap[l], rm, rv, pm, pv, w);
@@ -161,7 +155,6 @@ int cs_gap_run(const cs_run_params *p, cs_result *r)
         t = work.pa;
         work.pa = work.pb;
         work.pb = t;
-        n_in = w;
     }
 done:
     cs_gap_work_free(&work);

@@ -1,6 +1,6 @@
-/* Running statistics against population statistics (issue 6, the notes'
- * "if the mini-batch does not properly represent the entire data
- * distribution"): the gap per layer after phase A. */
+/* Running statistics against population statistics (docs/design.md §2;
+ * the notes' "if the mini-batch does not properly represent the entire
+ * data distribution"): the gap per layer after phase A. */
 #ifndef CS_GAP_H
 #define CS_GAP_H
 

@@ -1,8 +1,9 @@
-/* Gradients at initialisation (issue 6, the notes' "keeps the back
- * propagated gradient from getting too big or small"): a fixed random
- * linear readout of the last layer with squared error to random targets,
- * back-propagated through the stack, step by step, with checkpointed
- * segments so memory stays O(sqrt(depth)) batches of activations. */
+/* Gradients at initialisation (docs/design.md §1 Schedules, §2; the
+ * notes' "keeps the back propagated gradient from getting too big or
+ * small"): a fixed random linear readout of the last layer with squared
+ * error to random targets, back-propagated through the stack, step by
+ * step, with checkpointed segments so memory stays O(sqrt(depth)) batches
+ * of activations. */
 #ifndef CS_GRAD_H
 #define CS_GRAD_H
 
@@ -22,32 +23,34 @@
 
 typedef struct cs_grad cs_grad;
 
-/* State of one run's gradient pass: weights (cached when they fit in
- * cache_bytes), per-layer running statistics (from PyTorch's start, mean
- * 0, var 1), the readout, checkpoints and workspaces, all sized once.
- * NULL with CS_ENOMEM (or an init error). Free with cs_grad_free. */
-cs_grad *cs_grad_alloc(const cs_run_params *p, size_t cache_bytes);
+/* State of one run's gradient pass into *out: weights (owned when they
+ * fit in cache_bytes, else regenerated), per-layer running statistics
+ * (from PyTorch's start, cs_layer_running_init), the readout, checkpoints
+ * and workspaces, all sized once. Returns CS_OK, or with the message and
+ * *out = NULL: CS_EINVAL (p invalid, a size overflows), CS_ENOMEM, an init
+ * error. Free with cs_grad_free. */
+int cs_grad_alloc(cs_grad **out, const cs_run_params *p, size_t cache_bytes);
 void cs_grad_free(cs_grad *g); /* NULL is a no-op */
 
 /* Step `step` of the run on its batch x0 (batch, input_dim):
- *   forward with the step's DESIGN §1 phase rule (running statistics
+ *   forward with the step's docs/design.md §1 phase rule (running statistics
  *   updated in phase A and, for ema, in B), exactly as cs_net_run;
  *   L = (1 / 2m) sum_i ||x^(depth)_i R^T - t_i||^2, t_ik ~ N(0, 1) on
  *   stream (seed, READOUT, 1 + step);
  *   backward: through the batch statistics when the batch normalised
- *   with them (BN's full Jacobian, cs_bn_backward), through the fixed map
- *   z = (h - rm) / sqrt(rv + eps) when it used running statistics (frozen,
- *   ema), through the same dropout masks.
+ *   with them (BN's full Jacobian), through the fixed map z = (h - rm) /
+ *   sqrt(rv + eps) when it used running statistics (frozen, ema), through
+ *   the same dropout masks: cs_layer_backward.
  * rows[0..depth] receive the cs_grad_row of each layer. Steps must be
  * given in order 0, 1, ... for the running statistics to be the run's. */
 int cs_grad_step(cs_grad *g, int step, const double *x0, cs_grad_row *rows);
 
 /* The loss of step `step` on x0 with the statistics the step used
- * (cs_stack_bn_replay: nothing updated): for finite differences. Call
+ * (cs_layer_bn_replay: nothing updated): for finite differences. Call
  * after cs_grad_step(step) so running statistics are the step's. */
 double cs_grad_loss(cs_grad *g, int step, const double *x0);
 
-/* Test hooks: the weights of a layer when cached (else NULL), and buffers
+/* Test hooks: the weights of a layer when owned (else NULL), and buffers
  * that receive dL/dx^(0) (batch, input_dim) and dL/dW^(l) for l =
  * 1..depth (dW[l - 1], width x n_in) at the next cs_grad_step. */
 double *cs_grad_weights(cs_grad *g, int layer);

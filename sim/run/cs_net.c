@@ -1,26 +1,22 @@
 /* Layer-major forward simulation with per-site statistics, histograms and
- * drift: DESIGN §1 (model, phases, schedule) and §2 (what is recorded).
- * The steps of one layer run on a thread team (issue 5); every value is
- * computed by the same calls in the same order whatever the team size. */
+ * drift: docs/design.md §1 (the layer, phases, schedules) and §2 (what is
+ * recorded). A loop over cs_layer's stages, with cs_recorder between them.
+ * The steps of one layer run on a thread team; every value is computed by
+ * the same calls in the same order whatever the team size. */
 #include "cs_net.h"
 
 #include <cblas.h>
 #include <gsl/gsl_rng.h>
-#include <math.h>
 #include <string.h>
 
-#include "cs_activation.h"
 #include "cs_alloc.h"
-#include "cs_dense.h"
 #include "cs_dist.h"
-#include "cs_drift.h"
 #include "cs_error.h"
-#include "cs_init.h"
-#include "cs_norm.h"
+#include "cs_layer.h"
+#include "cs_recorder.h"
 #include "cs_rng.h"
-#include "cs_stack.h"
-#include "cs_stats.h"
 #include "cs_team.h"
+#include "cs_weights.h"
 
 /* Team size asked for by cs_net_set_threads; 0: cs_team_threads_for_jobs(1). */
 static int cs_net_threads_wanted;
@@ -32,95 +28,72 @@ int cs_net_threads(void)
     return cs_net_threads_wanted > 0 ? cs_net_threads_wanted : cs_team_threads_for_jobs(1);
 }
 
-/* What one team thread needs for a step, sized once per run (STYLE 4). */
+/* What one team thread needs for a step, sized once per run. */
 typedef struct {
     double *z;                /* (m, width): the norm site of the step in hand */
-    cs_stats_work *stats_work;
     gsl_rng *rng;             /* input and dropout streams, reseeded per use */
     int error_task;           /* the first task of a phase that failed here, -1 if none */
     char error[CS_ERROR_MAX]; /* its message (messages are per thread) */
 } cs_net_thread;
 
-/* Everything cs_net_run allocates, sized once per run (STYLE 4). Per-step
+/* Everything cs_net_run allocates, sized once per run. Per-step
  * arrays let the steps of a layer run in any order on any thread: each
  * step writes only its own rows, and what depends on step order (running
- * statistics, drift sums) is computed from them afterwards, in order. */
+ * statistics, the recorder's drift sums) is computed from them afterwards,
+ * in order. */
 typedef struct {
     const cs_run_params *p;
-    cs_result *r;            /* NULL: record nothing (cs_net_forward) */
-    size_t m, width, dmax;
+    cs_recorder *rec;        /* NULL: record nothing (cs_net_forward) */
+    size_t m, width;
     int steps, layer;
-    size_t n_in;             /* input width of the current layer */
-    double *x_prev, *x_next; /* steps batches of (m, max dim) at depths l-1, l; a step's
+    cs_weights *weights;     /* regenerated in 2 slots: this layer's and the next's */
+    cs_layer cur, next;      /* layer `layer` (>= 1) and layer + 1, made beside step 0 */
+    double *x_prev, *x_next; /* steps batches of (m, max units) at depths l-1, l; a step's
                                 slot of x_next holds its h, then its post */
-    double *W[2], *b[2];     /* W[cur], b[cur]: this layer's; the other: the next layer's */
-    int cur;
     double *running_mean, *running_var; /* (width) */
     double *batch_mean, *batch_var;     /* (steps, width): each step's BN batch statistics */
     double *ema_mean, *ema_var;         /* (steps, width): ema, running stats after step s */
-    double *unit_mean[CS_SITE_COUNT];   /* (steps, dmax): each step's per-unit means... */
-    double *unit_var[CS_SITE_COUNT];    /* ...and biased variances, for drift */
-    uint64_t *hist_step;                /* (steps, sites, bins + 2): each step's counts */
-    double *mu_a, *v_a, *mu_b, *v_b;    /* (dmax) drift's phase estimates */
     cs_source *src;
-    gsl_rng *rng_w, *rng_b;             /* weight and bias streams of the next layer */
     cs_net_thread *thread;
     int nthreads;
     cs_team *team;
     int *task_rc;                       /* (steps + 1) per task of a phase */
 } cs_net_work;
 
-static size_t cs_net_max_dim(const cs_run_params *p)
-{
-    return (size_t)(p->input_dim > p->width ? p->input_dim : p->width);
-}
+/* The layer-major schedule keeps two layers: the next is made while the
+ * current one runs (docs/design.md §1 Schedules). */
+static const cs_weights_mode cs_net_weights_mode = {.owned = 0, .slots = 2};
 
 static void cs_net_work_free(cs_net_work *w)
 {
     cs_team_free(w->team);
     for (int k = 0; w->thread && k < w->nthreads; k++) {
         cs_free(w->thread[k].z);
-        cs_stats_work_free(w->thread[k].stats_work);
-        if (w->thread[k].rng)
-            gsl_rng_free(w->thread[k].rng);
+        cs_rng_free(w->thread[k].rng);
     }
     cs_free(w->thread);
+    cs_recorder_free(w->rec);
+    cs_weights_free(w->weights);
     cs_free(w->x_prev);
     cs_free(w->x_next);
-    for (int k = 0; k < 2; k++) {
-        cs_free(w->W[k]);
-        cs_free(w->b[k]);
-    }
     cs_free(w->running_mean);
     cs_free(w->running_var);
     cs_free(w->batch_mean);
     cs_free(w->batch_var);
     cs_free(w->ema_mean);
     cs_free(w->ema_var);
-    for (int s = 0; s < CS_SITE_COUNT; s++) {
-        cs_free(w->unit_mean[s]);
-        cs_free(w->unit_var[s]);
-    }
-    cs_free(w->hist_step);
-    cs_free(w->mu_a);
-    cs_free(w->v_a);
-    cs_free(w->mu_b);
-    cs_free(w->v_b);
     cs_source_free(w->src);
-    if (w->rng_w)
-        gsl_rng_free(w->rng_w);
-    if (w->rng_b)
-        gsl_rng_free(w->rng_b);
     cs_free(w->task_rc);
     memset(w, 0, sizeof *w);
 }
 
 /* The arrays of w (one listing for cs_net_work_alloc and cs_net_plan),
- * nthreads per-thread workspaces among them. */
+ * nthreads per-thread workspaces among them, and the recorder's when r is
+ * given (for a plan: when record is set). */
 static void cs_net_work_arrays(cs_net_work *w, const cs_run_params *p, int nthreads,
-                               cs_alloc_plan *plan)
+                               cs_result *r, int record, cs_alloc_plan *plan)
 {
-    size_t m = (size_t)p->batch, width = (size_t)p->width, dmax = cs_net_max_dim(p);
+    size_t m = (size_t)p->batch, width = (size_t)p->width, dmax = cs_layer_max_units(p);
     size_t steps = (size_t)p->steps_a + (size_t)p->steps_b;
     const char *const per_step = "width, steps_a or steps_b";
     const char *const activations = "batch, width, input_dim, steps_a or steps_b";
@@ -128,11 +101,6 @@ static void cs_net_work_arrays(cs_net_work *w, const cs_run_params *p, int nthre
                   steps, m, dmax);
     CS_ALLOC_TAKE(plan, w->x_next, "the activations of every step at the next layer",
                   activations, steps, m, dmax);
-    for (int k = 0; k < 2; k++) {
-        CS_ALLOC_TAKE(plan, w->W[k], "the weights of one layer", "width or input_dim", width,
-                      dmax);
-        CS_ALLOC_TAKE(plan, w->b[k], "the biases of one layer", "width", width);
-    }
     CS_ALLOC_TAKE(plan, w->running_mean, "the running statistics", "width", width);
     CS_ALLOC_TAKE(plan, w->running_var, "the running statistics", "width", width);
     CS_ALLOC_TAKE(plan, w->batch_mean, "the batch statistics of every step", per_step, steps,
@@ -141,43 +109,29 @@ static void cs_net_work_arrays(cs_net_work *w, const cs_run_params *p, int nthre
                   width);
     CS_ALLOC_TAKE(plan, w->ema_mean, "the ema statistics of every step", per_step, steps, width);
     CS_ALLOC_TAKE(plan, w->ema_var, "the ema statistics of every step", per_step, steps, width);
-    CS_ALLOC_TAKE_ZERO(plan, w->hist_step, "the histogram counts of every step",
-                       "bins, steps_a or steps_b", steps, CS_SITE_COUNT, (size_t)p->bins + 2);
-    CS_ALLOC_TAKE(plan, w->mu_a, "the drift estimates", "width or input_dim", dmax);
-    CS_ALLOC_TAKE(plan, w->v_a, "the drift estimates", "width or input_dim", dmax);
-    CS_ALLOC_TAKE(plan, w->mu_b, "the drift estimates", "width or input_dim", dmax);
-    CS_ALLOC_TAKE(plan, w->v_b, "the drift estimates", "width or input_dim", dmax);
     CS_ALLOC_TAKE_ZERO(plan, w->task_rc, "the task codes of every step", "steps_a or steps_b",
                        steps + 1);
-    for (int s = 0; s < CS_SITE_COUNT; s++) {
-        CS_ALLOC_TAKE(plan, w->unit_mean[s], "the per-unit moments of every step",
-                      "width, input_dim, steps_a or steps_b", steps, dmax);
-        CS_ALLOC_TAKE(plan, w->unit_var[s], "the per-unit moments of every step",
-                      "width, input_dim, steps_a or steps_b", steps, dmax);
-    }
     CS_ALLOC_TAKE_ZERO(plan, w->thread, "the thread workspaces", NULL, nthreads);
     if (plan->count_only) {
+        cs_weights_plan(p, &cs_net_weights_mode, plan);
+        if (record)
+            cs_recorder_plan(p, nthreads, 1, plan);
         cs_source_plan(p, plan);
-        for (int k = 0; k < nthreads; k++) {
+        for (int k = 0; k < nthreads; k++)
             CS_ALLOC_NOTE(plan, "a thread's normalised batch", "batch or width", sizeof(double), m,
                           width);
-            cs_stats_work_plan(plan, m * dmax, dmax, "a thread's statistics workspace",
-                               "batch, width or input_dim");
-        }
         return;
     }
-    if (plan->rc == CS_OK && !(w->src = cs_source_alloc(p)))
+    if (plan->rc == CS_OK && cs_weights_alloc(&w->weights, p, &cs_net_weights_mode) != CS_OK)
+        cs_alloc_plan_failed(plan, "the weights of the layer-major schedule", NULL);
+    if (plan->rc == CS_OK && r && cs_recorder_alloc(&w->rec, p, r, nthreads, 1) != CS_OK)
+        cs_alloc_plan_failed(plan, "the statistics recorder", NULL);
+    if (plan->rc == CS_OK && cs_source_alloc(&w->src, p) != CS_OK)
         cs_alloc_plan_failed(plan, "the input source", NULL);
-    if (plan->rc == CS_OK && (!(w->rng_w = cs_rng_alloc()) || !(w->rng_b = cs_rng_alloc())))
-        cs_alloc_plan_failed(plan, "the weight streams", NULL);
     for (int k = 0; k < nthreads && plan->rc == CS_OK; k++) {
         cs_net_thread *t = &w->thread[k];
         CS_ALLOC_TAKE(plan, t->z, "a thread's normalised batch", "batch or width", m, width);
-        /* m dmax fits: the activations above are steps times as large */
-        if (plan->rc == CS_OK && cs_stats_work_alloc(&t->stats_work, m * dmax, dmax) != CS_OK)
-            cs_alloc_plan_failed(plan, "a thread's statistics workspace",
-                                 "batch, width or input_dim");
-        if (plan->rc == CS_OK && !(t->rng = cs_rng_alloc()))
+        if (plan->rc == CS_OK && cs_rng_alloc(&t->rng) != CS_OK)
             cs_alloc_plan_failed(plan, "a thread's random stream", NULL);
     }
 }
@@ -186,7 +140,7 @@ int cs_net_plan(const cs_run_params *p, cs_alloc_plan *plan)
 {
     cs_net_work w;
     cs_alloc_plan count = CS_ALLOC_PLAN_INIT(1);
-    cs_net_work_arrays(&w, p, cs_net_threads(), &count);
+    cs_net_work_arrays(&w, p, cs_net_threads(), NULL, 1, &count);
     cs_alloc_plan_add(plan, &count);
     return plan->rc;
 }
@@ -196,15 +150,13 @@ static int cs_net_work_alloc(cs_net_work *w, const cs_run_params *p, cs_result *
     cs_error_clear(); /* so that a failure below reports its own code */
     memset(w, 0, sizeof *w);
     w->p = p;
-    w->r = r;
     w->m = (size_t)p->batch;
     w->width = (size_t)p->width;
-    w->dmax = cs_net_max_dim(p);
     w->steps = p->steps_a + p->steps_b;
     w->nthreads = cs_net_threads();
     cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(0);
-    cs_net_work_arrays(w, p, w->nthreads, &plan);
-    if (plan.rc == CS_OK && !(w->team = cs_team_alloc(w->nthreads)))
+    cs_net_work_arrays(w, p, w->nthreads, r, r != NULL, &plan);
+    if (plan.rc == CS_OK && cs_team_alloc(&w->team, w->nthreads) != CS_OK)
         cs_alloc_plan_failed(&plan, "the thread team", NULL);
     if (plan.rc == CS_OK)
         return CS_OK;
@@ -214,198 +166,87 @@ static int cs_net_work_alloc(cs_net_work *w, const cs_run_params *p, cs_result *
     return plan.rc;
 }
 
-static uint64_t *cs_net_hist_step(cs_net_work *w, int step, cs_site site)
-{
-    return w->hist_step + ((size_t)step * CS_SITE_COUNT + site) * (size_t)(w->p->bins + 2);
-}
-
-/* Records one (step, slot) matrix x (m, n): its statistics, and the step's
- * own histogram counts and per-unit moments (pooled by cs_net_finish_layer).
- * The bins are fixed at step 0 from A's first batch, which runs before the
- * other steps of its layer. z is the pre-activation for site post
- * (frac_saturated), else NULL. */
-static int cs_net_record(cs_net_work *w, cs_net_thread *t, int step, int layer, cs_site site,
-                         const double *x, size_t n, const double *z)
-{
-    cs_result *r = w->r;
-    const cs_run_params *p = w->p;
-    size_t slot = cs_result_slot(layer, site);
-    cs_stats *st = &r->stats[(size_t)step * r->nslots + slot];
-    uint64_t *h = cs_net_hist_step(w, step, site);
-    memset(h, 0, (size_t)(r->bins + 2) * sizeof *h);
-    /* DESIGN §2: bins fixed per (layer, site) by phase A's first batch */
-    cs_hist_spec hist = {(size_t)r->bins, r->hist_lo[slot], r->hist_hi[slot], step == 0,
-                         h + 1, &h[0], &h[r->bins + 1]};
-    int rc = cs_stats_compute_hist(st, x, w->m, n, z, p->activation,
-                                   w->unit_mean[site] + (size_t)step * w->dmax,
-                                   w->unit_var[site] + (size_t)step * w->dmax, &hist,
-                                   t->stats_work);
-    if (rc != CS_OK)
-        return rc;
-    if (step == 0) {
-        r->hist_lo[slot] = hist.lo;
-        r->hist_hi[slot] = hist.hi;
-    }
-    return CS_OK;
-}
-
-/* norm = none makes z = h: the norm site's record is the pre site's, copied
- * rather than computed again from the same numbers. */
-static void cs_net_record_copy(cs_net_work *w, int step, int layer, cs_site to, cs_site from)
-{
-    cs_result *r = w->r;
-    size_t s_to = cs_result_slot(layer, to), s_from = cs_result_slot(layer, from);
-    size_t off = (size_t)step * w->dmax;
-    r->stats[(size_t)step * r->nslots + s_to] = r->stats[(size_t)step * r->nslots + s_from];
-    memcpy(w->unit_mean[to] + off, w->unit_mean[from] + off, w->width * sizeof(double));
-    memcpy(w->unit_var[to] + off, w->unit_var[from] + off, w->width * sizeof(double));
-    if (step == 0) {
-        r->hist_lo[s_to] = r->hist_lo[s_from];
-        r->hist_hi[s_to] = r->hist_hi[s_from];
-    }
-    memcpy(cs_net_hist_step(w, step, to), cs_net_hist_step(w, step, from),
-           (size_t)(r->bins + 2) * sizeof(uint64_t));
-}
-
-/* After every step of a layer: pools the steps' histogram counts per phase
- * (integers: any order gives the same sums) and sums the per-unit moments
- * in step order, exactly as a sequential run accumulates them, into the
- * drift of each slot (DESIGN §2 drift). */
-static void cs_net_finish_layer(cs_net_work *w, int layer, size_t n)
-{
-    cs_result *r = w->r;
-    const cs_run_params *p = w->p;
-    size_t stride = (size_t)(r->bins + 2);
-    for (int site = layer == 0 ? CS_SITE_POST : 0; site < CS_SITE_COUNT; site++) {
-        size_t slot = cs_result_slot(layer, (cs_site)site);
-        memset(w->mu_a, 0, n * sizeof(double));
-        memset(w->v_a, 0, n * sizeof(double));
-        memset(w->mu_b, 0, n * sizeof(double));
-        memset(w->v_b, 0, n * sizeof(double));
-        for (int s = 0; s < w->steps; s++) {
-            int phase = s >= p->steps_a;
-            uint64_t *dst = r->hist + ((size_t)phase * r->nslots + slot) * stride;
-            const uint64_t *src = cs_net_hist_step(w, s, (cs_site)site);
-            for (size_t k = 0; k < stride; k++)
-                dst[k] += src[k];
-            size_t off = (size_t)s * w->dmax;
-            cs_drift_accumulate(phase ? w->mu_b : w->mu_a, phase ? w->v_b : w->v_a,
-                                w->unit_mean[site] + off, w->unit_var[site] + off, n);
-        }
-        for (size_t j = 0; j < n; j++) {
-            w->mu_a[j] = w->mu_a[j] / p->steps_a;
-            w->v_a[j] = w->v_a[j] / p->steps_a;
-            w->mu_b[j] = w->mu_b[j] / p->steps_b;
-            w->v_b[j] = w->v_b[j] / p->steps_b;
-        }
-        cs_drift *d = &r->drift[slot];
-        cs_drift_units(d, w->mu_a, w->v_a, w->mu_b, w->v_b, n);
-        const uint64_t *ha = r->hist + slot * stride;
-        const uint64_t *hb = r->hist + (r->nslots + slot) * stride;
-        double width = (r->hist_hi[slot] - r->hist_lo[slot]) / r->bins;
-        double sd_a = sqrt(r->stats[slot].var); /* step 0 is A's first batch */
-        d->w1 = cs_drift_w1(ha + 1, ha[0], ha[r->bins + 1], hb + 1, hb[0], hb[r->bins + 1],
-                            (size_t)r->bins, width, sd_a);
-    }
-}
-
 /* Layer 0, one step: draws batch `step` (A, or B = shift of the A draw from
  * the same per-step stream) into its slot of x_prev and records it at site
  * post. */
-static int cs_net_input_step(cs_net_work *w, cs_net_thread *t, int step)
+static int cs_net_input_step(cs_net_work *w, int thread, int step)
 {
-    size_t d = (size_t)w->p->input_dim;
-    double *x = w->x_prev + (size_t)step * w->m * d;
-    int rc = cs_source_batch(w->src, step, x, t->rng);
-    if (rc == CS_OK && w->r)
-        rc = cs_net_record(w, t, step, 0, CS_SITE_POST, x, d, NULL);
+    double *x = w->x_prev + (size_t)step * w->m * cs_layer_units(w->p, 0);
+    int rc = cs_source_batch(w->src, step, x, w->thread[thread].rng);
+    if (rc == CS_OK && w->rec)
+        rc = cs_recorder_record(w->rec, thread, step, 0, CS_SITE_POST, x, NULL);
     return rc;
 }
 
 /* BN uses whose normalisation waits for the running statistics of earlier
- * steps (DESIGN §1 Phases: frozen and ema in phase B). */
+ * steps (docs/design.md §1 Phases: frozen and ema in phase B). */
 static int cs_net_deferred(cs_bn_use use) { return use == CS_BN_RUNNING || use == CS_BN_EMA; }
 
 /* The end of a step once z is in t->z: the norm site (with norm = none a
- * copy of the pre site's record, z being h), post = phi(z) into the step's
- * slot (over h), dropout, the post site. */
-static int cs_net_step_post(cs_net_work *w, cs_net_thread *t, int step, double *slot)
+ * copy of the pre site's record, z being h), post = dropout(phi(z)) into
+ * the step's slot (over h), the post site. */
+static int cs_net_step_post(cs_net_work *w, int thread, int step, double *slot)
 {
-    const cs_run_params *p = w->p;
-    size_t n = w->width;
+    cs_net_thread *t = &w->thread[thread];
     int rc = CS_OK;
-    if (w->r) {
-        if (cs_stack_bn_use(p, step) == CS_BN_NONE)
-            cs_net_record_copy(w, step, w->layer, CS_SITE_NORM, CS_SITE_PRE);
-        else if ((rc = cs_net_record(w, t, step, w->layer, CS_SITE_NORM, t->z, n, NULL)) != CS_OK)
+    if (w->rec) {
+        if (cs_layer_bn_use(w->p, step) == CS_BN_NONE)
+            cs_recorder_copy(w->rec, step, w->layer, CS_SITE_NORM, CS_SITE_PRE);
+        else if ((rc = cs_recorder_record(w->rec, thread, step, w->layer, CS_SITE_NORM, t->z,
+                                          NULL)) != CS_OK)
             return rc;
     }
-    cs_activation_forward(p->activation, slot, t->z, w->m * n);
-    cs_stack_dropout(p, t->rng, (uint64_t)step, w->layer, slot, w->m * n); /* issue 6 */
-    if (w->r)
-        rc = cs_net_record(w, t, step, w->layer, CS_SITE_POST, slot, n, t->z);
+    cs_layer_post(slot, t->z, &w->cur, w->p, (uint64_t)step, w->m, t->rng);
+    if (w->rec)
+        rc = cs_recorder_record(w->rec, thread, step, w->layer, CS_SITE_POST, slot, t->z);
     return rc;
 }
 
-/* Layer >= 1, one step, as far as it can go without other steps: the dense
- * layer and site pre; then the whole step unless its normalisation is
+/* Layer >= 1, one step, as far as it can go without other steps: the pre
+ * stage and its site; then the whole step unless its normalisation is
  * deferred (for ema, the batch statistics its running update needs). The
- * calls are cs_stack_layer_forward's, so the issue-6 passes see the same
- * bits. */
-static int cs_net_layer_step(cs_net_work *w, cs_net_thread *t, int step)
+ * stages are cs_layer_forward's, in its order, so the step-major passes
+ * see the same bits. */
+static int cs_net_layer_step(cs_net_work *w, int thread, int step)
 {
     const cs_run_params *p = w->p;
-    size_t m = w->m, n = w->width;
-    const double *x = w->x_prev + (size_t)step * m * w->n_in;
+    const cs_layer *L = &w->cur;
+    cs_net_thread *t = &w->thread[thread];
+    size_t m = w->m, n = L->n_out;
+    const double *x = w->x_prev + (size_t)step * m * L->n_in;
     double *slot = w->x_next + (size_t)step * m * n;
-    double *bm = w->batch_mean + (size_t)step * n, *bv = w->batch_var + (size_t)step * n;
-    cs_bn_use use = cs_stack_bn_use(p, step);
-    int rc = CS_OK;
-    if (use == CS_BN_NONE) { /* z = h: h goes straight to z */
-        cs_dense_forward(t->z, x, w->W[w->cur], w->b[w->cur], m, w->n_in, n);
-        if (w->r && (rc = cs_net_record(w, t, step, w->layer, CS_SITE_PRE, t->z, n, NULL)) != CS_OK)
-            return rc;
-        return cs_net_step_post(w, t, step, slot);
-    }
-    cs_dense_forward(slot, x, w->W[w->cur], w->b[w->cur], m, w->n_in, n);
-    if (w->r && (rc = cs_net_record(w, t, step, w->layer, CS_SITE_PRE, slot, n, NULL)) != CS_OK)
+    cs_bn_use use = cs_layer_bn_use(p, step);
+    /* norm = none: z = h, so h goes straight to z */
+    double *h = use == CS_BN_NONE ? t->z : slot;
+    int rc;
+    cs_layer_pre(h, x, L, m);
+    if (w->rec && (rc = cs_recorder_record(w->rec, thread, step, w->layer, CS_SITE_PRE, h,
+                                           NULL)) != CS_OK)
         return rc;
     /* Batch statistics for every use that has them; ema's z is overwritten
      * later by the normalisation with its updated running statistics. */
-    if (use != CS_BN_RUNNING)
-        cs_bn_forward_batch(t->z, bm, bv, slot, NULL, NULL, m, n, p->eps);
+    if (use != CS_BN_NONE && use != CS_BN_RUNNING)
+        cs_layer_norm_batch(t->z, w->batch_mean + (size_t)step * n,
+                            w->batch_var + (size_t)step * n, h, L, p, m);
     if (cs_net_deferred(use))
         return CS_OK;
-    return cs_net_step_post(w, t, step, slot);
+    return cs_net_step_post(w, thread, step, slot);
 }
 
 /* The deferred half of a frozen or ema step: z from the running statistics
  * the sequential update left for it. */
-static int cs_net_layer_step_deferred(cs_net_work *w, cs_net_thread *t, int step)
+static int cs_net_layer_step_deferred(cs_net_work *w, int thread, int step)
 {
     const cs_run_params *p = w->p;
-    size_t m = w->m, n = w->width;
+    size_t m = w->m, n = w->cur.n_out;
     double *slot = w->x_next + (size_t)step * m * n;
     const double *rm = w->running_mean, *rv = w->running_var;
-    if (cs_stack_bn_use(p, step) == CS_BN_EMA) {
+    if (cs_layer_bn_use(p, step) == CS_BN_EMA) {
         rm = w->ema_mean + (size_t)step * n;
         rv = w->ema_var + (size_t)step * n;
     }
-    cs_bn_forward_stats(t->z, slot, rm, rv, NULL, NULL, m, n, p->eps);
-    return cs_net_step_post(w, t, step, slot);
-}
-
-/* The next layer's weights from its seeded streams, into the spare buffer.
- * Streams depend on (seed, purpose, layer) only: the same weights for
- * norm = none and norm = batch (DESIGN §1 Randomness). */
-static int cs_net_make_weights(cs_net_work *w, int layer)
-{
-    const cs_run_params *p = w->p;
-    size_t n_in = (size_t)(layer == 1 ? p->input_dim : p->width);
-    cs_rng_seed(w->rng_w, p->seed, CS_STREAM_WEIGHTS, (uint64_t)layer);
-    cs_rng_seed(w->rng_b, p->seed, CS_STREAM_BIAS, (uint64_t)layer);
-    return cs_init_dense(p->init, w->W[!w->cur], w->b[!w->cur], w->width, n_in, p->sigma_w,
-                         p->sigma_b, w->rng_w, w->rng_b);
+    cs_layer_norm_stats(w->thread[thread].z, slot, rm, rv, &w->cur, p, m);
+    return cs_net_step_post(w, thread, step, slot);
 }
 
 /* Phases of a layer, as team tasks. Each task stores its code and, on
@@ -426,16 +267,17 @@ static void cs_net_task(void *ctx, int task, int thread)
     switch (job->phase) {
     case CS_NET_FIRST: /* task 0: step 0 (fixes the bins); task 1: next layer's weights */
         if (task == 1)
-            rc = cs_net_make_weights(w, w->layer + 1);
+            rc = cs_weights_layer(w->weights, w->layer + 1, &w->next);
         else
-            rc = w->layer == 0 ? cs_net_input_step(w, t, 0) : cs_net_layer_step(w, t, 0);
+            rc = w->layer == 0 ? cs_net_input_step(w, thread, 0)
+                               : cs_net_layer_step(w, thread, 0);
         break;
     case CS_NET_REST:
-        rc = w->layer == 0 ? cs_net_input_step(w, t, task + 1)
-                           : cs_net_layer_step(w, t, task + 1);
+        rc = w->layer == 0 ? cs_net_input_step(w, thread, task + 1)
+                           : cs_net_layer_step(w, thread, task + 1);
         break;
     default:
-        rc = cs_net_layer_step_deferred(w, t, w->p->steps_a + task);
+        rc = cs_net_layer_step_deferred(w, thread, w->p->steps_a + task);
         break;
     }
     w->task_rc[task] = rc;
@@ -469,17 +311,17 @@ static int cs_net_phase_run(cs_net_work *w, cs_net_phase phase, int ntasks)
 
 /* PyTorch's running update, in step order: every phase A step, then for
  * ema every phase B step, keeping the statistics each B step normalises
- * with (DESIGN §1 Phases). Sequential: each update depends on the last. */
+ * with (docs/design.md §1 Phases). Sequential: each update depends on the last. */
 static void cs_net_running_update(cs_net_work *w)
 {
     const cs_run_params *p = w->p;
-    size_t n = w->width;
+    size_t n = w->cur.n_out;
     for (int s = 0; s < w->steps; s++) {
-        cs_bn_use use = cs_stack_bn_use(p, s);
+        cs_bn_use use = cs_layer_bn_use(p, s);
         if (use != CS_BN_BATCH_UPDATE && use != CS_BN_EMA)
             continue;
-        cs_bn_update_running(w->running_mean, w->running_var, w->batch_mean + (size_t)s * n,
-                             w->batch_var + (size_t)s * n, w->m, n, p->momentum);
+        cs_layer_running_update(&w->cur, w->batch_mean + (size_t)s * n,
+                                w->batch_var + (size_t)s * n, p, w->m);
         if (use == CS_BN_EMA) {
             memcpy(w->ema_mean + (size_t)s * n, w->running_mean, n * sizeof(double));
             memcpy(w->ema_var + (size_t)s * n, w->running_var, n * sizeof(double));
@@ -510,11 +352,11 @@ static int cs_net_schedule(const cs_run_params *p, cs_result *r)
     int deferred = p->norm == CS_NORM_BATCH && p->bn_phase_b != CS_PHASE_B_BATCH;
     for (int layer = 0; layer <= p->depth && rc == CS_OK; layer++) {
         w.layer = layer;
-        w.n_in = (size_t)(layer <= 1 ? p->input_dim : p->width);
-        /* PyTorch BatchNorm1d starts from running_mean 0, running_var 1. */
-        for (size_t j = 0; j < w.width; j++) {
-            w.running_mean[j] = 0.0;
-            w.running_var[j] = 1.0;
+        if (layer > 0) { /* the layer made beside step 0 of the last one */
+            w.cur = w.next;
+            w.cur.running_mean = w.running_mean;
+            w.cur.running_var = w.running_var;
+            cs_layer_running_init(w.running_mean, w.running_var, w.width);
         }
         if ((rc = cs_net_phase_run(&w, CS_NET_FIRST, layer < p->depth ? 2 : 1)) != CS_OK ||
             (rc = cs_net_phase_run(&w, CS_NET_REST, w.steps - 1)) != CS_OK)
@@ -524,14 +366,13 @@ static int cs_net_schedule(const cs_run_params *p, cs_result *r)
             if (deferred && (rc = cs_net_phase_run(&w, CS_NET_DEFERRED, p->steps_b)) != CS_OK)
                 break;
         }
-        if (r)
-            cs_net_finish_layer(&w, layer, layer == 0 ? (size_t)p->input_dim : w.width);
+        if (w.rec)
+            cs_recorder_finish_layer(w.rec, layer);
         if (layer > 0) { /* layer 0 drew into x_prev */
             double *t = w.x_prev;
             w.x_prev = w.x_next;
             w.x_next = t;
         }
-        w.cur = !w.cur;
     }
     openblas_set_num_threads(blas_threads);
     cs_net_work_free(&w);

@@ -1,6 +1,6 @@
-/* The simulated network and its layer-major schedule (DESIGN §1 Schedule):
+/* The simulated network and its layer-major schedule (docs/design.md §1 Schedules):
  * for each layer, make W and b, push every batch of the run through it in
- * step order, record DESIGN §2 statistics at sites pre, norm and post, and
+ * step order, record docs/design.md §2 statistics at sites pre, norm and post, and
  * drop W. Memory: one layer's weights plus all batches at one depth. */
 #ifndef CS_NET_H
 #define CS_NET_H
@@ -23,12 +23,12 @@ int cs_net_run(const cs_run_params *p, cs_result *r);
 /* The schedule of cs_net_run on p with nothing recorded: the same input
  * draws, weights, dense forward, normalisation (running statistics
  * included), activation and dropout, with no statistics, histograms or
- * drift. The GEMM-only baseline of `covshift run --gemm-only` (issue 5).
+ * drift. The GEMM-only baseline of `covshift run --gemm-only`.
  * Returns CS_OK, CS_EINVAL (invalid p), CS_ENOMEM. */
 int cs_net_forward(const cs_run_params *p);
 
-/* The size of the thread team that runs the steps of each layer (issue
- * 5): threads > 0 fixes it for the rest of the process, 0 goes back to
+/* The size of the thread team that runs the steps of each layer:
+ * threads > 0 fixes it for the rest of the process, 0 goes back to
  * the default, cs_team_threads_for_jobs(1) (COVSHIFT_THREADS, else the
  * cores). The runner sets cores / jobs. Inside the team dgemm runs
  * single-threaded. Results are bit-identical whatever the size. */

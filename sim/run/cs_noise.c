@@ -1,5 +1,6 @@
 /* bn_noise: a probe's activations across random batch compositions and
- * dropout masks (issue 6), layer-major over the probes' batches. */
+ * dropout masks (docs/design.md §2), a layer-major loop over cs_layer on
+ * the probes' batches. */
 #include "cs_noise.h"
 
 #include <math.h>
@@ -8,13 +9,14 @@
 #include "cs_alloc.h"
 #include "cs_dist.h"
 #include "cs_error.h"
+#include "cs_layer.h"
 #include "cs_rng.h"
-#include "cs_stack.h"
+#include "cs_weights.h"
 
 /* bn_noise batches use dropout stream steps 2^31 + b, which a run's steps
  * (< 2^31) never reach; b < noise_probes x noise_batches < 2^31
  * (cs_params_validate), so 2^31 + b fits the 32 bits of
- * cs_stack_dropout_index's step. */
+ * cs_layer_dropout_index's step. */
 #define CS_NOISE_STEP_BASE ((uint64_t)1 << 31)
 
 /* Accumulates, per unit, the spread of vals (K, n) across its K rows:
@@ -41,29 +43,31 @@ static void cs_noise_accumulate(const double *vals, size_t K, size_t n, double *
     }
 }
 
-/* What cs_noise_run allocates, sized once per run (STYLE 4). */
+/* What cs_noise_run allocates, sized once per run. */
 typedef struct {
-    cs_stack_weights *sw; /* layer-major: each layer made once */
+    cs_weights *weights;  /* regenerated: layer-major, each layer made once */
     cs_source *src;
     gsl_rng *rng;
-    double *xa, *xb;      /* (P K, m, max dim): every noise batch at depths l-1, l */
+    double *xa, *xb;      /* (P K, m, max units): every noise batch at depths l-1, l */
     double *h, *z;        /* (m, width) */
     double *bm, *bv;      /* (width) */
     double *vals;         /* (sites, K, width): the probe's row in each batch */
     double *probes;       /* (P, input_dim) */
 } cs_noise_work;
 
+static const cs_weights_mode cs_noise_weights_mode = {.owned = 0, .slots = 1};
+
 /* The arrays of w (one listing for cs_noise_run and cs_noise_plan). */
 static void cs_noise_arrays(cs_noise_work *w, const cs_run_params *p, cs_alloc_plan *plan)
 {
     size_t P = (size_t)p->noise_probes, K = (size_t)p->noise_batches, m = (size_t)p->batch;
-    size_t width = (size_t)p->width, d0 = (size_t)p->input_dim, dmax = d0 > width ? d0 : width;
+    size_t width = (size_t)p->width, d0 = cs_layer_units(p, 0), dmax = cs_layer_max_units(p);
     const char *const batches = "noise_probes, noise_batches, batch, width or input_dim";
     if (plan->count_only) {
-        cs_stack_weights_plan(p, 0, plan);
+        cs_weights_plan(p, &cs_noise_weights_mode, plan);
         cs_source_plan(p, plan);
-    } else if (!(w->sw = cs_stack_weights_alloc(p, 0)) || !(w->src = cs_source_alloc(p)) ||
-               !(w->rng = cs_rng_alloc())) {
+    } else if (cs_weights_alloc(&w->weights, p, &cs_noise_weights_mode) != CS_OK ||
+               cs_source_alloc(&w->src, p) != CS_OK || cs_rng_alloc(&w->rng) != CS_OK) {
         cs_alloc_plan_failed(plan, "the bn_noise pass's weights and inputs", NULL);
     }
     CS_ALLOC_TAKE(plan, w->xa, "the noise batches of every probe at one layer", batches, P, K, m,
@@ -90,10 +94,9 @@ int cs_noise_plan(const cs_run_params *p, cs_alloc_plan *plan)
 
 static void cs_noise_work_free(cs_noise_work *w)
 {
-    cs_stack_weights_free(w->sw);
+    cs_weights_free(w->weights);
     cs_source_free(w->src);
-    if (w->rng)
-        gsl_rng_free(w->rng);
+    cs_rng_free(w->rng);
     double *bufs[] = {w->xa, w->xb, w->h, w->z, w->bm, w->bv, w->vals, w->probes};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         cs_free(bufs[i]);
@@ -105,7 +108,7 @@ int cs_noise_run(const cs_run_params *p, cs_result *r)
         return cs_error_set(CS_EINVAL, "the result has no bn_noise rows (noise_probes = 0)");
     cs_error_clear();
     size_t P = (size_t)p->noise_probes, K = (size_t)p->noise_batches, m = (size_t)p->batch;
-    size_t w = (size_t)p->width, d0 = (size_t)p->input_dim;
+    size_t w = (size_t)p->width, d0 = cs_layer_units(p, 0);
     size_t nb = P * K; /* fits: the noise batches' array is m dmax times as large */
     cs_noise_work work = {0};
     cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(0);
@@ -127,20 +130,19 @@ int cs_noise_run(const cs_run_params *p, cs_result *r)
         if (m > 1 && (rc = cs_source_draw_a(work.src, x + d0, m - 1, rng)) != CS_OK)
             goto done;
     }
+    /* phase A's rule without the running update: training mode */
     cs_bn_use use = p->norm == CS_NORM_NONE ? CS_BN_NONE : CS_BN_BATCH;
-    size_t n_in = d0;
     for (int l = 1; l <= p->depth; l++) {
-        double *W, *bias;
-        if ((rc = cs_stack_weights_get(work.sw, l, &W, &bias)) != CS_OK)
+        cs_layer L;
+        if ((rc = cs_weights_layer(work.weights, l, &L)) != CS_OK)
             goto done;
         double sum_var[CS_SITE_COUNT] = {0}, sum_sig[CS_SITE_COUNT] = {0};
         for (size_t i = 0; i < P; i++) {
             for (size_t c = 0; c < K; c++) {
                 size_t b = i * K + c;
                 double *post = work.xb + b * m * w;
-                cs_stack_layer_forward(p, use, work.xa + b * m * n_in, m, n_in, w, W, bias, h, z,
-                                       post, bm, bv, NULL, NULL);
-                cs_stack_dropout(p, rng, CS_NOISE_STEP_BASE + b, l, post, m * w);
+                cs_layer_forward(h, z, post, bm, bv, work.xa + b * m * L.n_in, &L, p, use,
+                                 CS_NOISE_STEP_BASE + b, m, rng);
                 /* row 0 is the probe */
                 memcpy(vals + (CS_SITE_PRE * K + c) * w, h, w * sizeof *h);
                 memcpy(vals + (CS_SITE_NORM * K + c) * w, z, w * sizeof *z);
@@ -158,7 +160,6 @@ int cs_noise_run(const cs_run_params *p, cs_result *r)
         double *t = work.xa;
         work.xa = work.xb;
         work.xb = t;
-        n_in = w;
     }
 done:
     cs_noise_work_free(&work);

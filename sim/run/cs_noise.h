@@ -1,6 +1,7 @@
-/* Batch-norm noise and dropout noise (issue 6, the notes' "BatchNorm vs
- * Dropout"): each probe example evaluated inside noise_batches random
- * batches of A, and the spread of its activations across them. */
+/* Batch-norm noise and dropout noise (docs/design.md §2; the notes'
+ * "BatchNorm vs Dropout"): each probe example evaluated inside
+ * noise_batches random batches of A, and the spread of its activations
+ * across them. */
 #ifndef CS_NOISE_H
 #define CS_NOISE_H
 

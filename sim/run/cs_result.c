@@ -1,5 +1,5 @@
 /* The in-memory result of one run and its (layer, site) slot numbering:
- * the rows the results store writes (DESIGN §2, §3). */
+ * the rows the results store writes (docs/design.md §2, §3). */
 #include "cs_result.h"
 
 #include <assert.h>
@@ -15,7 +15,7 @@ const char *cs_site_name(cs_site s)
     return (unsigned)s < CS_SITE_COUNT ? cs_site_names[s] : "?";
 }
 
-/* 3 depth + 1: layer 0 has only site post (DESIGN §1). */
+/* 3 depth + 1: layer 0 has only site post (docs/design.md §1). */
 size_t cs_result_slots(int depth)
 {
     assert(depth >= 0);
@@ -78,23 +78,20 @@ void cs_result_plan(const cs_run_params *p, cs_alloc_plan *plan)
     cs_alloc_plan_add(plan, &count);
 }
 
-/* Sizes every array from p (see cs_result_arrays). p must be valid
- * (cs_params_validate; else NULL with its CS_EINVAL message); the caller
- * owns the result and frees it with cs_result_free. */
-cs_result *cs_result_alloc(const cs_run_params *p)
+int cs_result_alloc(cs_result **out, const cs_run_params *p)
 {
-    if (p->depth < 1 || p->steps_a < 1 || p->steps_b < 1 || p->bins < 1) {
-        cs_error_set(CS_EINVAL,
-                     "cannot size a result for depth %d, steps_a %d, steps_b %d, bins %d "
-                     "(each must be >= 1)",
-                     p->depth, p->steps_a, p->steps_b, p->bins);
-        return NULL;
-    }
-    if (cs_params_validate(p) != CS_OK)
-        return NULL;
+    *out = NULL;
+    if (p->depth < 1 || p->steps_a < 1 || p->steps_b < 1 || p->bins < 1)
+        return cs_error_set(CS_EINVAL,
+                            "cannot size a result for depth %d, steps_a %d, steps_b %d, bins %d "
+                            "(each must be >= 1)",
+                            p->depth, p->steps_a, p->steps_b, p->bins);
+    int rc = cs_params_validate(p);
+    if (rc != CS_OK)
+        return rc;
     cs_result *r = cs_calloc(1, sizeof *r);
     if (!r)
-        return NULL;
+        return cs_error_code();
     r->params = *p;
     r->steps = p->steps_a + p->steps_b;
     r->nslots = cs_result_slots(p->depth);
@@ -103,9 +100,10 @@ cs_result *cs_result_alloc(const cs_run_params *p)
     cs_result_arrays(r, p, &plan);
     if (plan.rc != CS_OK) {
         cs_result_free(r);
-        return NULL;
+        return plan.rc;
     }
-    return r;
+    *out = r;
+    return CS_OK;
 }
 
 /* Frees r and every array it owns; NULL is a no-op. */

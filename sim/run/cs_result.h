@@ -1,5 +1,5 @@
 /* The in-memory result of one run: every row the results store writes for
- * it (DESIGN §2, §3). The network fills it; the store writes it in one
+ * it (docs/design.md §2, §3). The network fills it; the store writes it in one
  * transaction, so the write lock is held for the write only. */
 #ifndef CS_RESULT_H
 #define CS_RESULT_H
@@ -23,7 +23,8 @@ size_t cs_result_slot(int layer, cs_site site);
 /* The inverse of cs_result_slot. */
 void cs_result_slot_decode(size_t slot, int *layer, cs_site *site);
 
-/* Issue 6 rows. NaN where a value has no meaning (stored as NULL). */
+/* The rows of the claims' measurements (docs/design.md §2). NaN where a
+ * value has no meaning (stored as NULL). */
 typedef struct {
     double loss;        /* the step's loss, the same on every layer's row */
     double grad_x_norm; /* mean over examples of ||dL/dx^(l)_i|| (post site; layer 0: input) */
@@ -70,11 +71,12 @@ typedef struct {
 /* 1 when p asks for running_gap rows (population > 0, norm = batch). */
 int cs_result_has_gap(const cs_run_params *p);
 
-/* Allocates a result with every array sized for p (contents zero). p must
- * pass cs_params_validate. Returns NULL with a message: CS_EINVAL (p is not
- * valid, or a size overflows), CS_ENOMEM. */
-cs_result *cs_result_alloc(const cs_run_params *p);
-void cs_result_free(cs_result *r);
+/* A result with every array sized for p (contents zero) into *out; the
+ * caller owns it and frees it with cs_result_free (NULL is a no-op).
+ * Returns CS_OK, or with the message and *out = NULL: CS_EINVAL (p does
+ * not pass cs_params_validate, or a size overflows), CS_ENOMEM. */
+int cs_result_alloc(cs_result **out, const cs_run_params *p);
+void cs_result_free(cs_result *r); /* and every array it owns; NULL is a no-op */
 
 /* Adds to plan, without allocating, what cs_result_alloc(p) allocates. */
 void cs_result_plan(const cs_run_params *p, cs_alloc_plan *plan);

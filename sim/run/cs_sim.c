@@ -1,5 +1,6 @@
-/* A whole run: DESIGN §1-2 statistics, then issue 6's measurements, and
- * the memory they need, checked before anything is allocated. */
+/* A whole run: docs/design.md §1-2 statistics, then the claims'
+ * measurements, and the memory they need, checked before anything is
+ * allocated. */
 #include "cs_sim.h"
 
 #include <unistd.h>

@@ -1,6 +1,6 @@
-/* A whole run: the layer-major statistics of DESIGN §1-2 and the
- * measurements of issue 6 the parameters ask for (grad_stats, bn_noise,
- * running_gap), and the memory it needs. */
+/* A whole run: the layer-major statistics of docs/design.md §1-2 and
+ * the measurements of the notes' claims the parameters ask for
+ * (grad_stats, bn_noise, running_gap; §2), and the memory it needs. */
 #ifndef CS_SIM_H
 #define CS_SIM_H
 
@@ -11,7 +11,7 @@
 #include "cs_result.h"
 
 /* The most memory one run may need: far beyond any run the design has in
- * mind (DESIGN §1 Schedule: depth 1000, width 1024 in a few hundred MB),
+ * mind (docs/design.md §1 Schedules: depth 1000, width 1024 in a few hundred MB),
  * and small enough that every sum of sizes stays far inside size_t. */
 #define CS_SIM_MAX_BYTES ((size_t)1000000000000) /* 1 TB */
 

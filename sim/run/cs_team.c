@@ -69,23 +69,27 @@ static void *cs_team_worker(void *arg)
     return NULL;
 }
 
-cs_team *cs_team_alloc(int threads)
+int cs_team_alloc(cs_team **out, int threads)
 {
+    *out = NULL;
     if (threads < 1)
         threads = 1;
     cs_team *t = cs_calloc(1, sizeof *t);
     if (!t)
-        return NULL;
+        return cs_error_code();
     t->threads = threads;
     pthread_mutex_init(&t->lock, NULL);
     pthread_cond_init(&t->work, NULL);
     pthread_cond_init(&t->finished, NULL);
-    if (threads > 1 && !(t->ids = cs_calloc((size_t)threads - 1, sizeof *t->ids)))
+    int rc = CS_OK;
+    if (threads > 1 && !(t->ids = cs_calloc((size_t)threads - 1, sizeof *t->ids))) {
+        rc = cs_error_code();
         goto fail;
+    }
     for (int k = 1; k < threads; k++) {
         cs_team_start *s = cs_malloc(sizeof *s);
         if (!s) {
-            cs_error_prefix(CS_ENOMEM, "thread team: starting thread %d", k);
+            rc = cs_error_prefix(CS_ENOMEM, "thread team: starting thread %d", k);
             goto fail;
         }
         s->team = t;
@@ -93,16 +97,17 @@ cs_team *cs_team_alloc(int threads)
         int err = pthread_create(&t->ids[k - 1], NULL, cs_team_worker, s);
         if (err) {
             cs_free(s);
-            cs_error_set(CS_EIO, "thread team: cannot start thread %d of %d: %s", k, threads,
-                         strerror(err));
+            rc = cs_error_set(CS_EIO, "thread team: cannot start thread %d of %d: %s", k,
+                              threads, strerror(err));
             goto fail;
         }
         t->started++;
     }
-    return t;
+    *out = t;
+    return CS_OK;
 fail:
     cs_team_free(t);
-    return NULL;
+    return rc;
 }
 
 void cs_team_free(cs_team *t)

@@ -1,6 +1,6 @@
 /* A fixed team of threads that runs numbered tasks of one parallel phase
- * at a time: the per-step parallelism of the layer-major schedule (DESIGN
- * §1 Schedule, issue 5). Which thread runs which task is not fixed, so a
+ * at a time: the per-step parallelism of the layer-major schedule
+ * (docs/design.md §1 Schedules). Which thread runs which task is not fixed, so a
  * task must write only its own outputs: the results are then the same
  * whatever the team size. */
 #ifndef CS_TEAM_H
@@ -12,12 +12,14 @@ typedef void (*cs_team_fn)(void *ctx, int task, int thread);
 
 typedef struct cs_team cs_team;
 
-/* A team of `threads` (>= 1): the calling thread plus threads - 1 started
- * now. Returns NULL with CS_ENOMEM (or CS_EIO when a thread cannot be
- * started). threads = 1 starts nothing and runs tasks in order. */
-cs_team *cs_team_alloc(int threads);
+/* A team of `threads` (>= 1) into *out: the calling thread plus threads -
+ * 1 started now; threads = 1 starts nothing and runs tasks in order.
+ * Returns CS_OK, or CS_ENOMEM, or CS_EIO when a thread cannot be started,
+ * with the message and *out = NULL. Free with cs_team_free. */
+int cs_team_alloc(cs_team **out, int threads);
 /* Stops and joins the threads. NULL is a no-op. */
 void cs_team_free(cs_team *t);
+/* The number of threads, the caller included. */
 int cs_team_size(const cs_team *t);
 
 /* Runs fn(ctx, k, thread) for every k in [0, ntasks), handing tasks out
