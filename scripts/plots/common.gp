@@ -830,4 +830,6 @@ set grid lc rgb '#dddddd' lw 0.8
 set border 3 lw 0.8
 set tics nomirror out scale 0.6
 set xtics offset 0, 0.3
+# The x label under its tick labels, which the offset above lifts.
+set xlabel offset 0, 0.45
 set ytics offset 0.5, 0

@@ -122,14 +122,19 @@ do for [rr = 1:nshow] {
             unset label 49
             continue
         }
+        # Values of 1e-14 (relu's vanishing signal) are drawn in units of
+        # a power of ten the panel's title names, so that the tick labels
+        # stay short ("2", not "2x10^-14" across the next panel).
+        sy = scale_of(abs(g_lo(k)) > abs(g_hi(k)) ? abs(g_lo(k)) : abs(g_hi(k)))
+        if (sy != 1) { set title sprintf("layer %d (%s)", l, scale_words(sy)) textcolor rgb cond_color(c) }
         # A constant layer (every value the same, e.g. 0): a range around it,
         # which gnuplot would otherwise make itself, with a warning.
-        if (g_lo(k) == g_hi(k)) { set yrange [g_lo(k) - 1:g_lo(k) + 1] }
+        if (g_lo(k) == g_hi(k)) { set yrange [g_lo(k) / sy - 1:g_lo(k) / sy + 1] }
         # Round tics that fit the panel's height.
-        if (g_hi(k) > g_lo(k)) { set ytics nice_step(g_hi(k) - g_lo(k), floor(ph(nshow) / 0.22)) }
-        plot $d index (k - 1) using 1:2:6 with filledcurves fs transparent solid 0.15 noborder lc rgb cond_color(c), \
-             '' index (k - 1) using 1:3:5 with filledcurves fs transparent solid 0.4 noborder lc rgb cond_color(c), \
-             '' index (k - 1) using 1:4 with linespoints lw 1.6 pt 7 ps 0.4 lc rgb cond_color(c)
+        if (g_hi(k) > g_lo(k)) { set ytics nice_step((g_hi(k) - g_lo(k)) / sy, floor(ph(nshow) / 0.22)) }
+        plot $d index (k - 1) using 1:($2 / sy):($6 / sy) with filledcurves fs transparent solid 0.15 noborder lc rgb cond_color(c), \
+             '' index (k - 1) using 1:($3 / sy):($5 / sy) with filledcurves fs transparent solid 0.4 noborder lc rgb cond_color(c), \
+             '' index (k - 1) using 1:($4 / sy) with linespoints lw 1.6 pt 7 ps 0.4 lc rgb cond_color(c)
         if (data_on) {
             dump_k = k
             dump_words = sprintf("# panel condition=%s%s layer=%d; curve percentiles; columns step p01 p15 p50 p85 p99", c, \

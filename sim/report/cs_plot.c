@@ -356,8 +356,8 @@ static int cs_plot_draw_figure(cs_selection *sel, const cs_plot_options *o, FILE
     if (pages == 0)
         pages = 1;
     size_t groups = (n_act + per - 1) / per;
-    *drawn = (cs_plot_figure_drawn){fig->script, fig->title, fig->what,
-                                    per == 1 && groups > 1 && pages == 1, NULL, 0, NULL, NULL};
+    *drawn = (cs_plot_figure_drawn){fig->script, fig->title, fig->what, per == 1 && groups > 1,
+                                    NULL, 0, NULL, NULL, pages};
     char stem[128];
     snprintf(stem, sizeof stem, "%s%s%s", fig->stem, key ? "_" : "", key ? key : "");
     if (key) {
