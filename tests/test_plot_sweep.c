@@ -216,7 +216,7 @@ static int teardown(void **state)
 
 static const char *const metrics[] = {"mean_shift", "var_log_ratio", "kl_sym", "w1"};
 
-/* drift_by_depth: depth shaded, batch dashed, so each metric's panel has a
+/* drift_by_depth: batch shaded, depth dashed, so each metric's panel has a
  * curve for each (condition, depth, batch), each the mean, min and max over
  * the seeds of that combination by layer. */
 static void test_layer_figure_draws_each_value_of_both_keys(void **state)

@@ -418,11 +418,13 @@ if (fig_kind eq "sweep") {
     sk_role[x_i] = "x"
 }
 # best_key(lim, room): the held key with the most values, at most lim,
-# whose values times room are at most 12 (0 when none).
+# whose values times room are at most 12 (0 when none). Of keys with as
+# many values the one later in the parameter table wins: the data and
+# schedule keys (steps_a, batch), which a study adds to vary on purpose.
 best_key(lim, room) = best_from(1, 0, lim, room)
 best_from(i, b, lim, room) = i > nsk ? b : best_from(i + 1, \
     (sk_role[i] eq "pick" && sk_count(i) <= lim && sk_count(i) * room <= 12 && \
-     (b == 0 || sk_count(i) > sk_count(b))) ? i : b, lim, room)
+     (b == 0 || sk_count(i) >= sk_count(b))) ? i : b, lim, room)
 shade_i = 0
 dash_i = 0
 panel_i = 0
@@ -454,14 +456,18 @@ n_shade = shade_i ? sk_count(shade_i) : 1
 n_dash = dash_i ? sk_count(dash_i) : 1
 n_panel = panel_i ? sk_count(panel_i) : 1
 # The runs drawn: every key held at its value. A held key takes the
-# largest value that has runs with the keys held before it (a selection of
+# largest value (a step count in a figure over steps: the smallest) that
+# has runs with the keys held before it (a selection of
 # runs need not hold every combination); fix's values come first.
 pins = ""
 do for [i = 1:nsk] { if (sk_role[i] eq "fixed") { pins = pins . " AND " . sk_pin(i, sk_pick[i]) } }
+# A figure over steps (fig_kind run) holds a step count at its smallest
+# value instead: at steps_a 200 phase B's 10 steps would be a sliver.
+pick_low(i) = fig_kind eq "run" && (sk_name(i) eq "steps_a" || sk_name(i) eq "steps_b")
 do for [i = 1:nsk] {
     if (sk_role[i] eq "pick") {
         v = sql("SELECT " . tok_expr(sk_name(i)) . " FROM run_params WHERE " . wherer . pins . \
-                " ORDER BY " . sk_name(i) . " DESC LIMIT 1")
+                " ORDER BY " . sk_name(i) . (pick_low(i) ? " ASC" : " DESC") . " LIMIT 1")
         if (rank_in(v, sk_vals[i], 1) > 0) { sk_pick[i] = v }
         pins = pins . " AND " . sk_pin(i, sk_pick[i])
     }

@@ -319,8 +319,9 @@ int cs_plot_set_has(const cs_plot_set *set, const char *script)
  * rule of scripts/plots/common.gp (roles "sweep"), which decides the
  * figure; here it only decides the files (a figure with a column per
  * condition has a row per metric, so one activation per file). Of the
- * other keys the one with the most values (at most 8) is shaded, the next
- * (at most 4, without dropout, at most 12 curves with the shades) dashed;
+ * other keys the one with the most values (at most 8; of equals the
+ * later) is shaded, the next (at most 4, without dropout, at most 12
+ * curves with the shades) dashed;
  * past 12 curves in a panel the dashes go, then the conditions (at most 4)
  * get a column each. */
 static int cs_plot_condition_columns(const cs_selection_key *keys, size_t n, size_t x,
@@ -328,12 +329,12 @@ static int cs_plot_condition_columns(const cs_selection_key *keys, size_t n, siz
 {
     size_t shade = n, dash = n;
     for (size_t i = 0; i < n; i++)
-        if (i != x && keys[i].n_values <= 8 && (shade == n || keys[i].n_values > keys[shade].n_values))
+        if (i != x && keys[i].n_values <= 8 && (shade == n || keys[i].n_values >= keys[shade].n_values))
             shade = i;
     int64_t n_shade = shade < n ? keys[shade].n_values : 1;
     for (size_t i = 0; i < n && !dropout; i++)
         if (i != x && i != shade && keys[i].n_values <= 4 && keys[i].n_values * n_shade <= 12 &&
-            (dash == n || keys[i].n_values > keys[dash].n_values))
+            (dash == n || keys[i].n_values >= keys[dash].n_values))
             dash = i;
     int64_t curves = n_conditions * n_shade * (dash < n ? keys[dash].n_values : 1);
     if (curves > 12 && dash < n)
