@@ -126,7 +126,7 @@ do for [p = 1:npan] {
     if (r == nshow) { set xlabel sprintf("%s value", site) } else { unset xlabel }
     unset ylabel
     set label 3 sprintf("outside: A %s, B %s", ka ? pct(g_out(ka)) : "n/a", kb ? pct(g_out(kb)) : "n/a") \
-        at graph 0.02, graph 0.94 left front
+        at graph 0.05, graph 0.94 left front
     eval div_clear
     L = div_at(a, c)
     if (L > 0 && l >= L) {
