@@ -55,7 +55,7 @@ metric_title(m) = m eq "grad_x_norm" ? "gradient at the layer output x" : \
 
 eval leg_conditions
 tt = figure_title("gradient norms at initialisation by depth", band_words . "; BN frozen and ema from phase B")
-ml = nacts > 1 ? 1.0 : 0.75; mr = 0.2; gx = 0.75; gy = 0.55
+ml = nacts > 1 ? 1.0 : 0.75; mr = 0.2; gx = 0.75; gy = 0.7
 mt = title_h(tt) + 0.36
 mb = 0.52 + legend_h(leg_n)
 H = mt + nacts * 2.2 + (nacts - 1) * gy + mb
@@ -130,6 +130,10 @@ do for [ia = 1:nacts] {
         hi = hi > lo ? hi : lo * 10
         room = k > 1 ? 0.06 + 0.1 * k : 0.05
         set yrange [lo / 1.5 : (lo / 1.5) * (hi / (lo / 1.5)) ** (1 / (1 - room))]
+        # Decades only up to the curves: the head room is the labels', whose
+        # boxes would cut the tick labels there.
+        dec0 = floor(log10(lo / 1.5)); dec1 = ceil(log10(hi))
+        set ytics 10.0 ** dec0, (dec1 - dec0 > 8 ? 100 : 10), 10.0 ** dec1
         # An activation whose runs did not measure this quantity: an empty
         # panel that says so (an empty plot list would stop gnuplot).
         # A diverged run: one note, low, clear of the growth labels.
