@@ -80,10 +80,11 @@ void cs_params_canonical(const cs_run_params *p, char *buf, size_t size)
             if (!applies)
                 continue;
             char def[64];
+            cs_param_value prior = cs_param_prior(param);
             cs_param_format(param, v, CS_FORMAT_CANONICAL, text, sizeof text);
-            cs_param_format(param, param->def, CS_FORMAT_CANONICAL, def, sizeof def);
+            cs_param_format(param, prior, CS_FORMAT_CANONICAL, def, sizeof def);
             /* -0.0 is the default 0 (both print "0" and "-0"): compare values */
-            if (param->type == CS_PARAM_REAL ? v.d == param->def.d : strcmp(text, def) == 0)
+            if (param->type == CS_PARAM_REAL ? v.d == prior.d : strcmp(text, def) == 0)
                 continue;
             break;
         }
