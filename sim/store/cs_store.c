@@ -118,7 +118,7 @@ static int cs_store_busy(void *unused, int tries)
 
 /* Allocates the handle and opens the connection (flags, path or a URI);
  * on error the message names path and the reason, and *out stays NULL. */
-static int cs_store_connect(cs_store **out, const char *path, const char *uri, int flags)
+int cs_store_connect(cs_store **out, const char *path, const char *uri, int flags)
 {
     *out = NULL;
     size_t len = strlen(path);
@@ -143,19 +143,6 @@ fail:
     return rc;
 }
 
-/* Reads an integer from a one-row query; an SQLite result code. */
-static int cs_store_query_int(sqlite3 *db, const char *sql, int64_t *out)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
-        rc = SQLITE_OK;
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
 /* Removes a database this process created (and SQLite's files beside it)
  * after creating it failed, so that no empty file is left; but not when it
  * holds a committed schema by then (another process creating the same
@@ -165,8 +152,8 @@ static void cs_store_remove_created(const char *path)
     sqlite3 *db = NULL;
     int64_t version = 0, objects = 0;
     int readable = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-                   cs_store_query_int(db, "PRAGMA user_version", &version) == SQLITE_OK &&
-                   cs_store_query_int(db, "SELECT count(*) FROM sqlite_master", &objects) ==
+                   cs_schema_query_int(db, "PRAGMA user_version", &version) == SQLITE_OK &&
+                   cs_schema_query_int(db, "SELECT count(*) FROM sqlite_master", &objects) ==
                        SQLITE_OK;
     sqlite3_close(db);
     if (readable && (version != 0 || objects != 0))
@@ -263,13 +250,10 @@ fail:
     return rc;
 }
 
-/* path as an SQLite URI with immutable=1: "file:" and the path with every
- * byte outside [A-Za-z0-9/._~-] percent-encoded (RFC 3986), so that '?',
- * '#' or '%' in a file name stay part of the name. NULL when out of memory. */
-static char *cs_store_immutable_uri(const char *path)
+char *cs_store_uri(const char *path, const char *query)
 {
     size_t len = strlen(path);
-    char *uri = cs_malloc(3 * len + 32);
+    char *uri = cs_malloc(3 * len + strlen(query) + 16);
     if (!uri)
         return NULL;
     /* "file:" + an absolute path would read "//x" as an authority: "file://" + path. */
@@ -281,7 +265,10 @@ static char *cs_store_immutable_uri(const char *path)
         else
             n += (size_t)sprintf(uri + n, "%%%02X", *c);
     }
-    strcpy(uri + n, "?immutable=1");
+    if (*query)
+        sprintf(uri + n, "?%s", query);
+    else
+        uri[n] = '\0';
     return uri;
 }
 
@@ -344,7 +331,7 @@ int cs_store_open_readonly(cs_store **out, const char *path)
         }
         cs_store_close(s);
         s = NULL;
-        if (!(uri = cs_store_immutable_uri(path))) {
+        if (!(uri = cs_store_uri(path, "immutable=1"))) {
             rc = CS_ENOMEM;
             goto fail;
         }
