@@ -25,7 +25,8 @@ round after round (default 3), each into a fresh database:
   gemm-only        covshift run INI --gemm-only (the schedule, no statistics
                    or database)
   floor            bench_floor: only the products of INI's runs, batch x width
-                   x width per layer and step, on covshift's thread team
+                   x width per layer and step, on covshift's thread team and
+                   the core covshift ran
   quickstart       covshift run experiments/quickstart.ini --jobs $(nproc)
 
 It prints a table (BLAS core and dgemm calls of each process, wall and CPU
@@ -196,10 +197,10 @@ names=(covshift)
 for ((r = 1; r <= rounds; r++)); do
     echo "bench: round $r/$rounds"
     timed covshift "$covshift" run "$ini" --db "$work/covshift_r$r.db" --quiet
+    ((r > 1)) || cs_core=$(probe_field covshift core)
     if [[ -z "$peer_skip" ]]; then
         timed peer "$PYTHON" bench/peer.py "$ini" --db "$work/peer_r$r.db" --quiet
         if ((r == 1)); then
-            cs_core=$(probe_field covshift core)
             if [[ "$(probe_field peer core)" != "$cs_core" ]]; then
                 peer_same=$cs_core
                 names+=(peer_same)
@@ -211,7 +212,8 @@ for ((r = 1; r <= rounds; r++)); do
         fi
     fi
     timed gemm "$covshift" run "$ini" --gemm-only --quiet
-    timed floor "$floor" "${groups[@]}"
+    # the floor runs the kernel covshift ran (it may have replaced a fallback)
+    timed floor env OPENBLAS_CORETYPE="$cs_core" "$floor" "${groups[@]}"
     if [[ "$quickstart" != none ]]; then
         timed quickstart "$covshift" run "$quickstart" --jobs "$nproc" --db "$work/quickstart_r$r.db" --quiet
     fi
@@ -234,7 +236,7 @@ if ((w2)); then
     mapfile -t groups2 < <(floor_groups bench/w2.ini)
     timed w2_covshift "$covshift" run bench/w2.ini --db "$work/covshift_w2.db" --quiet
     timed w2_gemm "$covshift" run bench/w2.ini --gemm-only --quiet
-    timed w2_floor "$floor" "${groups2[@]}"
+    timed w2_floor env OPENBLAS_CORETYPE="$cs_core" "$floor" "${groups2[@]}"
 fi
 t1=$(date +%s.%N)
 busy1=$(busy_s)
