@@ -38,6 +38,11 @@ static const struct {
     {3, "runs", "holder_host", "TEXT", "NULL"},
     {3, "runs", "holder_pid", "INTEGER", "NULL"},
     {3, "runs", "holder_start", "TEXT", "NULL"},
+    {4, "train_loss", NULL, NULL, NULL},
+    {4, "train_eval", NULL, NULL, NULL},
+    {4, "train_prior", NULL, NULL, NULL},
+    {4, "train_probe", NULL, NULL, NULL},
+    {4, "train_layers", NULL, NULL, NULL},
 };
 #define CS_SCHEMA_NHISTORY (sizeof cs_schema_history / sizeof cs_schema_history[0])
 

@@ -242,8 +242,10 @@ int cs_store_result_write(cs_store *s, int64_t run_id, const cs_result *r)
         goto done;
     if (r->noise && (rc = cs_store_result_noise(s, run_id, r)) != CS_OK)
         goto done;
-    if (r->gap)
-        rc = cs_store_result_gap(s, run_id, r);
+    if (r->gap && (rc = cs_store_result_gap(s, run_id, r)) != CS_OK)
+        goto done;
+    if (r->train)
+        rc = cs_store_train_write(s, run_id, r);
 done:
     sqlite3_finalize(stats);
     sqlite3_finalize(hist);
