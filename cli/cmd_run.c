@@ -17,7 +17,8 @@
 
 static const char *const cs_run_usage =
     "usage: covshift run FILE [--db PATH] [--set key=value ...] [--jobs N]\n"
-    "                    [--dry-run] [--fail-fast] [--quiet] [--gemm-only]\n"
+    "                    [--shard K/N] [--dry-run[=canonical]] [--fail-fast] [--quiet]\n"
+    "                    [--gemm-only]\n"
     "\n"
     "Runs every run of the experiment file FILE (the cartesian product of its\n"
     "list and range values) and stores each, whole or not at all, in a SQLite\n"
@@ -35,7 +36,20 @@ static const char *const cs_run_usage =
     "                    runs the steps of a layer on cores/N threads (COVSHIFT_THREADS\n"
     "                    overrides) with single-threaded dgemm, so threads x jobs <=\n"
     "                    cores; results are bit-identical whatever N and the threads\n"
-    "  --dry-run         print the runs (run_key and parameters) and stop\n"
+    "  --shard K/N       run only shard K of N (0 <= K < N) of the sweep: the runs whose\n"
+    "                    run_key maps to K (a fixed hash, so a run keeps its shard\n"
+    "                    whatever is added to the sweep); the default database is then\n"
+    "                    results/<name>.shard-K-of-N.db. Without it, K and N come from\n"
+    "                    a Slurm job array 0..N-1 (SLURM_ARRAY_TASK_ID with\n"
+    "                    SLURM_ARRAY_TASK_COUNT or _MIN/_MAX), else from the rank of\n"
+    "                    mpirun (OMPI_COMM_WORLD_RANK/SIZE) or a PMI launcher\n"
+    "                    (PMI_RANK/SIZE), else of an srun step (SLURM_PROCID/SLURM_NTASKS);\n"
+    "                    merge the shards with covshift merge (docs/cluster.md)\n"
+    "  --dry-run         print the runs and stop, writing nothing: a column per key\n"
+    "                    that varies (the others once above), each run's run_key,\n"
+    "                    whether the database (when it exists) holds it done, its\n"
+    "                    peak memory and the rows it writes per table\n"
+    "  --dry-run=canonical  one line per run: its run_key and canonical text\n"
     "  --fail-fast       stop after the first failed run (default: record it as\n"
     "                    failed and go on)\n"
     "  --quiet           no progress line or summary on stderr (a failed run is\n"
@@ -55,25 +69,29 @@ static const char *const cs_run_usage =
 
 static const struct option cs_run_options[] = {
     {"db", required_argument, NULL, 'd'},      {"set", required_argument, NULL, 's'},
-    {"jobs", required_argument, NULL, 'j'},    {"dry-run", no_argument, NULL, 'n'},
+    {"jobs", required_argument, NULL, 'j'},    {"dry-run", optional_argument, NULL, 'n'},
     {"fail-fast", no_argument, NULL, 'f'},     {"quiet", no_argument, NULL, 'q'},
     {"gemm-only", no_argument, NULL, 'g'},     {"help", no_argument, NULL, 'h'},
+    {"shard", required_argument, NULL, 'k'},
     {NULL, 0, NULL, 0},
 };
 
-/* The command line as one string, for provenance. */
+/* The command line as one string, for provenance: each argument a shell
+ * word that stands for exactly it (cs_text_sh_quote), so that `sh -c`
+ * runs the stored line again as it was run, whatever --set or a path
+ * held. */
 static char *cs_run_command_line(int argc, char **argv)
 {
-    size_t len = strlen("covshift") + 1; /* argv fits in ARG_MAX: no overflow */
+    size_t len = strlen("covshift") + 1;
     for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
+        len += cs_text_sh_quote(NULL, 0, argv[i]) + 1; /* argv fits in ARG_MAX: no overflow */
     char *s = cs_malloc(len);
     if (!s)
         return NULL;
-    strcpy(s, "covshift");
+    size_t used = (size_t)snprintf(s, len, "covshift");
     for (int i = 0; i < argc; i++) {
-        strcat(s, " ");
-        strcat(s, argv[i]);
+        s[used++] = ' ';
+        used += cs_text_sh_quote(s + used, len - used, argv[i]);
     }
     return s;
 }
@@ -88,6 +106,7 @@ int cmd_run(int argc, char **argv)
     cs_experiment *e = NULL;
     char *command_line = cs_run_command_line(argc, argv);
     char db_default[4096];
+    int shard_given = 0;
     if (!sets || !command_line) {
         status = cs_cli_fail("run", cs_error_set(CS_ENOMEM, "out of memory"));
         goto done;
@@ -113,7 +132,29 @@ int cmd_run(int argc, char **argv)
             opts.jobs = (int)j;
             break;
         }
-        case 'n': opts.dry_run = 1; break;
+        case 'k': {
+            int rc = cs_shard_parse(&opts.shard, optarg);
+            if (rc != CS_OK) {
+                status = cs_cli_fail("run", rc);
+                goto done;
+            }
+            shard_given = 1;
+            break;
+        }
+        case 'n':
+            if (!optarg || strcmp(optarg, "table") == 0) {
+                opts.dry_run = CS_DRY_RUN_TABLE;
+            } else if (strcmp(optarg, "canonical") == 0) {
+                opts.dry_run = CS_DRY_RUN_CANONICAL;
+            } else {
+                char got[CS_TEXT_ESCAPED_SIZE(64)];
+                fprintf(stderr,
+                        "covshift run: --dry-run: expected table or canonical, got '%s'\n",
+                        cs_text_escape(got, sizeof got, optarg));
+                status = CS_EXIT_USAGE;
+                goto done;
+            }
+            break;
         case 'f': opts.fail_fast = 1; break;
         case 'q': opts.quiet = 1; break;
         case 'g': opts.gemm_only = 1; break;
@@ -133,7 +174,14 @@ int cmd_run(int argc, char **argv)
         status = CS_EXIT_USAGE;
         goto done;
     }
-    int rc = cs_experiment_load(&e, argv[optind]);
+    /* An explicit --shard wins; the environment is read, and checked,
+     * only without it. */
+    int rc = shard_given ? CS_OK : cs_shard_from_env(&opts.shard);
+    if (rc != CS_OK) {
+        status = cs_cli_fail("run", rc);
+        goto done;
+    }
+    rc = cs_experiment_load(&e, argv[optind]);
     for (int i = 0; rc == CS_OK && i < nsets; i++)
         rc = cs_override_apply(e, sets[i]);
     if (rc != CS_OK) {
@@ -141,7 +189,7 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     if (!db) {
-        snprintf(db_default, sizeof db_default, "results/%s.db", cs_experiment_name(e));
+        cs_shard_db_name(db_default, sizeof db_default, cs_experiment_name(e), &opts.shard);
         db = db_default;
     }
     opts.db_path = db;

@@ -16,6 +16,9 @@ int cmd_list(int argc, char **argv);
 int cmd_worksheet(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* The exit status of an error code, from the one table in cs_cli.c:
  * CS_OK 0; CS_EINVAL and CS_ENOTFOUND (bad input, nothing written) 2;

@@ -19,6 +19,9 @@ static const cs_command cs_commands[] = {
     {"worksheet", cmd_worksheet, "reproduce the batch-norm worksheet (summaries and figures)"},
     {"plot", cmd_plot, "draw the standard figures of a results database"},
     {"report", cmd_report, "write report.md: parameters, drift table and figures"},
+    {"merge", cmd_merge, "merge the shard databases of a sweep into one"},
+    {"status", cmd_status, "which runs of a sweep are done, failed or missing across databases"},
+    {"export", cmd_export, "write a table of a results database as CSV or JSON"},
 };
 #define CS_NCOMMANDS (sizeof cs_commands / sizeof cs_commands[0])
 

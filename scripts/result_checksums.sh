@@ -3,34 +3,54 @@
 # refactoring can prove it changed no value (docs: "Reproducibility").
 #
 #   bash scripts/result_checksums.sh [--covshift BIN] [--out DIR] [EXPERIMENT.ini ...]
+#   bash scripts/result_checksums.sh --db DB [--out DIR]
 #
 # Runs each experiment (default: the quickstart, bench/w1.ini and the three
 # claim studies) into a fresh database in DIR, then prints one md5 per
 # (experiment, table) of the table's rows with ids and timings left out:
 # rows are keyed by run_key, not run id (ids depend on the order workers
 # finish), and every REAL is printed with 17 significant digits, which
-# round-trips a double, so equal sums mean bit-identical values. Compare
+# round-trips a double, so equal sums mean bit-identical values. With
+# --db it runs nothing and prints the sums of the database DB as it is
+# (a merge of shards against one process's run, tests/test_merge.sh). Compare
 # sums made with the same BLAS core (set OPENBLAS_CORETYPE to pin it):
 # products differ in their last bits between cores.
 set -euo pipefail
+caller=$PWD
 cd "$(dirname "$0")/.."
 
 bin=build/covshift
-out=$(mktemp -d "${TMPDIR:-/tmp}/covshift-sums.XXXXXX")
+db_only=
+out=
 files=()
 while (($#)); do
     case $1 in
     --covshift) bin=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    --out) out=$2; [[ $out == /* ]] || out=$caller/$out; shift 2 ;;
+    --db) db_only=$2; [[ $db_only == /* ]] || db_only=$caller/$db_only; shift 2 ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) files+=("$1"); shift ;;
     esac
 done
+[[ -n $out ]] || out=$(mktemp -d "${TMPDIR:-/tmp}/covshift-sums.XXXXXX")
+# Prints one line per result table of database $1 (named $2), and the run keys.
+sums() {
+    local db=$1 name=$2 table rows sum
+    for table in layer_stats histograms drift grad_stats bn_noise running_gap; do
+        rows=$(dump_table "$db" "$table" | tee "$out/$name.$table.txt" | wc -l)
+        sum=$(md5sum <"$out/$name.$table.txt" | cut -c1-32)
+        printf '%-18s %-12s %8d rows  %s\n' "$name" "$table" "$rows" "$sum"
+    done
+    # the run parameters (run_key and canonical text) must not move either
+    sum=$(sqlite3 -batch -noheader "$db" "SELECT run_key, params FROM runs WHERE status = 'done'
+                                          ORDER BY run_key" | md5sum | cut -c1-32)
+    printf '%-18s %-12s %8s       %s\n' "$name" "run_keys" "" "$sum"
+}
+
 if ((${#files[@]} == 0)); then
     files=(experiments/quickstart.ini bench/w1.ini experiments/grad_by_depth.ini
            experiments/bn_noise.ini experiments/running_averages.ini)
 fi
-[[ -x $bin ]] || { echo "result_checksums: no executable $bin (build first)" >&2; exit 2; }
 mkdir -p "$out"
 
 # One SELECT per result table: every column but run_id, with the run's
@@ -47,18 +67,17 @@ dump_table() {
          WHERE r.status = 'done' ORDER BY 1, 2, 3, 4, 5"
 }
 
+if [[ -n $db_only ]]; then
+    [[ -f $db_only ]] || { echo "result_checksums: no database $db_only" >&2; exit 2; }
+    sums "$db_only" "$(basename "$db_only" .db)"
+    exit 0
+fi
+[[ -x $bin ]] || { echo "result_checksums: no executable $bin (build first)" >&2; exit 2; }
 for f in "${files[@]}"; do
     name=$(basename "$f" .ini)
     db=$out/$name.db
     rm -f "$db" "$db-wal" "$db-shm"
     "$bin" run "$f" --db "$db" --quiet
-    for table in layer_stats histograms drift grad_stats bn_noise running_gap; do
-        rows=$(dump_table "$db" "$table" | tee "$out/$name.$table.txt" | wc -l)
-        sum=$(md5sum <"$out/$name.$table.txt" | cut -c1-32)
-        printf '%-18s %-12s %8d rows  %s\n' "$name" "$table" "$rows" "$sum"
-    done
-    # the run parameters (run_key and canonical text) must not move either
-    sum=$(sqlite3 -batch -noheader "$db" "SELECT run_key, params FROM runs ORDER BY run_key" | md5sum | cut -c1-32)
-    printf '%-18s %-12s %8s       %s\n' "$name" "run_keys" "" "$sum"
+    sums "$db" "$name"
 done
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset: as detected>}; dumps in $out" >&2

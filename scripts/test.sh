@@ -4,7 +4,8 @@
 # under AddressSanitizer + UndefinedBehaviorSanitizer (Debug).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+# tests/test_slurm.sh starts a one-node Slurm: its daemons are Debian packages too
+CS_EXTRA_PACKAGES="${CS_EXTRA_PACKAGES-} slurm-wlm munge" bash scripts/setup.sh
 jobs=$(nproc)
 
 echo "== plain build (Release) =="

@@ -416,19 +416,42 @@ static void test_dry_run_prints_runs_and_creates_no_database(void **state)
                                CS_BINARY, SMALL_INI, db_path);
     if (status != 0)
         fail_msg("--dry-run exited %d:\n%s", status, out);
-    assert_contains(out, "8 runs", "--dry-run");
-    /* one line per run, each with its parameters */
+    assert_contains(out, "8 runs in experiment 'e2e_small'", "--dry-run");
+    assert_contains(out, "not created yet", "--dry-run");
+    /* the keys the runs share once, above the table; the three that vary
+     * (norm, bn_phase_b, seed) as its columns, in the file's order */
+    assert_contains(out, "fixed: depth 5, width 32, input_dim 32, batch 16", "--dry-run");
+    assert_contains(out, "    #  norm   bn_phase_b  seed  run_key", "--dry-run");
+    assert_contains(out, "    1  none   -           1     ", "--dry-run");
+    assert_contains(out, "    8  batch  ema         2     ", "--dry-run");
+    if (strstr(out, "depth=5") || strstr(out, "  depth  "))
+        fail_msg("--dry-run shows a key that does not vary as a column:\n%s", out);
+    /* a line per run, numbered 1 to 8 */
     int lines = 0;
+    for (const char *c = out; (c = strstr(c, "\n    ")) != NULL; c++)
+        lines += c[5] >= '1' && c[5] <= '9' && c[6] == ' ';
+    assert_int_equal(lines, SMALL_RUNS);
+    free(out);
+    /* --dry-run=canonical: one line per run with its canonical text, for scripts */
+    status = cs_test_shell(&out, "cd '%s' && '%s' run '%s' --db '%s' --dry-run=canonical", tmp,
+                           CS_BINARY, SMALL_INI, db_path);
+    assert_int_equal(status, 0);
+    lines = 0;
     for (const char *c = out; (c = strstr(c, "depth=5")) != NULL; c++)
         lines++;
     assert_int_equal(lines, SMALL_RUNS);
-    assert_contains(out, "bn_phase_b=ema", "--dry-run");
+    assert_contains(out, "bn_phase_b=ema", "--dry-run=canonical");
+    free(out);
+    status = cs_test_shell(&out, "cd '%s' && '%s' run '%s' --db '%s' --dry-run=json", tmp,
+                           CS_BINARY, SMALL_INI, db_path);
+    assert_int_equal(status, 2);
+    assert_contains(out, "--dry-run: expected table or canonical, got 'json'", "--dry-run=json");
+    free(out);
     assert_false(file_exists(db_path));
     /* nor the default results/ database */
     char results[4300];
     snprintf(results, sizeof results, "%s/results", tmp);
     assert_false(file_exists(results));
-    free(out);
 }
 
 /* ---- DESIGN §4, STYLE 5: bad input exits 2, says where, writes nothing ---- */

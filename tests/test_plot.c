@@ -2,18 +2,15 @@
  * scripts/plots): a tiny database made by the CLI from
  * tests/fixtures/plot_small.ini (tanh, no norm and BN frozen, 2 seeds,
  * depth 4), every standard figure rendered in png, svg and pdf and checked
- * valid and not blank, the report's drift table compared with the database
- * through the sqlite3 C API, the scripts run alone with gnuplot -c, and
- * every error a user can make: exit status 2 with the message. The claim
- * figures of issue 6 (grad_by_depth, bn_noise, running_gap) from a second
- * database made from tests/fixtures/plot_claims.ini: each in every format,
- * the report's claim tables against the database, and none of them for a
- * database without claim rows. gnuplot and sqlite3 are declared
+ * valid and not blank, the scripts run alone with gnuplot -c, and every
+ * error a user can make: exit status 2 with the message. The claim figures
+ * of issue 6 (grad_by_depth, bn_noise, running_gap) from a second database
+ * made from tests/fixtures/plot_claims.ini: each in every format, and none
+ * of them for a database without claim rows. report.md's tables are
+ * tests/test_report.c's. gnuplot and sqlite3 are declared
  * dependencies (scripts/setup.sh): no skipping. */
 #include "cs_test_util.h"
 
-#include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,14 +209,6 @@ static long blank_size(const char *format, unsigned long w, unsigned long h)
     return file_size(path);
 }
 
-static sqlite3 *open_db(const char *path)
-{
-    sqlite3 *d = NULL;
-    if (sqlite3_open_v2(path, &d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        fail_msg("cannot open %s", path);
-    return d;
-}
-
 /* ---- group setup: the database, the three formats and the report ---- */
 
 static int setup(void **state)
@@ -381,77 +370,6 @@ static char *read_report(char *path, size_t size, const char *dir, int status,
         fail_msg("covshift report exited %d:\n%s", status, output);
     snprintf(path, size, "%s/%s/report.md", tmp, dir);
     return read_file(path, NULL);
-}
-
-/* DESIGN §2 drift in report.md equals the database: every row of the
- * table parsed and compared with avg() over the seeds; %.4g prints 4
- * significant digits, so they agree within 5e-4 relative. */
-static void test_report_drift_table_matches_database(void **state)
-{
-    (void)state;
-    char path[4400];
-    char *md = read_report(path, sizeof path, "report", report_status, report_output);
-    assert_contains(md, "# covshift report: plot_small", path);
-    assert_contains(md, "| depth | 4 |", path);
-    assert_contains(md, "| activation | tanh |", path);
-    assert_contains(md, "| seed | 1, 2 (varies) |", path);
-
-    sqlite3 *d = open_db(db);
-    sqlite3_stmt *st = NULL;
-    const char *sql = "SELECT count(*), avg(mean_shift), avg(var_log_ratio), avg(kl_sym), avg(w1)"
-                      " FROM drift_by_depth WHERE site = 'post' AND activation = ?1 AND"
-                      " condition = ?2 AND layer = ?3";
-    assert_int_equal(sqlite3_prepare_v2(d, sql, -1, &st, NULL), SQLITE_OK);
-    int rows = 0, layers_seen[5] = {0};
-    for (char *line = md; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        char act[64], cond[64];
-        int layer, depth, seeds;
-        double v[4];
-        if (sscanf(line, "| %63[^ |] | %63[^|]| %d of %d | %d | %lf | %lf | %lf | %lf |", act,
-                   cond, &layer, &depth, &seeds, &v[0], &v[1], &v[2], &v[3]) != 9)
-            continue;
-        /* the condition's words back to its key (common.gp's legend words) */
-        size_t n = strlen(cond);
-        while (n && cond[n - 1] == ' ')
-            cond[--n] = '\0';
-        const char *key = strcmp(cond, "no norm") == 0                       ? "none"
-                          : strcmp(cond, "BN, frozen (inference) in B") == 0 ? "bn-frozen"
-                                                                              : NULL;
-        if (!key)
-            fail_msg("report row with unexpected condition '%s'", cond);
-        assert_int_equal(depth, 4);
-        assert_true(layer >= 1 && layer <= 4);
-        layers_seen[layer] = 1;
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, act, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 3, layer);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        assert_int_equal(seeds, sqlite3_column_int(st, 0));
-        for (int k = 0; k < 4; k++) {
-            double want = sqlite3_column_double(st, k + 1);
-            if (fabs(v[k] - want) > 5e-4 * fabs(want) + 1e-300)
-                fail_msg("report %s %s layer %d column %d: %.17g, database %.17g", act, cond,
-                         layer, k, v[k], want);
-        }
-        rows++;
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(d);
-    /* 2 conditions x (first 1, middle (4 + 1) / 2 = 2, last 4) */
-    assert_int_equal(rows, 6);
-    assert_true(layers_seen[1] && layers_seen[2] && layers_seen[4] && !layers_seen[3]);
-
-    /* every figure embedded, and on disk beside report.md */
-    for (size_t i = 0; i < NFIGURES; i++) {
-        char link[128], png[4400];
-        snprintf(link, sizeof link, "](%s.png)", figures[i]);
-        assert_contains(md, link, path);
-        snprintf(png, sizeof png, "%s/report/%s.png", tmp, figures[i]);
-        unsigned long w, h;
-        check_png(png, &w, &h);
-    }
-    free(md);
 }
 
 /* ---- errors: exit status 2, one clear message ---- */
@@ -692,286 +610,18 @@ static void test_plot_without_claim_rows_draws_standard_set_only(void **state)
     free(md);
 }
 
-/* The cells of the Markdown table row "| a | b |" at *text, trimmed, in
- * cells[] (pointers into the text, which is modified); *text moves to the
- * next line. Returns their number, 0 when the line is not a row, -1 at
- * the end of the text. */
-static int next_row(char **text, char **cells, int max)
-{
-    char *line = *text;
-    if (!line || !*line)
-        return -1;
-    char *end = strchr(line, '\n');
-    *text = end ? end + 1 : NULL;
-    if (end)
-        *end = '\0';
-    if (line[0] != '|')
-        return 0;
-    int n = 0;
-    for (char *p = line + 1; *p && n < max;) {
-        char *bar = strchr(p, '|');
-        if (!bar)
-            break;
-        *bar = '\0';
-        while (*p == ' ')
-            p++;
-        char *q = bar;
-        while (q > p && q[-1] == ' ')
-            *--q = '\0';
-        cells[n++] = p;
-        p = bar + 1;
-    }
-    return n;
-}
-
-/* The lines of report.md's section "## title" up to the next "## ", as a
- * malloc'd copy. */
-static char *report_section(const char *md, const char *title)
-{
-    char head[256];
-    snprintf(head, sizeof head, "\n## %s\n", title);
-    const char *start = strstr(md, head);
-    if (!start)
-        fail_msg("report.md has no section '## %s'", title);
-    start += strlen(head);
-    const char *end = strstr(start, "\n## ");
-    size_t n = end ? (size_t)(end - start) : strlen(start);
-    return strndup(start, n);
-}
-
-static void expect_close(double got, double want, double rtol, double atol, const char *what)
-{
-    if (fabs(got - want) > atol + rtol * fabs(want))
-        fail_msg("%s: report %.17g, database %.17g", what, got, want);
-}
-
-/* The condition key of the legend words (common.gp, cs_plot.c). */
-static void condition_key(const char *words, char *key, size_t size)
-{
-    static const char *const bases[][2] = {{"no norm", "none"},
-                                           {"BN, batch stats in B", "bn-batch"},
-                                           {"BN, frozen (inference) in B", "bn-frozen"}};
-    const char *rate = strstr(words, ", dropout p=");
-    size_t len = rate ? (size_t)(rate - words) : strlen(words);
-    for (size_t i = 0; i < 3; i++)
-        if (strlen(bases[i][0]) == len && strncmp(words, bases[i][0], len) == 0) {
-            snprintf(key, size, "%s%s%s", bases[i][1], rate ? " dropout=" : "",
-                     rate ? rate + strlen(", dropout p=") : "");
-            return;
-        }
-    fail_msg("report row with unexpected condition '%s'", words);
-}
-
-/* The first column of a one-row query with parameters bound as text. */
-static double query_double(sqlite3 *d, const char *sql, int nparams, const char *const *params)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(d, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(d));
-    for (int i = 0; i < nparams; i++)
-        sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_ROW)
-        fail_msg("%s: no row", sql);
-    double v = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-/* Gradient table: for each row, the mean over runs of each run's mean over
- * its phase's steps, recomputed here from grad_stats and runs (not the
- * views the report reads), and the growth refitted in this test: the
- * least-squares slope of ln(norm) against layer over layers 1..4; the
- * figure's growth label (svg) agrees with the table. */
-static void check_grad_table(sqlite3 *d, char *section, const char *svg)
-{
-    /* per layer: the mean over runs of the per-run step mean */
-    const char *sql =
-        "SELECT avg(v) FROM (SELECT g.run_id, avg(CASE ?3 WHEN 'x' THEN g.grad_x_norm ELSE "
-        "g.grad_w_norm END) AS v FROM grad_stats g JOIN runs r ON r.id = g.run_id WHERE "
-        "r.activation = 'relu' AND (CASE WHEN r.norm = 'none' THEN 'none' ELSE 'bn-' || "
-        "r.bn_phase_b END || CASE WHEN r.dropout > 0 THEN ' dropout=' || r.dropout ELSE '' END) "
-        "= ?1 AND g.phase = ?2 AND g.layer = ?4 GROUP BY g.run_id)";
-    int rows = 0;
-    char *line = section, *c[16];
-    for (int n; (n = next_row(&line, c, 16)) >= 0;) {
-        if (n != 13 || strcmp(c[0], "relu") != 0)
-            continue;
-        char key[128];
-        condition_key(c[1], key, sizeof key);
-        /* bn-frozen normalises with running statistics in phase B */
-        const char *phase = strncmp(key, "bn-frozen", 9) == 0 ? "B" : "A";
-        assert_string_equal(c[2], phase);
-        assert_int_equal(atoi(c[3]), 8); /* 2 batch sizes x 2 shuffles x 2 seeds */
-        assert_string_equal(c[4], "1, 2, 4");
-        static const int at[3] = {1, 2, 4};
-        for (int m = 0; m < 2; m++) {
-            const char *metric = m == 0 ? "x" : "w";
-            double sx = 0, sy = 0, sxx = 0, sxy = 0;
-            for (int layer = 1; layer <= 4; layer++) {
-                char lbuf[8];
-                snprintf(lbuf, sizeof lbuf, "%d", layer);
-                const char *params[4] = {key, phase, metric, lbuf};
-                double v = query_double(d, sql, 4, params);
-                for (int k = 0; k < 3; k++)
-                    if (at[k] == layer) {
-                        char what[256];
-                        snprintf(what, sizeof what, "gradient %s %s layer %d", key, metric,
-                                 layer);
-                        expect_close(atof(c[5 + 4 * m + k]), v, 5e-4, 0, what);
-                    }
-                double y = log(v);
-                sx += layer;
-                sy += y;
-                sxx += (double)layer * layer;
-                sxy += layer * y;
-            }
-            double slope = (4 * sxy - sx * sy) / (4 * sxx - sx * sx);
-            char what[256];
-            snprintf(what, sizeof what, "growth of %s %s", key, metric);
-            expect_close(atof(c[8 + 4 * m]), exp(-slope), 0, 6e-5, what);
-        }
-        /* The figure's label shows the same fit (its first panel, dL/dx):
-         * "BN frozen, p=0.2 ×1.244" in grad_by_depth.svg. */
-        char label[160];
-        const char *rate = strstr(key, " dropout=");
-        snprintf(label, sizeof label, "%s%s%.*s \u00d7",
-                 strncmp(key, "none", 4) == 0       ? "no norm"
-                 : strncmp(key, "bn-batch", 8) == 0 ? "BN batch stats"
-                                                    : "BN frozen",
-                 rate ? ", p=" : "", rate ? (int)strlen(rate + 9) : 0, rate ? rate + 9 : "");
-        const char *found = strstr(svg, label);
-        if (!found)
-            fail_msg("grad_by_depth.svg has no growth label '%s'", label);
-        char what[256];
-        snprintf(what, sizeof what, "growth label '%s' in the figure against the report", label);
-        expect_close(atof(found + strlen(label)), atof(c[8]), 0, 6e-4, what);
-        rows++;
-    }
-    assert_int_equal(rows, 6); /* 3 conditions x 2 dropout rates */
-}
-
-/* Noise table: layer 1 and 4 at site post, the mean over runs. */
-static void check_noise_table(sqlite3 *d, char *section)
-{
-    const char *sql = "SELECT avg(n.noise) FROM bn_noise n JOIN runs r ON r.id = n.run_id WHERE "
-                      "n.site = 'post' AND r.norm = ?1 AND r.dropout = CAST(?2 AS REAL) AND "
-                      "(?3 = 'any' OR r.batch = CAST(?3 AS INTEGER)) AND n.layer = CAST(?4 AS "
-                      "INTEGER)";
-    const char *count = "SELECT count(DISTINCT n.run_id) FROM bn_noise n JOIN runs r ON r.id = "
-                        "n.run_id WHERE r.norm = ?1 AND r.dropout = CAST(?2 AS REAL) AND (?3 = "
-                        "'any' OR r.batch = CAST(?3 AS INTEGER))";
-    int rows = 0, zero_seen = 0;
-    char *line = section, *c[16];
-    for (int n; (n = next_row(&line, c, 16)) >= 0;) {
-        if (n != 8 || strcmp(c[0], "relu") != 0)
-            continue;
-        const char *norm = strcmp(c[1], "yes") == 0 ? "batch" : "none";
-        if (strcmp(norm, "none") == 0)
-            assert_string_equal(c[3], "any");
-        const char *params[4] = {norm, c[2], c[3], "1"};
-        assert_int_equal(atoi(c[4]), (int)query_double(d, count, 3, params));
-        assert_string_equal(c[5], "1, 4");
-        for (int k = 0; k < 2; k++) {
-            params[3] = k == 0 ? "1" : "4";
-            char what[256];
-            snprintf(what, sizeof what, "noise %s dropout %s batch %s layer %s", norm, c[2], c[3],
-                     params[3]);
-            expect_close(atof(c[6 + k]), query_double(d, sql, 4, params), 5e-4, 1e-12, what);
-        }
-        /* without batch norm and dropout, exactly 0 (docs/design.md §2) */
-        if (strcmp(norm, "none") == 0 && atof(c[2]) == 0) {
-            assert_string_equal(c[6], "0");
-            zero_seen = 1;
-        }
-        rows++;
-    }
-    /* none x 2 rates (batch pooled) + batch norm x 2 rates x 2 batch sizes */
-    assert_int_equal(rows, 6);
-    assert_true(zero_seen);
-}
-
-/* Running-gap table: layers 0, 1 and 4, the mean over runs. */
-static void check_gap_table(sqlite3 *d, char *section)
-{
-    const char *sql = "SELECT avg(CASE ?4 WHEN 'mean' THEN g.mean_gap ELSE g.var_gap END) FROM "
-                      "running_gap g JOIN runs r ON r.id = g.run_id WHERE r.shuffle = CAST(?1 AS "
-                      "INTEGER) AND r.batch = CAST(?2 AS INTEGER) AND g.layer = CAST(?3 AS "
-                      "INTEGER)";
-    int rows = 0;
-    char *line = section, *c[16];
-    for (int n; (n = next_row(&line, c, 16)) >= 0;) {
-        if (n != 10 || (strcmp(c[0], "shuffled") != 0 && strcmp(c[0], "one component") != 0))
-            continue;
-        const char *shuffle = strcmp(c[0], "shuffled") == 0 ? "1" : "0";
-        /* batch norm (batch, frozen) x 2 dropout rates x 2 seeds */
-        assert_int_equal(atoi(c[2]), 8);
-        assert_string_equal(c[3], "0, 1, 4");
-        static const char *const layers[3] = {"0", "1", "4"};
-        for (int k = 0; k < 6; k++) {
-            const char *params[4] = {shuffle, c[1], layers[k % 3], k < 3 ? "mean" : "var"};
-            char what[256];
-            snprintf(what, sizeof what, "%s_gap %s batch %s layer %s", params[3], c[0], c[1],
-                     layers[k % 3]);
-            expect_close(atof(c[4 + k]), query_double(d, sql, 4, params), 5e-4, 0, what);
-        }
-        rows++;
-    }
-    assert_int_equal(rows, 4); /* 2 shuffles x 2 batch sizes */
-}
-
-/* report.md's claim tables equal the database, and the claim figures are
- * embedded and on disk beside it. */
-static void test_report_claim_tables_match_database(void **state)
-{
-    (void)state;
-    char path[4400];
-    char *md = read_report(path, sizeof path, "claims_report", claims_report_status,
-                           claims_report_output);
-    /* the issue-6 keys in the parameters table, as the runs have them */
-    assert_contains(md, "| dropout | 0.0, 0.2 (varies) |", path);
-    assert_contains(md, "| shuffle | 0, 1 (varies) |", path);
-    assert_contains(md, "| grad | 1 |", path);
-    assert_contains(md, "| noise_probes | 2 |", path);
-    sqlite3 *d = open_db(claims_db);
-    char svg_path[4400];
-    snprintf(svg_path, sizeof svg_path, "%s/claims_svg/grad_by_depth.svg", tmp);
-    char *svg = read_file(svg_path, NULL);
-    char *section = report_section(md, "Gradients by depth");
-    check_grad_table(d, section, svg);
-    free(svg);
-    free(section);
-    section = report_section(md, "Batch-norm and dropout noise");
-    check_noise_table(d, section);
-    free(section);
-    section = report_section(md, "Running against population statistics");
-    check_gap_table(d, section);
-    free(section);
-    sqlite3_close(d);
-    for (size_t i = 0; i < NCLAIMS; i++) {
-        char link[128], png[4400];
-        snprintf(link, sizeof link, "](%s.png)", claim_figures[i]);
-        assert_contains(md, link, path);
-        snprintf(png, sizeof png, "%s/claims_report/%s.png", tmp, claim_figures[i]);
-        unsigned long w, h;
-        check_png(png, &w, &h);
-    }
-    free(md);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plot_renders_every_figure_valid_and_not_blank),
         cmocka_unit_test(test_plot_titles_and_legends_name_experiment_and_conditions),
         cmocka_unit_test(test_scripts_run_standalone_with_gnuplot_c),
-        cmocka_unit_test(test_report_drift_table_matches_database),
         cmocka_unit_test(test_plot_errors_exit_2_with_message),
         cmocka_unit_test(test_plot_and_report_help),
         cmocka_unit_test(test_plot_claim_figures_valid_in_every_format),
         cmocka_unit_test(test_plot_claim_figures_name_conditions_in_words),
         cmocka_unit_test(test_claim_scripts_run_standalone),
         cmocka_unit_test(test_plot_without_claim_rows_draws_standard_set_only),
-        cmocka_unit_test(test_report_claim_tables_match_database),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Issue 3 acceptance for the README's main job: the quickstart experiment
 # runs whole into a fresh database, with the row counts of DESIGN §3:
-# steps x (3 depth + 1) layer_stats rows and 3 depth + 1 drift rows per run.
+# steps x (3 depth + 1) layer_stats rows and 3 depth + 1 drift rows per run;
+# and the README's table of its result is what its one query,
+# scripts/queries/quickstart_table.sql, prints on that database.
 # usage: test_quickstart.sh COVSHIFT_BINARY SOURCE_DIR
 set -euo pipefail
 bin=$1
@@ -32,4 +34,15 @@ check "runs with wrong drift count" \
          <> 3 * r.depth + 1" 0
 check "layer_stats rows" "SELECT count(*) FROM layer_stats" $((16 * 20 * 91))
 check "integrity" "PRAGMA integrity_check" ok
+
+table=$(sqlite3 "$tmp/q.db" <"$src/scripts/queries/quickstart_table.sql")
+readme=$(sed -n '/<!-- the output of scripts\/queries\/quickstart_table.sql/,/<!-- end of that output -->/p' "$src/README.md" |
+    sed '1d;$d')
+if [[ -z "$readme" || "$table" != "$readme" ]]; then
+    echo "FAIL: README's quickstart table is not what scripts/queries/quickstart_table.sql prints:" >&2
+    diff <(echo "$readme") <(echo "$table") >&2 || true
+    fail=1
+else
+    echo "ok: README's quickstart table = scripts/queries/quickstart_table.sql ($(grep -c '^| [rt]' <<<"$table") rows)"
+fi
 exit $fail

@@ -2,7 +2,8 @@
  * allocation failure at every call, a synthetic run written and read back
  * with SQL (row counts, values, NaN as NULL, views), resume semantics,
  * atomicity under an injected mid-write failure, concurrent writers, open
- * errors, provenance, the example queries in scripts/queries. */
+ * errors, provenance. The example queries in scripts/queries run on a
+ * database covshift made in tests/test_queries.sh. */
 #include "cs_test_util.h"
 
 #include <math.h>
@@ -866,43 +867,13 @@ static void test_list_prints_experiments_runs_and_errors(void **state)
     char *text = NULL;
     size_t size = 0;
     FILE *out = open_memstream(&text, &size);
-    assert_ok(cs_store_list(f->store, out), "list");
+    assert_ok(cs_store_list(f->store, NULL, out), "list");
     fclose(out);
     assert_contains(text, "experiment 1 'listed'", "list");
     assert_contains(text, "2 runs: 1 done, 1 failed, 0 running", "list");
     assert_contains(text, "bn-frozen", "list");
     assert_contains(text, "stack diverged", "list");
     free(text);
-}
-
-/* ---- example queries ---- */
-
-/* Every scripts/queries/NAME.sql runs without error through the sqlite3 shell
- * on a database with runs of each condition (skipped without the shell). */
-static void test_example_queries_run_on_a_results_database(void **state)
-{
-    fixture *f = *state;
-    if (cs_test_shell(NULL, "command -v sqlite3") != 0) {
-        print_message("skipped: no sqlite3 shell\n");
-        return;
-    }
-    int64_t exp = open_with_experiment(f, "quickstart");
-    cs_run_params none = small_params(1), batch = small_params(1);
-    batch.norm = CS_NORM_BATCH;
-    store_run(f->store, exp, &none);
-    store_run(f->store, exp, &batch);
-    cs_store_close(f->store);
-    f->store = NULL;
-    const char *names[] = {"drift_by_depth", "final_layer_drift", "layer_stats_over_steps",
-                           "runs_status", "histogram_a_vs_b", "provenance"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char *out = NULL;
-        int status = cs_test_shell(&out, "sqlite3 -bail '%s' < '%s/scripts/queries/%s.sql'",
-                                   f->path, CS_SOURCE_DIR, names[i]);
-        if (status != 0 || strstr(out, "Error") || strstr(out, "error") || strlen(out) < 20)
-            fail_msg("scripts/queries/%s.sql: exit %d, output:\n%s", names[i], status, out);
-        free(out);
-    }
 }
 
 /* ---- write speed ---- */
@@ -958,7 +929,6 @@ int main(void)
         T(test_schema_version_and_reopen_keep_data),
         T(test_experiment_is_found_again_and_records_provenance),
         T(test_list_prints_experiments_runs_and_errors),
-        T(test_example_queries_run_on_a_results_database),
         T(test_deep_run_write_speed_is_reported),
     };
 #undef T

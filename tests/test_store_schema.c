@@ -349,7 +349,7 @@ static void test_older_versions_are_read_without_a_write(void **state)
         char *text = NULL;
         size_t size = 0;
         FILE *out = open_memstream(&text, &size);
-        assert_ok(cs_store_list(s, out), "list");
+        assert_ok(cs_store_list(s, NULL, out), "list");
         fclose(out);
         if (!strstr(text, "2 runs: 1 done, 0 failed, 1 running") ||
             !strstr(text, "no holder recorded"))

@@ -111,6 +111,43 @@ static void test_md_block_cannot_be_closed_from_inside(void **state)
     free(s);
 }
 
+/* A word of cs_text_sh_quote is the text again when sh reads it: through
+ * `sh -c 'printf %s WORD'` (no other shell in between: cs_test_exec), for
+ * blanks, quotes, $, backslashes, globs, a leading ~ or -, newlines, the
+ * empty word and UTF-8; plain words stay unquoted; the length returned is
+ * the word's even when the buffer is too small. */
+static void test_sh_quote_round_trips_through_sh(void **state)
+{
+    (void)state;
+    static const char *const words[] = {
+        "",        "plain",       "a b",    "it's",  "$HOME",         "a\nb\n",  "\\",
+        "'",       "''",          "*",      "~",     "-n",            "x=1,2:3",  "\"q\"",
+        "`id`",    "$(id)",       "a\tb",  "\xc3\xbc ber", "depth=10; rm -rf /", "!x", "#c"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        char quoted[256], script[320];
+        size_t need = cs_text_sh_quote(quoted, sizeof quoted, words[i]);
+        assert_int_equal(need, strlen(quoted));
+        assert_int_equal(cs_text_sh_quote(NULL, 0, words[i]), need);
+        snprintf(script, sizeof script, "printf %%s %s", quoted);
+        char *argv[] = {"/bin/sh", "-c", script, NULL};
+        cs_test_exit r = cs_test_exec(argv, 10);
+        if (!r.exited || r.code != 0 || strcmp(r.out, words[i]) != 0)
+            fail_msg("word %zu: quoted as <%s>, sh printed <%s> (exit %d)", i, quoted, r.out,
+                     r.code);
+        cs_test_exit_free(&r);
+    }
+    char out[64];
+    assert_int_equal(cs_text_sh_quote(out, sizeof out, "run"), 3);
+    assert_string_equal(out, "run");
+    assert_int_equal(cs_text_sh_quote(out, sizeof out, "--set=a b"), 11);
+    assert_string_equal(out, "'--set=a b'");
+    assert_int_equal(cs_text_sh_quote(out, sizeof out, "it's"), 9);
+    assert_string_equal(out, "'it'\\''s'");
+    /* too small: cut, NUL-terminated, the whole length still returned */
+    assert_int_equal(cs_text_sh_quote(out, 4, "a b c"), 7);
+    assert_string_equal(out, "'a ");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -119,6 +156,7 @@ int main(void)
         cmocka_unit_test(test_md_inline_escapes_markup_and_cells),
         cmocka_unit_test(test_md_code_fence_longer_than_any_run),
         cmocka_unit_test(test_md_block_cannot_be_closed_from_inside),
+        cmocka_unit_test(test_sh_quote_round_trips_through_sh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

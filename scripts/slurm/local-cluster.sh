@@ -76,7 +76,10 @@ Waittime=0
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
-    printf '' >"$dir/cgroup.conf"
+    # slurmd reads cgroup.conf even with no cgroup plugin, and warns when it
+    # is empty; nothing here uses cgroups (proctrack/linuxproc, task/none)
+    echo "# Written by scripts/slurm/local-cluster.sh: no cgroup plugin is used." \
+        >"$dir/cgroup.conf"
 }
 
 start() {

@@ -181,6 +181,40 @@ void cs_text_md_block(FILE *f, const char *info, const char *s)
     fputc('\n', f);
 }
 
+size_t cs_text_sh_quote(char *dst, size_t size, const char *s)
+{
+    static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789_-./,:=+@%";
+    size_t need = 0;
+    int plain = *s && strspn(s, safe) == strlen(s);
+    /* One byte at a time into dst while it fits; need counts them all. */
+#define CS_TEXT_PUT(c)                                                                             \
+    do {                                                                                           \
+        if (need + 1 < size)                                                                       \
+            dst[need] = (c);                                                                       \
+        need++;                                                                                    \
+    } while (0)
+    if (plain) {
+        for (const char *p = s; *p; p++)
+            CS_TEXT_PUT(*p);
+    } else {
+        CS_TEXT_PUT('\'');
+        for (const char *p = s; *p; p++) {
+            if (*p == '\'') {
+                CS_TEXT_PUT('\'');
+                CS_TEXT_PUT('\\');
+                CS_TEXT_PUT('\'');
+            }
+            CS_TEXT_PUT(*p);
+        }
+        CS_TEXT_PUT('\'');
+    }
+#undef CS_TEXT_PUT
+    if (size > 0)
+        dst[need < size ? need : size - 1] = '\0';
+    return need;
+}
+
 char *cs_text_trim(char *s)
 {
     while (isspace((unsigned char)*s))

@@ -40,6 +40,16 @@ void cs_text_md_code(FILE *f, const char *s);
  * missing. */
 void cs_text_md_block(FILE *f, const char *info, const char *s);
 
+/* Writes s into dst (size bytes, NUL-terminated, cut if too small) as one
+ * word of a POSIX shell command line that stands for exactly s: as it is
+ * when it holds only letters, digits and _ - . / , : = + @ %; else in
+ * single quotes, each ' written '\'' (inside single quotes every other
+ * byte, a newline and $ included, is itself; POSIX XCU 2.2.2); the empty
+ * word as ''. Returns the length the whole word needs (as snprintf), so
+ * that a caller can size dst. The stored command line of an experiment is
+ * made of such words, so that `sh -c` runs it again as it was run. */
+size_t cs_text_sh_quote(char *dst, size_t size, const char *s);
+
 /* Trims ASCII whitespace from both ends of s in place; returns the first
  * character that is not blank (within s). */
 char *cs_text_trim(char *s);

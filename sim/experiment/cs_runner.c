@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cs_alloc.h"
+#include "cs_dryrun.h"
 #include "cs_error.h"
 #include "cs_expand.h"
 #include "cs_fs.h"
@@ -78,17 +79,20 @@ int cs_runner_run(const cs_experiment *e, const cs_runner_opts *o, cs_runner_sum
     int rc = cs_expand_runs(e, &runs, &nruns);
     if (rc != CS_OK)
         goto done;
+    size_t sweep_runs = nruns;
+    cs_shard_keep(&o->shard, runs, &nruns);
+    if (o->shard.count > 1 && (o->dry_run || !o->quiet))
+        fprintf(o->dry_run ? stdout : stderr, "shard %d/%d (%s): %zu of the %zu runs of the sweep\n",
+                o->shard.index, o->shard.count, o->shard.source, nruns, sweep_runs);
     sum->total = nruns;
     const char *name = cs_experiment_name(e);
 
+    if (o->dry_run == CS_DRY_RUN_CANONICAL) {
+        cs_dryrun_print_canonical(e, runs, nruns, o->db_path, stdout);
+        goto done;
+    }
     if (o->dry_run) {
-        printf("%zu runs in experiment '%s' (database %s):\n", nruns, name, o->db_path);
-        for (size_t i = 0; i < nruns; i++) {
-            char key[17], canon[1024];
-            cs_params_run_key(&runs[i], key);
-            cs_params_canonical(&runs[i], canon, sizeof canon);
-            printf("%4zu  %s  %s\n", i + 1, key, canon);
-        }
+        rc = cs_dryrun_print(e, runs, nruns, o->db_path, stdout);
         goto done;
     }
     if (!(w.queue.state = cs_calloc(nruns ? nruns : 1, 1))) {

@@ -7,6 +7,11 @@
 #include <stddef.h>
 
 #include "cs_experiment.h"
+#include "cs_shard.h"
+
+/* --dry-run: the table of cs_dryrun_print (which reads the database when
+ * it exists), or one canonical line per run (--dry-run=canonical). */
+enum { CS_DRY_RUN_OFF = 0, CS_DRY_RUN_TABLE = 1, CS_DRY_RUN_CANONICAL = 2 };
 
 typedef struct {
     const char *db_path;      /* the results database (created if missing) */
@@ -14,13 +19,14 @@ typedef struct {
     int jobs;                 /* worker processes, >= 1 */
     int fail_fast;            /* stop dispatching after the first failed run */
     int quiet;                /* no progress line, no summary (failures still printed) */
-    int dry_run;              /* print the runs, touch no database */
+    int dry_run;              /* CS_DRY_RUN_*: print the runs, write no database */
     int gemm_only;            /* run the schedule with nothing recorded and no
                                  database (cs_net_forward: the speed baseline) */
+    cs_shard shard;           /* run only this shard's runs (count <= 1: all) */
 } cs_runner_opts;
 
 typedef struct {
-    size_t total;         /* runs in the experiment */
+    size_t total;         /* runs in the experiment (in opts->shard, when sharded) */
     size_t skipped;       /* already done before this invocation */
     size_t done;          /* completed now */
     size_t failed;        /* failed now */

@@ -223,6 +223,8 @@ const cs_param cs_param_table[] = {
      .doc = "train_probe rows: 0 = every layer, l = layer l and its input (layer l - 1's post)"},
 };
 const size_t cs_param_count = sizeof cs_param_table / sizeof cs_param_table[0];
+_Static_assert(sizeof cs_param_table / sizeof cs_param_table[0] <= CS_PARAM_MAX,
+               "CS_PARAM_MAX must count every parameter");
 
 /* ---- lookups ---- */
 
@@ -299,6 +301,26 @@ int cs_param_applies(const cs_param *param, const cs_run_params *p)
     case CS_WHEN_COUNT: break;
     }
     return 0;
+}
+
+int cs_param_equal(const cs_param *param, cs_param_value a, cs_param_value b)
+{
+    switch (param->type) {
+    case CS_PARAM_REAL: return a.d == b.d;
+    case CS_PARAM_U64: return a.u == b.u;
+    case CS_PARAM_BOOL: return (a.i != 0) == (b.i != 0);
+    default: return a.i == b.i;
+    }
+}
+
+int cs_param_in_canonical(const cs_param *param, const cs_run_params *p)
+{
+    if (param->canon == CS_CANON_ALWAYS)
+        return 1;
+    if (!cs_param_applies(param, p))
+        return 0;
+    return param->canon == CS_CANON_MEANING ||
+           !cs_param_equal(param, cs_param_get(param, p), param->def);
 }
 
 const char *cs_param_when_sql(cs_param_when when)

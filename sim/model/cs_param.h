@@ -96,6 +96,10 @@ typedef struct {
 extern const cs_param cs_param_table[];
 extern const size_t cs_param_count;
 
+/* More entries than the table will have (asserted in cs_param.c): the size
+ * of arrays with one slot per parameter. */
+#define CS_PARAM_MAX 64
+
 /* The entry named name, or NULL. */
 const cs_param *cs_param_find(const char *name);
 
@@ -108,6 +112,16 @@ void cs_param_set(const cs_param *param, cs_run_params *p, cs_param_value v);
 
 /* Whether param has meaning for p (its CS_WHEN_* rule). */
 int cs_param_applies(const cs_param *param, const cs_run_params *p);
+
+/* Whether two values of param are the same value (a REAL by ==, so -0 is
+ * 0). */
+int cs_param_equal(const cs_param *param, cs_param_value a, cs_param_value b);
+
+/* Whether p's canonical text holds param (its CS_CANON_* rule): always
+ * for CS_CANON_ALWAYS; else when it has meaning for p and, for
+ * CS_CANON_CHANGED, is not its default. The listings show a later
+ * parameter only when some run's text holds it. */
+int cs_param_in_canonical(const cs_param *param, const cs_run_params *p);
 
 /* The rule of when as SQL over the runs columns ("norm = 'batch'"; "1"
  * for CS_WHEN_ALWAYS) and as text for --help ("norm = batch"; NULL). */

@@ -113,30 +113,12 @@ void cs_params_canonical(const cs_run_params *p, char *buf, size_t size)
         cs_param_value v = cs_param_get(param, p);
         int applies = cs_param_applies(param, p);
         char text[64];
-        switch (param->canon) {
-        case CS_CANON_ALWAYS:
-            if (applies)
-                cs_param_format(param, v, CS_FORMAT_CANONICAL, text, sizeof text);
-            else
-                snprintf(text, sizeof text, "-"); /* docs/design.md §1: no meaning */
-            break;
-        case CS_CANON_MEANING:
-            if (!applies)
-                continue;
+        if (!cs_param_in_canonical(param, p))
+            continue;
+        if (param->canon == CS_CANON_ALWAYS && !applies)
+            snprintf(text, sizeof text, "-"); /* docs/design.md §1: no meaning */
+        else
             cs_param_format(param, v, CS_FORMAT_CANONICAL, text, sizeof text);
-            break;
-        case CS_CANON_CHANGED: {
-            if (!applies)
-                continue;
-            char def[64];
-            cs_param_format(param, v, CS_FORMAT_CANONICAL, text, sizeof text);
-            cs_param_format(param, param->def, CS_FORMAT_CANONICAL, def, sizeof def);
-            /* -0.0 is the default 0 (both print "0" and "-0"): compare values */
-            if (param->type == CS_PARAM_REAL ? v.d == param->def.d : strcmp(text, def) == 0)
-                continue;
-            break;
-        }
-        }
         used += (size_t)snprintf(buf + used, size - used, "%s%s=%s", used ? ";" : "",
                                  param->name, text);
     }

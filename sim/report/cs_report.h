@@ -1,6 +1,7 @@
 /* report.md for the runs of a results database (docs/figures.md): the
- * experiment, its parameters, a drift table read from the database, a
- * table per claim the runs measured, and the standard figures embedded. */
+ * experiment's provenance, its parameters, a drift table read from the
+ * database, a table per claim the runs measured, and the standard
+ * figures embedded. */
 #ifndef CS_REPORT_H
 #define CS_REPORT_H
 
@@ -9,15 +10,17 @@
 #include "cs_plot.h"
 
 /* Renders the standard set as PNG (cs_plot_draw) into the output
- * directory and writes report.md there: the experiment, its parameters
- * (each run parameter with its value or values, the later ones only when
- * some run's canonical text holds them), a table of drift at site post at
- * the first (1), middle ((depth + 1) / 2) and last layer per activation
- * and condition (mean over seeds), a table per claim figure drawn
- * (gradient norms at the first, middle and last layer with the fitted
- * growth per layer; noise at the first and last layer; the running gap at
- * the input, first and last layer), the figures embedded with a sentence
- * each, and the diverged runs when there are any. Markdown with pipe
+ * directory and writes report.md there: the provenance (the experiment's
+ * build, compiler, BLAS, host and shell-quoted command line; the builds
+ * and hosts of its runs), the parameters the runs share and those that
+ * vary (as the figures print them; a later parameter only when some run's
+ * canonical text holds it), distribution B in words, the conditions
+ * present, a drift table at site post at the input, first, middle
+ * ((depth + 1) / 2) and last layer, a table per claim figure drawn
+ * (cs_report_claims.h), the figures embedded with a sentence each, and
+ * the diverged runs when there are any. Every table has a column per
+ * parameter that varies (cs_table.h) and gives each number as the mean ±
+ * sd over seeds with their number (cs_spread.h). Markdown with pipe
  * tables, so that it reads as it is and converts with pandoc; every name
  * and text from the user or the database is escaped for where it goes
  * (sim/base/cs_text.h). Returns the codes of cs_plot_render, or CS_EIO

@@ -2,6 +2,7 @@
 #include "cs_query.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cs_alloc.h"
@@ -56,6 +57,16 @@ int cs_query_bind_int(cs_query *q, const char *name, int64_t value)
                : cs_query_fail(q->store, "binding a value to a query on");
 }
 
+int cs_query_bind_double(cs_query *q, const char *name, double value)
+{
+    int i = sqlite3_bind_parameter_index(q->st, name);
+    if (i == 0)
+        return CS_OK;
+    return sqlite3_bind_double(q->st, i, value) == SQLITE_OK
+               ? CS_OK
+               : cs_query_fail(q->store, "binding a value to a query on");
+}
+
 int cs_query_step(cs_query *q, int *row)
 {
     int rc = sqlite3_step(q->st);
@@ -83,6 +94,28 @@ double cs_query_double(const cs_query *q, int col)
 const char *cs_query_text(const cs_query *q, int col)
 {
     return (const char *)sqlite3_column_text(q->st, col);
+}
+
+const char *cs_query_param_text(const cs_query *q, int col, const cs_param *param, char *buf,
+                                size_t size)
+{
+    if (cs_query_is_null(q, col)) {
+        snprintf(buf, size, "-");
+        return buf;
+    }
+    cs_param_value v = {0};
+    switch (param->type) {
+    case CS_PARAM_ENUM: {
+        const char *text = cs_query_text(q, col);
+        snprintf(buf, size, "%s", text ? text : "");
+        return buf;
+    }
+    case CS_PARAM_REAL: v.d = cs_query_double(q, col); break;
+    case CS_PARAM_U64: v.u = (uint64_t)cs_query_int(q, col); break;
+    default: v.i = cs_query_int(q, col); break;
+    }
+    cs_param_format(param, v, CS_FORMAT_HELP, buf, size);
+    return buf;
 }
 
 void cs_query_free(cs_query *q)

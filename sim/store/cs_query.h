@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "cs_param.h"
 #include "cs_store.h"
 
 typedef struct cs_query cs_query;
@@ -20,6 +21,7 @@ int cs_query_open(cs_query **out, cs_store *s, const char *sql);
  * Before the first cs_query_step. CS_OK or CS_EDB. */
 int cs_query_bind_text(cs_query *q, const char *name, const char *value);
 int cs_query_bind_int(cs_query *q, const char *name, int64_t value);
+int cs_query_bind_double(cs_query *q, const char *name, double value);
 
 /* The next row: *row = 1 when there is one, 0 at the end. CS_OK or
  * CS_EDB naming the database. */
@@ -31,6 +33,14 @@ int cs_query_is_null(const cs_query *q, int col);
 int64_t cs_query_int(const cs_query *q, int col);
 double cs_query_double(const cs_query *q, int col);
 const char *cs_query_text(const cs_query *q, int col);
+
+/* Column col of the current row as a value of the run parameter param,
+ * written as --help and the figures write it (CS_FORMAT_HELP: %g for a
+ * number, true or false, a name as stored), into buf: "-" for NULL (the
+ * parameter has no meaning for the run). A name is the database's text:
+ * the caller escapes it where it is shown. Returns buf. */
+const char *cs_query_param_text(const cs_query *q, int col, const cs_param *param, char *buf,
+                                size_t size);
 
 void cs_query_free(cs_query *q); /* NULL is a no-op */
 

@@ -15,6 +15,16 @@
 
 extern const char cs_schema_sql[]; /* sim/store/schema.sql, embedded by CMake */
 
+/* Any version: a run parameter's column added after the history below
+ * (CS_COLUMN_DEFAULT, cs_param.h) is added to every database that lacks
+ * it, whatever its version, with the parameter's default: every run stored
+ * without the column ran with it. So adding a parameter needs no new
+ * schema version, and a database never counts as damaged for lacking one.
+ * The same holds for a table no result depends on (the merge records)
+ * and for the training tables (an older database has no training run):
+ * created empty wherever it is missing. */
+#define CS_SCHEMA_ANY_VERSION INT_MAX
+
 /* What each version after 1 added, so that an older database is told
  * apart from a damaged one: column NULL means the whole table. definition
  * is what ALTER TABLE ADD COLUMN gives the column (the default is what
@@ -38,20 +48,15 @@ static const struct {
     {3, "runs", "holder_host", "TEXT", "NULL"},
     {3, "runs", "holder_pid", "INTEGER", "NULL"},
     {3, "runs", "holder_start", "TEXT", "NULL"},
-    {4, "train_loss", NULL, NULL, NULL},
-    {4, "train_eval", NULL, NULL, NULL},
-    {4, "train_prior", NULL, NULL, NULL},
-    {4, "train_probe", NULL, NULL, NULL},
-    {4, "train_layers", NULL, NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "merges", NULL, NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "merge_shards", NULL, NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "train_loss", NULL, NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "train_eval", NULL, NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "train_prior", NULL, NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "train_probe", NULL, NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "train_layers", NULL, NULL, NULL},
 };
 #define CS_SCHEMA_NHISTORY (sizeof cs_schema_history / sizeof cs_schema_history[0])
-
-/* Any version: a run parameter's column added after the history above
- * (CS_COLUMN_DEFAULT, cs_param.h) is added to every database that lacks
- * it, whatever its version, with the parameter's default: every run stored
- * without the column ran with it. So adding a parameter needs no new
- * schema version, and a database never counts as damaged for lacking one. */
-#define CS_SCHEMA_ANY_VERSION INT_MAX
 
 /* One column or table a later version added: the history, then every run
  * parameter column the history does not name. */
@@ -195,21 +200,33 @@ static int cs_schema_main_sql(sqlite3 *db, const char *type, const char *name, c
     return rc;
 }
 
-/* Whether main's table has column (1/0), into *has. */
-static int cs_schema_has_column(sqlite3 *db, const char *table, const char *column, int *has)
+static const char cs_schema_has_column_sql[] =
+    "SELECT count(*) FROM pragma_table_info(?1, 'main') WHERE name = ?2";
+
+/* Whether main's table has column (1/0), into *has, with st a prepared
+ * cs_schema_has_column_sql (reset here). */
+static int cs_schema_has_column_with(sqlite3_stmt *st, const char *table, const char *column,
+                                     int *has)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info(?1, 'main')"
-                                    " WHERE name = ?2", -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return rc;
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, column, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *has = sqlite3_column_int(st, 0) > 0;
         rc = SQLITE_OK;
     }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Whether main's table has column (1/0), into *has. */
+static int cs_schema_has_column(sqlite3 *db, const char *table, const char *column, int *has)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, cs_schema_has_column_sql, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = cs_schema_has_column_with(st, table, column, has);
     sqlite3_finalize(st);
     return rc;
 }
@@ -247,13 +264,19 @@ static int cs_schema_walk(sqlite3 *db, sqlite3 *ref, const char *path, int64_t v
                           cs_schema_diff *d)
 {
     memset(d, 0, sizeof *d);
-    sqlite3_stmt *objects = NULL, *columns = NULL;
+    sqlite3_stmt *objects = NULL, *columns = NULL, *has_column = NULL;
     char *sql = NULL;
     int rc = CS_OK, step;
     if (sqlite3_prepare_v2(ref, cs_schema_objects_sql, -1, &objects, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(ref, "SELECT name FROM pragma_table_info(?1)", -1, &columns, NULL) !=
             SQLITE_OK) {
         rc = cs_error_set(CS_EDB, "reading the reference schema: %s", sqlite3_errmsg(ref));
+        goto done;
+    }
+    /* one statement for every column looked up: opening is read by readers and merges of
+     * many databases */
+    if (sqlite3_prepare_v2(db, cs_schema_has_column_sql, -1, &has_column, NULL) != SQLITE_OK) {
+        rc = cs_schema_db_error(db, path, "reading the schema");
         goto done;
     }
     while ((step = sqlite3_step(objects)) == SQLITE_ROW) {
@@ -287,7 +310,7 @@ static int cs_schema_walk(sqlite3 *db, sqlite3 *ref, const char *path, int64_t v
         while ((step = sqlite3_step(columns)) == SQLITE_ROW) {
             const char *column = (const char *)sqlite3_column_text(columns, 0);
             int has = 0;
-            if (cs_schema_has_column(db, name, column, &has) != SQLITE_OK) {
+            if (cs_schema_has_column_with(has_column, name, column, &has) != SQLITE_OK) {
                 rc = cs_schema_db_error(db, path, "reading the schema");
                 goto done;
             }
@@ -319,6 +342,7 @@ done:
     sqlite3_free(sql);
     sqlite3_finalize(objects);
     sqlite3_finalize(columns);
+    sqlite3_finalize(has_column);
     return rc;
 }
 

@@ -118,7 +118,7 @@ static int cs_store_busy(void *unused, int tries)
 
 /* Allocates the handle and opens the connection (flags, path or a URI);
  * on error the message names path and the reason, and *out stays NULL. */
-static int cs_store_connect(cs_store **out, const char *path, const char *uri, int flags)
+int cs_store_connect(cs_store **out, const char *path, const char *uri, int flags)
 {
     *out = NULL;
     size_t len = strlen(path);
@@ -263,13 +263,10 @@ fail:
     return rc;
 }
 
-/* path as an SQLite URI with immutable=1: "file:" and the path with every
- * byte outside [A-Za-z0-9/._~-] percent-encoded (RFC 3986), so that '?',
- * '#' or '%' in a file name stay part of the name. NULL when out of memory. */
-static char *cs_store_immutable_uri(const char *path)
+char *cs_store_uri(const char *path, const char *query)
 {
     size_t len = strlen(path);
-    char *uri = cs_malloc(3 * len + 32);
+    char *uri = cs_malloc(3 * len + strlen(query) + 16);
     if (!uri)
         return NULL;
     /* "file:" + an absolute path would read "//x" as an authority: "file://" + path. */
@@ -281,7 +278,10 @@ static char *cs_store_immutable_uri(const char *path)
         else
             n += (size_t)sprintf(uri + n, "%%%02X", *c);
     }
-    strcpy(uri + n, "?immutable=1");
+    if (*query)
+        sprintf(uri + n, "?%s", query);
+    else
+        uri[n] = '\0';
     return uri;
 }
 
@@ -344,7 +344,7 @@ int cs_store_open_readonly(cs_store **out, const char *path)
         }
         cs_store_close(s);
         s = NULL;
-        if (!(uri = cs_store_immutable_uri(path))) {
+        if (!(uri = cs_store_uri(path, "immutable=1"))) {
             rc = CS_ENOMEM;
             goto fail;
         }

@@ -116,6 +116,17 @@ int cs_store_run_begin(cs_store *s, int64_t experiment_id, const cs_run_params *
  * rolls back and the run keeps status 'running'. */
 int cs_store_run_finish(cs_store *s, int64_t run_id, const cs_result *r);
 
+/* The rows cs_store_run_finish writes for a run of p, per table: every
+ * run steps x (3 depth + 1) layer_stats, 2 x (3 depth + 1) x (bins + 2)
+ * histograms (underflow and overflow included) and 3 depth + 1 drift
+ * rows; with grad, steps x (depth + 1) grad_stats; with noise_probes > 0,
+ * 3 depth bn_noise (layer 0 has no noise); with the running gap, depth + 1
+ * running_gap rows (steps = steps_a + steps_b). */
+typedef struct {
+    uint64_t layer_stats, histograms, drift, grad_stats, bn_noise, running_gap;
+} cs_store_rows;
+void cs_store_rows_of(const cs_run_params *p, cs_store_rows *rows);
+
 /* Sets status 'failed' with the error text and wall_s. */
 int cs_store_run_fail(cs_store *s, int64_t run_id, const char *error, double wall_s);
 
@@ -126,9 +137,22 @@ int cs_store_run_fail(cs_store *s, int64_t run_id, const char *error, double wal
  * run was stored first), or "missing". CS_OK or CS_EDB. */
 int cs_store_run_release(cs_store *s, int64_t run_id, const char **status);
 
-/* Prints experiments and their runs with status (covshift list); text
- * from the database is escaped (cs_text_escape), and a 'running' run
- * shows its holder and whether that process is still alive. */
-int cs_store_list(cs_store *s, FILE *out);
+/* What covshift list shows: runs of this status only (NULL: any), and
+ * only those that meet every condition of where[0..nwhere). */
+typedef struct {
+    const char *status;
+    const struct cs_where *where;
+    size_t nwhere;
+} cs_store_list_filter;
+
+/* Prints each experiment that has runs passing filter (NULL: every run),
+ * then those runs (covshift list): a line per experiment (provenance and
+ * counts by status), the parameters its shown runs share on one line, and
+ * a table with a column per parameter that varies among them (the
+ * condition standing for norm, bn_phase_b and dropout), wall time and
+ * error. Text from the database is escaped (cs_text_escape), and a
+ * 'running' run shows its holder and whether that process is still
+ * alive. CS_OK, CS_EDB, CS_EIO (writing out), CS_ENOMEM. */
+int cs_store_list(cs_store *s, const cs_store_list_filter *filter, FILE *out);
 
 #endif

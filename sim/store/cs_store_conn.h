@@ -44,6 +44,18 @@ int cs_store_prepare(cs_store *s, const char *sql, sqlite3_stmt **st, const char
  * buffers may not outlive the statement). */
 int cs_store_bind_text(sqlite3_stmt *st, int i, const char *text);
 
+/* Allocates the handle and opens a connection to path, or to uri when it
+ * is not NULL (SQLITE_OPEN_URI), with flags, the busy handler and no
+ * mutex; on error the message names path and *out stays NULL. Nothing is
+ * inspected or set up: cs_store_open does that. */
+int cs_store_connect(cs_store **out, const char *path, const char *uri, int flags);
+
+/* path as an SQLite URI, "file:" and the path with every byte outside
+ * [A-Za-z0-9/._~-] percent-encoded (RFC 3986), so that '?', '#' or '%' in
+ * a file name stay part of the name, then "?query" unless query is "".
+ * cs_malloc'd; NULL when out of memory. */
+char *cs_store_uri(const char *path, const char *query);
+
 /* The machine, for provenance: "nodename (sysname release machine)". */
 void cs_store_host(char *buf, size_t size);
 

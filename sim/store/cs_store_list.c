@@ -1,62 +1,60 @@
 /* covshift list: the experiments and runs of a results store as text
- * (docs/design.md §3). Everything that comes from the database is escaped before
- * it reaches the terminal (cs_text_escape), and a 'running' run says which
- * process holds it and whether that process still exists. */
+ * (docs/design.md §3; docs/database.md). Each experiment's table has a
+ * column per parameter that varies among the runs shown (cs_varying), so
+ * runs that differ only in, say, batch never print as identical lines;
+ * the parameters they share are printed once above it. Everything that
+ * comes from the database is escaped before it reaches the terminal
+ * (cs_text_escape), and a 'running' run says which process holds it and
+ * whether that process still exists. */
 #include <inttypes.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cs_alloc.h"
 #include "cs_error.h"
 #include "cs_proc.h"
-#include "cs_store_conn.h"
+#include "cs_query.h"
+#include "cs_store.h"
 #include "cs_text.h"
+#include "cs_varying.h"
+#include "cs_where.h"
 
-static int cs_store_list_fail(cs_store *s, const char *what)
-{
-    return cs_error_set(CS_EDB, "%s in database '%s': %s", what, s->path, sqlite3_errmsg(s->db));
-}
+/* The table's columns: run, status, condition, the varying keys, wall_s;
+ * the error (or holder) last, unpadded. */
+#define CS_LIST_FIXED_COLS 4
+#define CS_LIST_MAX_COLS (CS_LIST_FIXED_COLS + CS_PARAM_MAX)
+#define CS_LIST_CELL CS_TEXT_ESCAPED_SIZE(96)
 
-/* Up to 8 escaped texts per printed line, freed together. */
+/* What one experiment's listing needs: the filter's SQL over run_params
+ * and the values it binds. */
 typedef struct {
-    char *text[8];
-    int n;
-} cs_store_list_line;
+    char where[4096];
+    int64_t experiment_id;
+    const cs_store_list_filter *filter;
+} cs_list_scope;
 
-/* Escaped copy of text (NULL: ""), owned by line; "?" when out of memory. */
-static const char *cs_store_list_escape(cs_store_list_line *line, const char *text)
+static int cs_list_bind(cs_query *q, void *ctx)
 {
-    if (!text)
-        text = "";
-    size_t size = CS_TEXT_ESCAPED_SIZE(strlen(text));
-    char *copy = line->n < 8 ? cs_malloc(size) : NULL;
-    if (!copy)
-        return "?";
-    cs_text_escape(copy, size, text);
-    line->text[line->n++] = copy;
-    return copy;
+    const cs_list_scope *scope = ctx;
+    int rc = cs_query_bind_int(q, ":experiment_id", scope->experiment_id);
+    if (rc == CS_OK && scope->filter && scope->filter->status)
+        rc = cs_query_bind_text(q, ":status", scope->filter->status);
+    if (rc == CS_OK && scope->filter)
+        rc = cs_where_bind(q, scope->filter->where, scope->filter->nwhere);
+    return rc;
 }
 
-static const char *cs_store_list_col(cs_store_list_line *line, sqlite3_stmt *st, int i)
+/* Escaped text of a cell, cut to the cell's size. */
+static void cs_list_cell(char *cell, const char *text)
 {
-    return cs_store_list_escape(line, (const char *)sqlite3_column_text(st, i));
+    cs_text_escape(cell, CS_LIST_CELL, text ? text : "");
 }
 
-static void cs_store_list_line_free(cs_store_list_line *line)
+/* The error column of a 'running' run: who holds it (docs/database.md,
+ * sharing a sweep). host, pid and start are the holder_* columns. */
+static void cs_list_holder(const char *host, int64_t pid, const char *start, char *buf,
+                           size_t size)
 {
-    for (int i = 0; i < line->n; i++)
-        cs_free(line->text[i]);
-    line->n = 0;
-}
-
-/* The error column of a 'running' run: who holds it (docs/experiments.md,
- * sharing a sweep). */
-static void cs_store_list_holder(sqlite3_stmt *st, char *buf, size_t size)
-{
-    const char *host = (const char *)sqlite3_column_text(st, 16);
-    const char *start = (const char *)sqlite3_column_text(st, 18);
-    int64_t pid = sqlite3_column_int64(st, 17);
     if (!host || !start || pid <= 0) {
         snprintf(buf, size, "no holder recorded: redone by the next covshift run");
         return;
@@ -69,8 +67,10 @@ static void cs_store_list_holder(sqlite3_stmt *st, char *buf, size_t size)
         snprintf(buf, size, "held by pid %" PRId64 " on %s, running", pid, host_text);
         break;
     case CS_PROC_GONE:
-        snprintf(buf, size, "held by pid %" PRId64 " on %s, which has ended: redone by the next"
-                 " covshift run", pid, host_text);
+        snprintf(buf, size,
+                 "held by pid %" PRId64 " on %s, which has ended: redone by the next"
+                 " covshift run",
+                 pid, host_text);
         break;
     case CS_PROC_UNKNOWN:
         snprintf(buf, size, "held by pid %" PRId64 " on %s (another host: not checked from here)",
@@ -79,54 +79,166 @@ static void cs_store_list_holder(sqlite3_stmt *st, char *buf, size_t size)
     }
 }
 
-/* Prints the runs of one experiment as a table, one line each. */
-static int cs_store_list_runs(cs_store *s, sqlite3_stmt *st, int64_t experiment_id, FILE *out)
+/* "  fixed: depth 30, width 256, ...": each parameter the runs use with
+ * one value (none that has no meaning for any of them), wrapped at 100
+ * columns. */
+static int cs_list_fixed(cs_store *s, cs_list_scope *scope, const cs_varying *v, FILE *out)
 {
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, experiment_id);
-    fprintf(out, "  %6s  %-7s  %-20s  %5s  %5s  %-10s  %-10s  %7s  %-8s  %-14s  %6s  %7s  %8s  %s\n",
-            "run", "status", "condition", "depth", "width", "activation", "init", "sigma_w",
-            "input", "shift", "seed", "steps", "wall_s", "error");
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        cs_store_list_line line = {{NULL}, 0};
-        char shift[64], steps[32], wall[32], holder[CS_PROC_TEXT_MAX * 4 + 160];
-        snprintf(shift, sizeof shift, "%gx%+g", sqlite3_column_double(st, 9),
-                 sqlite3_column_double(st, 8));
-        snprintf(steps, sizeof steps, "%d+%d", sqlite3_column_int(st, 11),
-                 sqlite3_column_int(st, 12));
-        if (sqlite3_column_type(st, 13) == SQLITE_NULL)
-            snprintf(wall, sizeof wall, "-");
-        else
-            snprintf(wall, sizeof wall, "%.2f", sqlite3_column_double(st, 13));
-        const char *status = (const char *)sqlite3_column_text(st, 1);
-        const char *error = NULL;
-        if (status && strcmp(status, "running") == 0) {
-            cs_store_list_holder(st, holder, sizeof holder);
-            error = holder;
-        } else {
-            error = cs_store_list_col(&line, st, 15);
-        }
-        fprintf(out, "  %6lld  %-7s  %-20s  %5d  %5d  %-10s  %-10s  %7g  %-8s  %-14s  %6s  %7s  %8s  %s\n",
-                (long long)sqlite3_column_int64(st, 0), cs_store_list_col(&line, st, 1),
-                cs_store_list_col(&line, st, 2), sqlite3_column_int(st, 3), sqlite3_column_int(st, 4),
-                cs_store_list_col(&line, st, 5), cs_store_list_col(&line, st, 6), sqlite3_column_double(st, 7),
-                cs_store_list_col(&line, st, 14), shift, cs_store_list_col(&line, st, 10), steps, wall, error);
-        cs_store_list_line_free(&line);
+    char sql[16384];
+    size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT 0");
+    for (size_t k = 0; k < cs_param_count; k++) {
+        /* the one value where the key has meaning (NULL: it has none) */
+        char expr[160];
+        cs_varying_expr(&cs_param_table[k], "", expr, sizeof expr);
+        len += (size_t)snprintf(sql + len, sizeof sql - len, ", max(%s)", expr);
     }
-    if (step != SQLITE_DONE)
-        return cs_store_list_fail(s, "listing the runs of an experiment");
-    return CS_OK;
+    snprintf(sql + len, sizeof sql - len, " FROM run_params WHERE %s", scope->where);
+    cs_query *q = NULL;
+    int row = 0, rc = cs_query_open(&q, s, sql);
+    if (rc == CS_OK)
+        rc = cs_list_bind(q, scope);
+    if (rc == CS_OK)
+        rc = cs_query_step(q, &row);
+    if (rc == CS_OK && row) {
+        int column = 0;
+        for (size_t k = 0; k < cs_param_count; k++) {
+            const cs_param *param = &cs_param_table[k];
+            if (!v->used[k] || v->values[k] != 1 || cs_query_is_null(q, (int)k + 1))
+                continue;
+            char value[64], shown[CS_LIST_CELL];
+            cs_list_cell(shown, cs_query_param_text(q, (int)k + 1, param, value, sizeof value));
+            int width = (int)(strlen(param->name) + 1 + strlen(shown));
+            if (column == 0)
+                column = fprintf(out, "  fixed: %s %s", param->name, shown);
+            else if (column + 2 + width > 100)
+                column = fprintf(out, ",\n         %s %s", param->name, shown) - 2;
+            else
+                column += fprintf(out, ", %s %s", param->name, shown);
+        }
+        if (column)
+            fputc('\n', out);
+    }
+    cs_query_free(q);
+    return rc;
+}
+
+/* The runs of one experiment as a table, in two passes over one query:
+ * the widths, then the lines. */
+static int cs_list_runs(cs_store *s, cs_list_scope *scope, const cs_varying *v, FILE *out)
+{
+    const cs_param *keys[CS_PARAM_MAX];
+    size_t nkeys = 0;
+    char sql[16384];
+    size_t len = (size_t)snprintf(sql, sizeof sql,
+                                  "SELECT run_id, status, condition, wall_s, error, holder_host, "
+                                  "holder_pid, holder_start");
+    for (size_t k = 0; k < cs_param_count; k++) {
+        const cs_param *param = &cs_param_table[k];
+        if (!cs_varying_varies(v, k) || cs_varying_in_condition(param))
+            continue;
+        keys[nkeys++] = param;
+        char expr[160];
+        cs_varying_expr(param, "", expr, sizeof expr);
+        len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s", expr);
+    }
+    /* the holder's columns beside run_params's, so that every column name
+     * (of the filter, of a key's meaning) is one table's */
+    snprintf(sql + len, sizeof sql - len,
+             " FROM (SELECT p.*, r.holder_host, r.holder_pid, r.holder_start FROM run_params p"
+             " JOIN runs r ON r.id = p.run_id) WHERE %s ORDER BY run_id",
+             scope->where);
+    const char *heads[CS_LIST_MAX_COLS] = {"run", "status", "condition"};
+    size_t ncols = CS_LIST_FIXED_COLS - 1 + nkeys + 1;
+    for (size_t i = 0; i < nkeys; i++)
+        heads[3 + i] = keys[i]->name;
+    heads[ncols - 1] = "wall_s";
+    int width[CS_LIST_MAX_COLS];
+    for (size_t c = 0; c < ncols; c++)
+        width[c] = (int)strlen(heads[c]);
+    width[0] = 6; /* run ids line up across experiments */
+    /* a cell per column, and the error or holder */
+    char (*cells)[CS_LIST_CELL] = cs_malloc_n(CS_LIST_CELL, CS_LIST_MAX_COLS);
+    char *error = cs_malloc(CS_TEXT_ESCAPED_SIZE(4096) + CS_PROC_TEXT_MAX * 4 + 160);
+    cs_query *q = NULL;
+    int rc = cells && error ? CS_OK : CS_ENOMEM;
+    for (int pass = 0; pass < 2 && rc == CS_OK; pass++) {
+        cs_query_free(q);
+        q = NULL;
+        if ((rc = cs_query_open(&q, s, sql)) != CS_OK || (rc = cs_list_bind(q, scope)) != CS_OK)
+            break;
+        if (pass == 1) {
+            for (size_t c = 0; c < ncols; c++)
+                fprintf(out, "  %*s", c == 0 || c == ncols - 1 ? width[c] : -width[c], heads[c]);
+            fputs("  error\n", out);
+        }
+        int row = 0;
+        while ((rc = cs_query_step(q, &row)) == CS_OK && row) {
+            snprintf(cells[0], CS_LIST_CELL, "%" PRId64, cs_query_int(q, 0));
+            cs_list_cell(cells[1], cs_query_text(q, 1));
+            cs_list_cell(cells[2], cs_query_text(q, 2));
+            for (size_t i = 0; i < nkeys; i++) {
+                char value[64];
+                cs_list_cell(cells[3 + i],
+                             cs_query_param_text(q, 8 + (int)i, keys[i], value, sizeof value));
+            }
+            if (cs_query_is_null(q, 3))
+                snprintf(cells[ncols - 1], CS_LIST_CELL, "-");
+            else
+                snprintf(cells[ncols - 1], CS_LIST_CELL, "%.2f", cs_query_double(q, 3));
+            if (pass == 0) {
+                for (size_t c = 0; c < ncols; c++)
+                    if ((int)strlen(cells[c]) > width[c])
+                        width[c] = (int)strlen(cells[c]);
+                continue;
+            }
+            const char *status = cs_query_text(q, 1);
+            if (status && strcmp(status, "running") == 0)
+                cs_list_holder(cs_query_text(q, 5), cs_query_int(q, 6), cs_query_text(q, 7),
+                               error, CS_TEXT_ESCAPED_SIZE(4096));
+            else
+                cs_text_escape(error, CS_TEXT_ESCAPED_SIZE(4096),
+                               cs_query_text(q, 4) ? cs_query_text(q, 4) : "");
+            for (size_t c = 0; c < ncols; c++)
+                fprintf(out, "  %*s", c == 0 || c == ncols - 1 ? width[c] : -width[c], cells[c]);
+            fprintf(out, "%s%s\n", *error ? "  " : "", error);
+        }
+    }
+    cs_query_free(q);
+    cs_free(cells);
+    cs_free(error);
+    return rc;
+}
+
+/* The filter in words, for the count line: "--status done --where batch >= 16". */
+static void cs_list_filter_text(const cs_store_list_filter *filter, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    if (filter->status)
+        used += (size_t)snprintf(buf + used, size - used, "status %s", filter->status);
+    for (size_t i = 0; i < filter->nwhere && used < size; i++) {
+        char text[160];
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
+                                 cs_where_text(&filter->where[i], text, sizeof text));
+    }
 }
 
 /* covshift list: each experiment (id, name, created_at, version, revision,
  * host, counts by status), then its runs. */
-int cs_store_list(cs_store *s, FILE *out)
+int cs_store_list(cs_store *s, const cs_store_list_filter *filter, FILE *out)
 {
-    sqlite3 *db = s->db;
-    sqlite3_stmt *exps = NULL, *runs = NULL;
-    int rc = CS_OK;
-    if (sqlite3_prepare_v2(db,
+    static const cs_store_list_filter none = {NULL, NULL, 0};
+    if (!filter)
+        filter = &none;
+    int filtered = filter->status || filter->nwhere;
+    cs_list_scope scope;
+    memset(&scope, 0, sizeof scope);
+    scope.filter = filter;
+    snprintf(scope.where, sizeof scope.where, "experiment_id = :experiment_id%s",
+             filter->status ? " AND status = :status" : "");
+    cs_where_sql(filter->where, filter->nwhere, scope.where, sizeof scope.where);
+    cs_query *exps = NULL;
+    int rc = cs_query_open(&exps, s,
                            "SELECT e.id, e.name, e.created_at, e.covshift_version,"
                            " e.git_revision, e.host,"
                            " (SELECT count(*) FROM runs r WHERE r.experiment_id = e.id),"
@@ -136,48 +248,48 @@ int cs_store_list(cs_store *s, FILE *out)
                            "  r.status = 'failed'),"
                            " (SELECT count(*) FROM runs r WHERE r.experiment_id = e.id AND"
                            "  r.status = 'running')"
-                           " FROM experiments e ORDER BY e.id",
-                           -1, &exps, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db,
-                           "SELECT p.run_id, p.status, p.condition, p.depth, p.width,"
-                           " p.activation, p.init, p.sigma_w, p.shift_mean, p.shift_scale,"
-                           " CAST(p.seed AS TEXT), p.steps_a, p.steps_b, p.wall_s, p.input,"
-                           " p.error, r.holder_host, r.holder_pid, r.holder_start"
-                           " FROM run_params p JOIN runs r ON r.id = p.run_id"
-                           " WHERE p.experiment_id = ?1 ORDER BY p.run_id",
-                           -1, &runs, NULL) != SQLITE_OK) {
-        rc = cs_store_list_fail(s, "listing experiments: preparing a statement");
-        goto done;
-    }
-    int step, any = 0;
-    while ((step = sqlite3_step(exps)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(exps, 0);
-        cs_store_list_line line = {{NULL}, 0};
+                           " FROM experiments e ORDER BY e.id");
+    int row = 0, any = 0, experiments = 0;
+    while (rc == CS_OK && (rc = cs_query_step(exps, &row)) == CS_OK && row) {
+        experiments++;
+        scope.experiment_id = cs_query_int(exps, 0);
+        cs_varying v;
+        if ((rc = cs_varying_find(s, scope.where, cs_list_bind, &scope, &v)) != CS_OK)
+            break;
+        if (filtered && v.runs == 0)
+            continue;
+        char text[5][CS_LIST_CELL];
+        for (int i = 0; i < 5; i++)
+            cs_list_cell(text[i], cs_query_text(exps, i + 1));
         fprintf(out, "%sexperiment %" PRId64 " '%s': created %s by covshift %s (%s) on %s\n",
-                any ? "\n" : "", id, cs_store_list_col(&line, exps, 1), cs_store_list_col(&line, exps, 2),
-                cs_store_list_col(&line, exps, 3), cs_store_list_col(&line, exps, 4),
-                cs_store_list_col(&line, exps, 5));
-        cs_store_list_line_free(&line);
-        fprintf(out, "  %d runs: %d done, %d failed, %d running\n", sqlite3_column_int(exps, 6),
-                sqlite3_column_int(exps, 7), sqlite3_column_int(exps, 8),
-                sqlite3_column_int(exps, 9));
+                any ? "\n" : "", scope.experiment_id, text[0], text[1], text[2], text[3],
+                text[4]);
+        fprintf(out, "  %d runs: %d done, %d failed, %d running", (int)cs_query_int(exps, 6),
+                (int)cs_query_int(exps, 7), (int)cs_query_int(exps, 8),
+                (int)cs_query_int(exps, 9));
+        if (filtered) {
+            char words[1024];
+            cs_list_filter_text(filter, words, sizeof words);
+            fprintf(out, "; %" PRId64 " shown (%s)", v.runs, words);
+        }
+        fputc('\n', out);
         any = 1;
-        if ((rc = cs_store_list_runs(s, runs, id, out)) != CS_OK)
-            goto done;
+        if (v.runs > 0 && ((rc = cs_list_fixed(s, &scope, &v, out)) != CS_OK ||
+                           (rc = cs_list_runs(s, &scope, &v, out)) != CS_OK))
+            break;
     }
-    if (step != SQLITE_DONE) {
-        rc = cs_store_list_fail(s, "listing experiments");
-        goto done;
+    cs_query_free(exps);
+    if (rc == CS_OK && !any) {
+        char path[CS_TEXT_ESCAPED_SIZE(4096)], words[1024];
+        cs_text_escape(path, sizeof path, cs_store_path(s));
+        if (experiments && filtered) {
+            cs_list_filter_text(filter, words, sizeof words);
+            fprintf(out, "no runs in '%s' match %s\n", path, words);
+        } else {
+            fprintf(out, "no experiments in '%s'\n", path);
+        }
     }
-    if (!any) {
-        cs_store_list_line line = {{NULL}, 0};
-        fprintf(out, "no experiments in '%s'\n", cs_store_list_escape(&line, cs_store_path(s)));
-        cs_store_list_line_free(&line);
-    }
-    if (ferror(out))
+    if (rc == CS_OK && ferror(out))
         rc = cs_error_set(CS_EIO, "writing the list of '%s' failed", cs_store_path(s));
-done:
-    sqlite3_finalize(exps);
-    sqlite3_finalize(runs);
     return rc;
 }

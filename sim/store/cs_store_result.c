@@ -213,6 +213,20 @@ static int cs_store_result_gap(cs_store *s, int64_t run_id, const cs_result *r)
     return rc;
 }
 
+/* The row counts of the writers above (cs_store.h); a test compares them
+ * with a real run's rows. */
+void cs_store_rows_of(const cs_run_params *p, cs_store_rows *rows)
+{
+    uint64_t steps = (uint64_t)p->steps_a + (uint64_t)p->steps_b;
+    uint64_t slots = cs_result_slots(p->depth), layers = (uint64_t)p->depth + 1;
+    rows->layer_stats = steps * slots;
+    rows->histograms = 2 * slots * ((uint64_t)p->bins + 2);
+    rows->drift = slots;
+    rows->grad_stats = p->grad ? steps * layers : 0;
+    rows->bn_noise = p->noise_probes > 0 ? slots - 1 : 0;
+    rows->running_gap = cs_result_has_gap(p) ? layers : 0;
+}
+
 int cs_store_result_write(cs_store *s, int64_t run_id, const cs_result *r)
 {
     sqlite3_stmt *stats = NULL, *hist = NULL, *drift = NULL;

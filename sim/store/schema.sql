@@ -208,7 +208,9 @@ CREATE TABLE IF NOT EXISTS running_gap (
 ) WITHOUT ROWID;
 
 -- Training runs (train = 1, docs/design.md §7) store these instead of
--- layer_stats, histograms and drift. Schema version 4.
+-- layer_stats, histograms and drift. Added without a new schema version:
+-- a database without them gets them (empty) from the next covshift that
+-- writes to it, as it has no training run.
 
 -- The loss of every SGD step on its own batch, before the step's update.
 CREATE TABLE IF NOT EXISTS train_loss (
@@ -290,6 +292,43 @@ CREATE TABLE IF NOT EXISTS train_layers (
     ics_cos         REAL,
     PRIMARY KEY (run_id, step, layer)
 ) WITHOUT ROWID;
+
+-- Merges of shard databases into this one (covshift merge, docs/cluster.md):
+-- one row per covshift merge, with the build and machine that ran it.
+-- finished_at is NULL while it runs, or when it was stopped: the shards it
+-- had merged by then are in merge_shards, and merging again goes on from
+-- there. Tables added without a new schema version: a database without
+-- them gets them (empty) from the next covshift that writes to it.
+CREATE TABLE IF NOT EXISTS merges (
+    id               INTEGER PRIMARY KEY,
+    started_at       TEXT NOT NULL,
+    finished_at      TEXT,
+    covshift_version TEXT NOT NULL,
+    git_revision     TEXT,
+    host             TEXT,
+    command_line     TEXT
+);
+
+-- One row per shard database a merge read, written in the transaction
+-- that carried its runs over, so a row here means the shard is merged:
+-- where it came from (its hosts, builds and BLAS), and what became of its
+-- runs.
+CREATE TABLE IF NOT EXISTS merge_shards (
+    merge_id        INTEGER NOT NULL REFERENCES merges(id) ON DELETE CASCADE,
+    position        INTEGER NOT NULL,  -- 1, 2, ...: its place in the merge's list
+    file            TEXT NOT NULL,     -- the shard's path as given to covshift merge
+    merged_at       TEXT NOT NULL,
+    hosts           TEXT,              -- the distinct runs.host of its runs
+    git_revisions   TEXT,              -- the distinct runs.git_revision
+    blas            TEXT,              -- the distinct experiments.blas (with the BLAS core)
+    runs_done       INTEGER NOT NULL,  -- done runs carried over
+    runs_failed     INTEGER NOT NULL,  -- failed runs carried over (none done anywhere)
+    runs_present    INTEGER NOT NULL,  -- runs this database had already, left as they were
+    runs_unfinished INTEGER NOT NULL,  -- 'running' in the shard: not carried over
+    result_rows     INTEGER NOT NULL,  -- result rows carried over, all tables
+    seconds         REAL NOT NULL,
+    PRIMARY KEY (merge_id, position)
+);
 
 -- Every run with its experiment's name and its condition, the label plots
 -- use: 'none', 'bn-batch', 'bn-frozen' or 'bn-ema', with ' dropout=p'
@@ -390,4 +429,4 @@ SELECT p.experiment, p.run_id, p.seed, p.depth, p.width, p.batch, p.activation, 
 FROM train_probe s JOIN run_params p ON p.run_id = s.run_id;
 
 -- The schema version cs_store_open checks (CS_SCHEMA_VERSION).
-PRAGMA user_version = 4;
+PRAGMA user_version = 3;

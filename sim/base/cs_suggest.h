@@ -1,5 +1,5 @@
 /* "Did you mean ...?": the candidate nearest to a mistyped word, for the
- * messages of experiment files and --set (docs/design.md §4). */
+ * messages of experiment files, --set and list --where (docs/design.md §4). */
 #ifndef CS_SUGGEST_H
 #define CS_SUGGEST_H
 
