@@ -53,11 +53,13 @@ int cs_fmnist_check(const char *dir)
 typedef struct {
     char path[4096];
     gzFile gz;
+    size_t offset; /* decompressed bytes read so far: where a message says the fault is */
 } cs_fmnist_file_t;
 
 static int cs_fmnist_open(cs_fmnist_file_t *f, const char *dir, cs_fmnist_part part, int labels)
 {
     snprintf(f->path, sizeof f->path, "%s/%s", dir, cs_fmnist_file(part, labels));
+    f->offset = 0;
     errno = 0;
     f->gz = gzopen(f->path, "rb");
     if (!f->gz) {
@@ -83,12 +85,15 @@ static int cs_fmnist_read(cs_fmnist_file_t *f, void *buf, size_t n, size_t *got)
         if (r < 0) {
             int zerr;
             const char *msg = gzerror(f->gz, &zerr);
-            return cs_error_set(CS_EIO, "reading %s: %s (not a valid gzip file?)", f->path,
-                                zerr == Z_ERRNO ? strerror(errno) : msg);
+            return cs_error_set(CS_EIO,
+                                "reading %s at byte %zu of its decompressed data: %s (expected "
+                                "gzip data: a damaged or not gzip'd file?)",
+                                f->path, f->offset, zerr == Z_ERRNO ? strerror(errno) : msg);
         }
         if (r == 0)
             return CS_EINVAL;
         *got += (size_t)r;
+        f->offset += (size_t)r;
     }
     return CS_OK;
 }
@@ -108,9 +113,10 @@ static int cs_fmnist_expect_end(cs_fmnist_file_t *f, size_t announced)
         return rc;
     if (got)
         return cs_error_set(CS_EINVAL,
-                            "%s holds more than the %zu bytes its header announces (trailing "
-                            "data: not an IDX file of Fashion-MNIST?)",
-                            f->path, announced);
+                            "%s has trailing data at byte %zu of its decompressed data: expected "
+                            "the end of the file after the %zu bytes its header announces (not "
+                            "an IDX file of Fashion-MNIST?)",
+                            f->path, f->offset - 1, announced);
     return CS_OK;
 }
 
@@ -124,14 +130,15 @@ static int cs_fmnist_header(cs_fmnist_file_t *f, uint32_t magic, uint32_t *dims,
     if (rc == CS_EIO)
         return rc;
     if (rc != CS_OK)
-        return cs_error_set(CS_EINVAL, "%s is truncated: %zu bytes, shorter than its %zu-byte "
-                                       "IDX header",
+        return cs_error_set(CS_EINVAL,
+                            "%s is truncated at byte %zu of its decompressed data: expected a "
+                            "%zu-byte IDX header",
                             f->path, got, n);
     uint32_t m = cs_fmnist_be32(head);
     if (m != magic)
         return cs_error_set(CS_EINVAL,
-                            "%s has magic number %u, expected %u (an IDX file of unsigned-byte "
-                            "%s)",
+                            "%s: bytes 0..3 hold magic number %u, expected %u (an IDX file of "
+                            "unsigned-byte %s)",
                             f->path, m, magic, magic == CS_FMNIST_MAGIC_IMAGES ? "images" : "labels");
     for (int d = 0; d < ndims; d++)
         dims[d] = cs_fmnist_be32(head + 4 + 4 * d);
@@ -172,7 +179,8 @@ static int cs_fmnist_images(cs_fmnist *d, cs_fmnist_file_t *f, size_t keep)
     if (rc != CS_OK)
         return rc;
     if (dims[1] != CS_FMNIST_SIDE || dims[2] != CS_FMNIST_SIDE)
-        return cs_error_set(CS_EINVAL, "%s holds %u x %u images, expected %d x %d", f->path,
+        return cs_error_set(CS_EINVAL, "%s: bytes 8..15 give %u x %u images, expected %d x %d",
+                            f->path,
                             dims[1], dims[2], CS_FMNIST_SIDE, CS_FMNIST_SIDE);
     d->total = dims[0];
     if (keep < 1 || keep > d->total)
@@ -189,9 +197,10 @@ static int cs_fmnist_images(cs_fmnist *d, cs_fmnist_file_t *f, size_t keep)
     }
     if (rc == CS_EINVAL)
         return cs_error_set(CS_EINVAL,
-                            "%s is truncated: it holds %zu of the %zu images (%zu bytes each) its "
-                            "header announces",
-                            f->path, bytes / row, d->total, row);
+                            "%s is truncated at byte %zu of its decompressed data: expected %zu "
+                            "bytes, a 16-byte header and the %zu images (%zu bytes each) it "
+                            "announces",
+                            f->path, f->offset, 16 + announced, d->total, row);
     if (rc != CS_OK)
         return rc;
     return cs_fmnist_expect_end(f, 16 + announced);
@@ -205,7 +214,9 @@ static int cs_fmnist_labels(cs_fmnist *d, cs_fmnist_file_t *f)
     if (rc != CS_OK)
         return rc;
     if (dims[0] != d->total)
-        return cs_error_set(CS_EINVAL, "%s holds %u labels, but its image file %zu images",
+        return cs_error_set(CS_EINVAL,
+                            "%s: bytes 4..7 give %u labels, expected %zu, the images of its "
+                            "image file",
                             f->path, dims[0], d->total);
     unsigned char scratch[4096];
     size_t done = 0, got = 0;
@@ -214,8 +225,11 @@ static int cs_fmnist_labels(cs_fmnist *d, cs_fmnist_file_t *f)
         rc = cs_fmnist_read(f, scratch, n, &got);
         for (size_t i = 0; i < got; i++) {
             if (scratch[i] >= CS_FMNIST_CLASSES)
-                return cs_error_set(CS_EINVAL, "%s: the label of image %zu is %u, outside 0..%d",
-                                    f->path, done + i, scratch[i], CS_FMNIST_CLASSES - 1);
+                return cs_error_set(CS_EINVAL,
+                                    "%s: byte %zu, the label of image %zu, is %u, expected a "
+                                    "class 0..%d",
+                                    f->path, 8 + done + i, done + i, scratch[i],
+                                    CS_FMNIST_CLASSES - 1);
             if (done + i < d->count)
                 d->labels[done + i] = scratch[i];
         }
@@ -223,8 +237,9 @@ static int cs_fmnist_labels(cs_fmnist *d, cs_fmnist_file_t *f)
     }
     if (rc == CS_EINVAL)
         return cs_error_set(CS_EINVAL,
-                            "%s is truncated: it holds %zu of the %zu labels its header announces",
-                            f->path, done, d->total);
+                            "%s is truncated at byte %zu of its decompressed data: expected %zu "
+                            "bytes, an 8-byte header and the %zu labels it announces",
+                            f->path, f->offset, 8 + d->total, d->total);
     if (rc != CS_OK)
         return rc;
     return cs_fmnist_expect_end(f, 8 + d->total);
