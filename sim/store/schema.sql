@@ -428,5 +428,12 @@ SELECT p.experiment, p.run_id, p.seed, p.depth, p.width, p.batch, p.activation, 
        s.unit_p15, s.unit_p50, s.unit_p85
 FROM train_probe s JOIN run_params p ON p.run_id = s.run_id;
 
+CREATE VIEW IF NOT EXISTS train_prior_by_run AS
+SELECT p.experiment, p.run_id, p.seed, p.depth, p.width, p.batch, p.activation, p.norm,
+       p.affine, p.task, p.lr, p.batch_order, p.shift_mean, p.shift_scale, p.corrupt_noise,
+       p.occlusion, p.bn_prior,
+       a.dataset, a.prior_n, a.loss, a.accuracy
+FROM train_prior a JOIN run_params p ON p.run_id = a.run_id;
+
 -- The schema version cs_store_open checks (CS_SCHEMA_VERSION).
 PRAGMA user_version = 3;
