@@ -8,7 +8,8 @@
 #   shift      B (0.6 x + 0.3, Gaussian noise sd 0.3) is classified worse
 #              than held-out A without batch norm and under frozen running
 #              statistics, by more than 5 binomial standard errors;
-#   rows       every table has the rows its steps and modes imply;
+#   rows       every table has the rows its steps and modes imply, the
+#              number the dry run gives;
 #   identical  --jobs 2 with 2 threads gives the same bits as --jobs 1 with 1
 #              (scripts/result_checksums.sh over the train_* tables);
 #   killed     a sweep SIGKILLed midway, then run again: only the missing
@@ -95,7 +96,13 @@ got=$(q fm.db "SELECT group_concat(x, '|') FROM (SELECT r.norm || ' ' ||
 [[ $(q fm.db "SELECT count(*) FROM layer_stats") == 0 ]] || fail "no layer_stats for training"
 [[ $(q fm.db "SELECT count(*) FROM train_probe WHERE p15 > p50 OR p50 > p85
               OR unit_p15 > unit_p50 OR unit_p50 > unit_p85") == 0 ]] || fail "percentile order"
-ok "every train_* table has its rows"
+total=$(q fm.db "SELECT (SELECT count(*) FROM train_loss) + (SELECT count(*) FROM train_eval) +
+    (SELECT count(*) FROM train_probe) + (SELECT count(*) FROM train_layers) +
+    (SELECT count(*) FROM train_prior)")
+dry=$("$bin" run fm.ini --dry-run --db "$tmp/none.db" | tail -1)
+[[ $dry == "rows the 2 runs to run write: $total train_*" ]] ||
+    fail "the dry run's estimate: want $total train_* rows, got '$dry'"
+ok "every train_* table has its rows, as the dry run says"
 
 # ---- identical across threads and --jobs ----
 COVSHIFT_THREADS=2 "$bin" run fm.ini --db fm_j2.db --quiet --jobs 2 || fail "--jobs 2 exited $?"

@@ -19,9 +19,7 @@ int cs_train_result_nrecords(const cs_run_params *p)
     return (p->train_steps + p->eval_every - 1) / p->eval_every;
 }
 
-/* Probe rows per evaluation: every (layer, site) slot, or layer l's three
- * sites and its input. */
-static int cs_train_result_nprobe(const cs_run_params *p)
+int cs_train_result_nprobe(const cs_run_params *p)
 {
     return p->probe_layer == 0 ? (int)cs_result_slots(p->depth) : 1 + CS_SITE_COUNT;
 }

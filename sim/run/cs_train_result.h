@@ -76,6 +76,10 @@ typedef struct cs_train_result {
  * eval_every), nevals = nrecords + 1. */
 int cs_train_result_nrecords(const cs_run_params *p);
 
+/* Probe rows per evaluation: every (layer, site) slot, or with probe_layer
+ * = l layer l's three sites and its input. */
+int cs_train_result_nprobe(const cs_run_params *p);
+
 /* The rows of training run p, sized and with their steps, modes and probe
  * slots filled in, values zero, into *out (free with
  * cs_train_result_free). Returns CS_OK, CS_EINVAL (a size overflows) or
