@@ -10,6 +10,7 @@
 #              statistics, by more than 5 binomial standard errors;
 #   rows       every table has the rows its steps and modes imply, the
 #              number the dry run gives;
+#   figures    covshift plot draws the four training figures, no others;
 #   identical  --jobs 2 with 2 threads gives the same bits as --jobs 1 with 1
 #              (scripts/result_checksums.sh over the train_* tables);
 #   killed     a sweep SIGKILLed midway, then run again: only the missing
@@ -103,6 +104,14 @@ dry=$("$bin" run fm.ini --dry-run --db "$tmp/none.db" | tail -1)
 [[ $dry == "rows the 2 runs to run write: $total train_*" ]] ||
     fail "the dry run's estimate: want $total train_* rows, got '$dry'"
 ok "every train_* table has its rows, as the dry run says"
+
+# ---- figures: the four training figures, and none of the random-network set ----
+figs=$("$bin" plot fm.db --out "$tmp/figs" 2>&1) || fail "covshift plot exited $?: $figs"
+for f in train_curves train_probe train_ics train_prior; do
+    [[ -s $tmp/figs/$f.png ]] || fail "covshift plot drew no $f.png: $figs"
+done
+[[ $(ls "$tmp/figs" | wc -l) == 4 ]] || fail "covshift plot drew other figures: $(ls "$tmp/figs")"
+ok "covshift plot draws the four training figures"
 
 # ---- identical across threads and --jobs ----
 COVSHIFT_THREADS=2 "$bin" run fm.ini --db fm_j2.db --quiet --jobs 2 || fail "--jobs 2 exited $?"

@@ -16,7 +16,7 @@ load (ARG0[1:1] eq "<" ? "./" : "") . here(ARG0) . "train_common.gp"
 
 nl = maxdepth + 1
 steps = int(sql("SELECT max(train_steps) FROM run_params WHERE " . wheret))
-ml = 1.75; mr = 0.3; gx = 1.9; gy = 0.75
+ml = 1.75; mr = 0.3; gx = 1.9; gy = 1.15
 nr = nseries
 W = fig_width(4.8 * 3 + ml + mr + 2 * gx)
 mb = 0.95 + legend_h(nl)
@@ -41,7 +41,7 @@ do for [i = 1:nseries] {
         set title series_label(s) . ": " . rep(word(titles, c), "~", " ")
         set ylabel ""
         if (i == nr) { set xlabel "SGD step" } else { unset xlabel }
-        if (c == 1) { unset logscale y; set yrange [*:1.02] } else { set logscale y; set yrange [*:*] }
+        if (c == 1) { unset logscale y; set format y "%g"; set yrange [*:1.02] } else { set logscale y; set format y log_format; set yrange [*:*] }
         lw = ""
         do for [l = 1:nl] { if (n_fin(q(s, l, col)) > 0) { lw = lw . sprintf(" %d", l) } }
         if (words(lw) == 0) { eval empty_panel; set label 49 "no finite values" at graph 0.5, graph 0.5 center; plot 1/0 notitle; unset label 49; continue }
