@@ -74,6 +74,8 @@ typedef struct {
     double corrupt_noise; /* sd of the Gaussian noise B adds */
     int occlusion;        /* Fashion-MNIST: side of the square B blacks out, 0 = none */
     int probe_layer;      /* 0: every layer of the probe rows; l: layer l and its input */
+    int metrics;          /* 1 or 2: the version of the drift metrics (docs/design.md §2);
+                             2 unless a run must match a database written before it */
 } cs_run_params;
 
 /* Upper bounds of the integer keys (the parameter table uses them; --help
