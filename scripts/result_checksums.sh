@@ -36,7 +36,8 @@ done
 # Prints one line per result table of database $1 (named $2), and the run keys.
 sums() {
     local db=$1 name=$2 table rows sum
-    for table in layer_stats histograms drift grad_stats bn_noise running_gap; do
+    for table in layer_stats histograms drift grad_stats bn_noise running_gap \
+        train_loss train_eval train_prior train_probe train_layers; do
         rows=$(dump_table "$db" "$table" | tee "$out/$name.$table.txt" | wc -l)
         sum=$(md5sum <"$out/$name.$table.txt" | cut -c1-32)
         printf '%-18s %-12s %8d rows  %s\n' "$name" "$table" "$rows" "$sum"
@@ -62,9 +63,14 @@ dump_table() {
                                   ELSE 't.' || name END, ', ')
          FROM pragma_table_info('$table') WHERE name <> 'run_id'")
     [[ -n $cols ]] || return 0
+    # the first five columns, or all of a narrower table (train_loss has three)
+    local n order
+    n=$(sqlite3 -batch -noheader "$db" \
+        "SELECT min(5, count(*) + 1) FROM pragma_table_info('$table') WHERE name <> 'run_id'")
+    order=$(seq -s ', ' 1 "$n")
     sqlite3 -batch -noheader -separator ' ' "$db" \
         "SELECT r.run_key, $cols FROM $table t JOIN runs r ON r.id = t.run_id
-         WHERE r.status = 'done' ORDER BY 1, 2, 3, 4, 5"
+         WHERE r.status = 'done' ORDER BY $order"
 }
 
 if [[ -n $db_only ]]; then

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 CS_PACKAGES=(cmake gcc make pkg-config libgsl-dev libopenblas-dev libsqlite3-dev sqlite3
-             libcmocka-dev libinih-dev gnuplot-nox)
+             libcmocka-dev libinih-dev gnuplot-nox zlib1g-dev dataset-fashion-mnist)
 read -r -a cs_extra <<< "${CS_EXTRA_PACKAGES-}"
 CS_PACKAGES+=("${cs_extra[@]}")
 

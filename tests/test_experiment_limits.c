@@ -292,7 +292,7 @@ static void test_unknown_section_lists_every_section(void **state)
     const char *msg = load_fails(write_file("sect.ini", "[network]\ndepth = 2\n[zzzzzz]\n"),
                                  CS_EINVAL);
     assert_contains(msg, "sect.ini:3: unknown section [zzzzzz] (sections: [experiment], "
-                         "[network], [norm], [data], [run], [measure])",
+                         "[network], [norm], [data], [run], [measure], [train])",
                     "every section");
     msg = load_fails(write_file("sect2.ini", "[network] depth = 2\n"), CS_EINVAL);
     assert_contains(msg, "sect2.ini:1: unexpected text after [network]: 'depth = 2'", "trailing");

@@ -149,6 +149,9 @@ static int cs_expand_dedupe(cs_run_params *runs, size_t *nruns)
 typedef struct {
     int depth, width, input_dim, batch, steps_a, steps_b, bins, grad, noise_probes,
         noise_batches, mixture_k, population, mixture, gap;
+    /* a training run's (docs/design.md §7) */
+    int train, task, criterion, norm, affine, train_steps, eval_every, eval_size, train_size,
+        outputs, teacher_depth, teacher_width, probe_layer;
 } cs_expand_shape;
 
 static cs_expand_shape cs_expand_shape_of(const cs_run_params *p)
@@ -169,6 +172,21 @@ static cs_expand_shape cs_expand_shape_of(const cs_run_params *p)
     s.population = p->population;
     s.mixture = p->input == CS_INPUT_MIXTURE;
     s.gap = cs_result_has_gap(p);
+    if (p->train) {
+        s.train = 1;
+        s.task = (int)p->task;
+        s.criterion = (int)p->criterion;
+        s.norm = (int)p->norm;
+        s.affine = p->affine;
+        s.train_steps = p->train_steps;
+        s.eval_every = p->eval_every;
+        s.eval_size = p->eval_size;
+        s.train_size = p->train_size;
+        s.outputs = p->outputs;
+        s.teacher_depth = p->teacher_depth;
+        s.teacher_width = p->teacher_width;
+        s.probe_layer = p->probe_layer;
+    }
     return s;
 }
 

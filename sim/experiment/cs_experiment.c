@@ -41,7 +41,7 @@ static const struct {
 };
 
 const char *const cs_experiment_sections[] = {"experiment", "network", "norm", "data", "run",
-                                              "measure"};
+                                              "measure",    "train"};
 const size_t cs_experiment_nsections =
     sizeof cs_experiment_sections / sizeof cs_experiment_sections[0];
 _Static_assert(sizeof cs_experiment_sections / sizeof cs_experiment_sections[0] ==

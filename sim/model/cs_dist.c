@@ -148,6 +148,15 @@ int cs_source_draw_a(const cs_source *s, double *x, size_t m, gsl_rng *r)
     return cs_dist_sample(s->params.input, x, m, (size_t)s->params.input_dim, r);
 }
 
+int cs_source_draw(const cs_source *s, double *x, size_t m, int one_component, gsl_rng *r)
+{
+    if (s->params.input == CS_INPUT_MIXTURE) {
+        cs_source_mixture(s, x, m, !one_component, r);
+        return CS_OK;
+    }
+    return cs_dist_sample(s->params.input, x, m, (size_t)s->params.input_dim, r);
+}
+
 int cs_source_batch(const cs_source *s, int step, double *x, gsl_rng *r)
 {
     const cs_run_params *p = &s->params;

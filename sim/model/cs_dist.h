@@ -61,6 +61,12 @@ int cs_source_batch(const cs_source *s, int step, double *x, gsl_rng *r);
  * representative sample) drawn from r as seeded by the caller. */
 int cs_source_draw_a(const cs_source *s, double *x, size_t m, gsl_rng *r);
 
+/* m rows from A drawn from r as seeded by the caller, as cs_source_batch
+ * draws them (a mixture per row, or all m from one component when
+ * one_component is set: the unrepresentative batch of docs/design.md §1),
+ * but with no shift: the training batches of docs/design.md §7. */
+int cs_source_draw(const cs_source *s, double *x, size_t m, int one_component, gsl_rng *r);
+
 /* Per-feature population mean and variance of A, exactly:
  * gaussian, uniform 0 and 1; images 29.5 and E[k^2] + Var c = 6 + 3599/12;
  * mixture mean_j = (1/k) sum_c mu_cj, var_j = 1 + (1/k) sum_c (mu_cj - mean_j)^2.

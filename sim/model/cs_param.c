@@ -19,6 +19,9 @@ _Static_assert(sizeof(cs_init_kind) == sizeof(int), "cs_init_kind is int-sized")
 _Static_assert(sizeof(cs_norm_kind) == sizeof(int), "cs_norm_kind is int-sized");
 _Static_assert(sizeof(cs_bn_phase) == sizeof(int), "cs_bn_phase is int-sized");
 _Static_assert(sizeof(cs_input_kind) == sizeof(int), "cs_input_kind is int-sized");
+_Static_assert(sizeof(cs_task_kind) == sizeof(int), "cs_task_kind is int-sized");
+_Static_assert(sizeof(cs_loss_kind) == sizeof(int), "cs_loss_kind is int-sized");
+_Static_assert(sizeof(cs_batch_order) == sizeof(int), "cs_batch_order is int-sized");
 
 /* ---- the names of the enumerated values ---- */
 
@@ -48,6 +51,24 @@ static const char *cs_param_input_name(int v)
 {
     static const char *const names[] = {"gaussian", "uniform", "images", "mixture"};
     return v >= 0 && v < 4 ? names[v] : NULL;
+}
+
+static const char *cs_param_task_name(int v)
+{
+    static const char *const names[] = {"teacher", "fashion_mnist"};
+    return v >= 0 && v < 2 ? names[v] : NULL;
+}
+
+static const char *cs_param_loss_name(int v)
+{
+    static const char *const names[] = {"mse", "cross_entropy"};
+    return v >= 0 && v < 2 ? names[v] : NULL;
+}
+
+static const char *cs_param_batch_order_name(int v)
+{
+    static const char *const names[] = {"shuffled", "ordered"};
+    return v >= 0 && v < 2 ? names[v] : NULL;
 }
 
 /* ---- the table ---- */
@@ -144,6 +165,62 @@ const cs_param cs_param_table[] = {
     {.name = "affine", .section = CS_SECTION_NORM, .type = CS_PARAM_BOOL,
      .offset = CS_FIELD(affine), .def.i = 0, .when = CS_WHEN_BATCH_NORM,
      .doc = "learned scale gamma and shift beta after batch norm (1 and 0 at init)"},
+
+    /* Training (docs/design.md §7): off by default, and then none of the
+     * keys below has meaning, so every earlier run_key stays. */
+    {.name = "train", .section = CS_SECTION_TRAIN, .type = CS_PARAM_BOOL,
+     .offset = CS_FIELD(train), .def.i = 0,
+     .doc = "train the network by SGD (train_* tables) instead of the random-network statistics"},
+    {.name = "task", .section = CS_SECTION_TRAIN, CS_ENUM(cs_param_task_name),
+     .offset = CS_FIELD(task), .def.i = CS_TASK_TEACHER, .when = CS_WHEN_TRAIN,
+     .doc = "teacher (a fixed random network's outputs on A) or fashion_mnist (input_dim 784)"},
+    {.name = "criterion", .section = CS_SECTION_TRAIN, CS_ENUM(cs_param_loss_name),
+     .offset = CS_FIELD(criterion), .def.i = CS_LOSS_CROSS_ENTROPY, .when = CS_WHEN_TRAIN,
+     .doc = "mse (the teacher's outputs, or one-hot classes) or cross_entropy (classes)"},
+    {.name = "train_steps", .section = CS_SECTION_TRAIN, CS_INT(1, CS_MAX_TRAIN_STEPS),
+     .offset = CS_FIELD(train_steps), .def.i = 1000, .when = CS_WHEN_TRAIN,
+     .doc = "SGD steps, one batch each"},
+    {.name = "lr", .section = CS_SECTION_TRAIN, CS_REAL(0, HUGE_VAL), .offset = CS_FIELD(lr),
+     .def.d = 0.01, .when = CS_WHEN_TRAIN, .doc = "learning rate of torch.optim.SGD"},
+    {.name = "sgd_momentum", .section = CS_SECTION_TRAIN, CS_REAL(0, 1), .real_max_open = 1,
+     .offset = CS_FIELD(sgd_momentum), .def.d = 0.9, .when = CS_WHEN_TRAIN,
+     .doc = "momentum of torch.optim.SGD (dampening 0, not Nesterov)"},
+    {.name = "weight_decay", .section = CS_SECTION_TRAIN, CS_REAL(0, HUGE_VAL),
+     .offset = CS_FIELD(weight_decay), .def.d = 0.0, .when = CS_WHEN_TRAIN,
+     .doc = "weight decay of torch.optim.SGD, on every parameter"},
+    {.name = "eval_every", .section = CS_SECTION_TRAIN, CS_INT(1, CS_MAX_TRAIN_STEPS),
+     .offset = CS_FIELD(eval_every), .def.i = 100, .when = CS_WHEN_TRAIN,
+     .doc = "steps between evaluations, probes and layer rows (and after the last step)"},
+    {.name = "eval_size", .section = CS_SECTION_TRAIN, CS_INT(1, CS_MAX_BATCH),
+     .offset = CS_FIELD(eval_size), .def.i = 10000, .when = CS_WHEN_TRAIN,
+     .doc = "held-out examples, used in whole batches (Fashion-MNIST: the first of the test set)"},
+    {.name = "train_size", .section = CS_SECTION_TRAIN, CS_INT(1, CS_FMNIST_TRAIN),
+     .offset = CS_FIELD(train_size), .def.i = CS_FMNIST_TRAIN, .when = CS_WHEN_FASHION,
+     .doc = "Fashion-MNIST training images used: the file's first"},
+    {.name = "batch_order", .section = CS_SECTION_TRAIN, CS_ENUM(cs_param_batch_order_name),
+     .offset = CS_FIELD(batch_order), .def.i = CS_ORDER_SHUFFLED, .when = CS_WHEN_TRAIN,
+     .doc = "ordered: class-sorted (Fashion-MNIST) or one mixture component per batch (teacher)"},
+    {.name = "outputs", .section = CS_SECTION_TRAIN, CS_INT(1, CS_MAX_OUTPUTS),
+     .offset = CS_FIELD(outputs), .def.i = 10, .when = CS_WHEN_TEACHER,
+     .doc = "the teacher's outputs (its classes for cross_entropy), and the readout's"},
+    {.name = "teacher_depth", .section = CS_SECTION_TRAIN, CS_INT(1, CS_MAX_DEPTH),
+     .offset = CS_FIELD(teacher_depth), .def.i = 2, .when = CS_WHEN_TEACHER,
+     .doc = "tanh layers of the teacher network"},
+    {.name = "teacher_width", .section = CS_SECTION_TRAIN, CS_INT(1, CS_MAX_WIDTH),
+     .offset = CS_FIELD(teacher_width), .def.i = 64, .when = CS_WHEN_TEACHER,
+     .doc = "units per layer of the teacher network"},
+    {.name = "bn_prior", .section = CS_SECTION_TRAIN, CS_REAL(0, HUGE_VAL),
+     .offset = CS_FIELD(bn_prior), .def.d = 16.0, .when = CS_WHEN_TRAIN_BN,
+     .doc = "prior strength N of the adapted statistics on B (Schneider et al. 2020)"},
+    {.name = "corrupt_noise", .section = CS_SECTION_TRAIN, CS_REAL(0, HUGE_VAL),
+     .offset = CS_FIELD(corrupt_noise), .def.d = 0.0, .when = CS_WHEN_TRAIN,
+     .doc = "sd of Gaussian noise B adds after shift_scale * x + shift_mean (pixels in [0, 1])"},
+    {.name = "occlusion", .section = CS_SECTION_TRAIN, CS_INT(0, CS_FMNIST_SIDE),
+     .offset = CS_FIELD(occlusion), .def.i = 0, .when = CS_WHEN_FASHION,
+     .doc = "side in pixels of a square B blacks out at a random place per image; 0 = none"},
+    {.name = "probe_layer", .section = CS_SECTION_TRAIN, CS_INT(0, CS_MAX_DEPTH),
+     .offset = CS_FIELD(probe_layer), .def.i = 0, .when = CS_WHEN_TRAIN,
+     .doc = "train_probe rows: 0 = every layer, l = layer l and its input (layer l - 1's post)"},
     /* docs/design.md §2: version 2 changed every drift value, so its runs
      * have keys of their own; metrics = 1 gives the runs (and keys) of a
      * database written before it. */
@@ -172,8 +249,8 @@ cs_param_value cs_param_prior(const cs_param *param)
 
 const char *cs_param_section_name(cs_param_section section)
 {
-    static const char *const names[CS_SECTION_COUNT] = {"network", "norm", "data", "run",
-                                                         "measure"};
+    static const char *const names[CS_SECTION_COUNT] = {"network", "norm",    "data",
+                                                         "run",     "measure", "train"};
     return (unsigned)section < CS_SECTION_COUNT ? names[section] : "?";
 }
 
@@ -214,6 +291,11 @@ static const struct {
     [CS_WHEN_BATCH_NORM] = {"norm = 'batch'", "norm = batch"},
     [CS_WHEN_MIXTURE] = {"input = 'mixture'", "input = mixture"},
     [CS_WHEN_NOISE] = {"noise_probes > 0", "noise_probes > 0"},
+    [CS_WHEN_TRAIN] = {"train = 1", "train = true"},
+    [CS_WHEN_TEACHER] = {"train = 1 AND task = 'teacher'", "train = true, task = teacher"},
+    [CS_WHEN_FASHION] = {"train = 1 AND task = 'fashion_mnist'",
+                         "train = true, task = fashion_mnist"},
+    [CS_WHEN_TRAIN_BN] = {"train = 1 AND norm = 'batch'", "train = true, norm = batch"},
 };
 
 int cs_param_applies(const cs_param *param, const cs_run_params *p)
@@ -223,6 +305,10 @@ int cs_param_applies(const cs_param *param, const cs_run_params *p)
     case CS_WHEN_BATCH_NORM: return p->norm == CS_NORM_BATCH;
     case CS_WHEN_MIXTURE: return p->input == CS_INPUT_MIXTURE;
     case CS_WHEN_NOISE: return p->noise_probes > 0;
+    case CS_WHEN_TRAIN: return p->train;
+    case CS_WHEN_TEACHER: return p->train && p->task == CS_TASK_TEACHER;
+    case CS_WHEN_FASHION: return p->train && p->task == CS_TASK_FASHION_MNIST;
+    case CS_WHEN_TRAIN_BN: return p->train && p->norm == CS_NORM_BATCH;
     case CS_WHEN_COUNT: break;
     }
     return 0;

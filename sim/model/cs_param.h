@@ -28,6 +28,7 @@ typedef enum {
     CS_SECTION_DATA,
     CS_SECTION_RUN,
     CS_SECTION_MEASURE,
+    CS_SECTION_TRAIN,
     CS_SECTION_COUNT
 } cs_param_section;
 
@@ -39,6 +40,10 @@ typedef enum {
     CS_WHEN_BATCH_NORM, /* norm = batch */
     CS_WHEN_MIXTURE,    /* input = mixture */
     CS_WHEN_NOISE,      /* noise_probes > 0 */
+    CS_WHEN_TRAIN,      /* train = true (docs/design.md §7) */
+    CS_WHEN_TEACHER,    /* train = true and task = teacher */
+    CS_WHEN_FASHION,    /* train = true and task = fashion_mnist */
+    CS_WHEN_TRAIN_BN,   /* train = true and norm = batch */
     CS_WHEN_COUNT
 } cs_param_when;
 
@@ -104,7 +109,7 @@ extern const size_t cs_param_count;
 /* The entry named name, or NULL. */
 const cs_param *cs_param_find(const char *name);
 
-/* "network", "norm", "data", "run", "measure". */
+/* "network", "norm", "data", "run", "measure", "train". */
 const char *cs_param_section_name(cs_param_section section);
 
 /* The value of param in p, and setting it (BOOL as 0/1; REAL as given). */

@@ -18,6 +18,53 @@ void cs_params_default(cs_run_params *p)
         cs_param_set(&cs_param_table[k], p, cs_param_table[k].def);
 }
 
+/* The rules between the keys of a training run (docs/design.md §7). */
+static int cs_params_validate_train(const cs_run_params *p)
+{
+    if (p->grad || p->noise_probes > 0 || p->population > 0)
+        return cs_error_set(CS_EINVAL,
+                            "keys 'train', 'grad', 'noise_probes', 'population': a training run "
+                            "measures its own gradients and statistics (the train_* tables); "
+                            "grad, noise_probes and population belong to the random-network "
+                            "runs (train = false)");
+    if (p->task == CS_TASK_FASHION_MNIST && p->input_dim != CS_FMNIST_PIXELS)
+        return cs_error_set(CS_EINVAL,
+                            "key 'input_dim': task = fashion_mnist has 28 x 28 images, so "
+                            "input_dim must be %d, got %d",
+                            CS_FMNIST_PIXELS, p->input_dim);
+    if (p->task == CS_TASK_FASHION_MNIST && p->eval_size > CS_FMNIST_TEST)
+        return cs_error_set(CS_EINVAL,
+                            "key 'eval_size': Fashion-MNIST has %d test images, got eval_size %d",
+                            CS_FMNIST_TEST, p->eval_size);
+    if (p->eval_size < p->batch)
+        return cs_error_set(CS_EINVAL,
+                            "keys 'eval_size' and 'batch': the held-out examples are evaluated "
+                            "in whole batches, so eval_size must be >= batch, got %d < %d",
+                            p->eval_size, p->batch);
+    if (p->task == CS_TASK_FASHION_MNIST && p->train_size < p->batch)
+        return cs_error_set(CS_EINVAL,
+                            "keys 'train_size' and 'batch': an epoch needs one whole batch, so "
+                            "train_size must be >= batch, got %d < %d",
+                            p->train_size, p->batch);
+    if (p->task == CS_TASK_TEACHER && p->criterion == CS_LOSS_CROSS_ENTROPY && p->outputs < 2)
+        return cs_error_set(CS_EINVAL,
+                            "keys 'outputs' and 'criterion': cross_entropy needs outputs >= 2 "
+                            "classes, got %d",
+                            p->outputs);
+    if (p->task == CS_TASK_TEACHER && p->batch_order == CS_ORDER_ORDERED &&
+        p->input != CS_INPUT_MIXTURE)
+        return cs_error_set(CS_EINVAL,
+                            "keys 'batch_order' and 'input': batch_order = ordered with the "
+                            "teacher draws each batch from one mixture component, so it needs "
+                            "input = mixture");
+    if (p->probe_layer > p->depth)
+        return cs_error_set(CS_EINVAL,
+                            "keys 'probe_layer' and 'depth': probe_layer must be 0 (every "
+                            "layer) or a layer 1..%d, got %d",
+                            p->depth, p->probe_layer);
+    return CS_OK;
+}
+
 int cs_params_validate(const cs_run_params *p)
 {
     /* Every value within its bounds, as an experiment file must give it,
@@ -52,6 +99,8 @@ int cs_params_validate(const cs_run_params *p)
         return cs_error_set(CS_EINVAL,
                             "key 'population': expected 0 (off) or an integer >= 2, got %d",
                             p->population);
+    if (p->train)
+        return cs_params_validate_train(p);
     return CS_OK;
 }
 

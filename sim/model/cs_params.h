@@ -19,6 +19,10 @@ typedef enum {
     CS_INPUT_IMAGES,
     CS_INPUT_MIXTURE /* mixture_k Gaussian components (docs/design.md §1 Distributions) */
 } cs_input_kind;
+/* Training (docs/design.md §7). */
+typedef enum { CS_TASK_TEACHER = 0, CS_TASK_FASHION_MNIST } cs_task_kind;
+typedef enum { CS_LOSS_MSE = 0, CS_LOSS_CROSS_ENTROPY } cs_loss_kind;
+typedef enum { CS_ORDER_SHUFFLED = 0, CS_ORDER_ORDERED } cs_batch_order;
 
 typedef struct {
     uint64_t seed;
@@ -50,6 +54,26 @@ typedef struct {
                              many held-out A examples */
     int affine;           /* 0/1 (norm = batch): learned gamma, beta after batch norm,
                              1 and 0 at initialisation (docs/design.md §1, §7) */
+    /* Training (docs/design.md §7), section [train]; off by default, and
+     * then every key below is without meaning. */
+    int train;            /* 0/1: SGD on the task instead of the random-network statistics */
+    cs_task_kind task;
+    cs_loss_kind criterion; /* the loss: mse or cross_entropy */
+    int train_steps;      /* >= 1 SGD steps */
+    double lr;            /* learning rate, >= 0 */
+    double sgd_momentum;  /* torch.optim.SGD's momentum, in [0, 1) */
+    double weight_decay;  /* >= 0, on every parameter, as torch.optim.SGD */
+    int eval_every;       /* >= 1: evaluation, probe and layer rows every this many steps */
+    int eval_size;        /* held-out examples (<= 10000 for Fashion-MNIST) */
+    int train_size;       /* Fashion-MNIST training images used, the file's first */
+    cs_batch_order batch_order;
+    int outputs;          /* teacher: outputs of the teacher and the readout */
+    int teacher_depth;    /* teacher: tanh layers */
+    int teacher_width;    /* teacher: units per layer */
+    double bn_prior;      /* N of the adapted statistics (Schneider et al. 2020) */
+    double corrupt_noise; /* sd of the Gaussian noise B adds */
+    int occlusion;        /* Fashion-MNIST: side of the square B blacks out, 0 = none */
+    int probe_layer;      /* 0: every layer of the probe rows; l: layer l and its input */
     int metrics;          /* 1 or 2: the version of the drift metrics (docs/design.md §2);
                              2 unless a run must match a database written before it */
 } cs_run_params;
@@ -71,6 +95,15 @@ typedef struct {
 #define CS_MAX_NOISE_BATCHES_TOTAL (((long long)1 << 31) - 1) /* their product */
 #define CS_MAX_MIXTURE_K (1 << 20)
 #define CS_MAX_POPULATION (1 << 20)
+#define CS_MAX_TRAIN_STEPS (1 << 24)
+#define CS_MAX_OUTPUTS (1 << 16)
+/* Fashion-MNIST's sizes (docs/design.md §7): 60000 training and 10000 test
+ * images of 28 x 28 pixels, 10 classes. */
+#define CS_FMNIST_TRAIN 60000
+#define CS_FMNIST_TEST 10000
+#define CS_FMNIST_SIDE 28
+#define CS_FMNIST_PIXELS (CS_FMNIST_SIDE * CS_FMNIST_SIDE)
+#define CS_FMNIST_CLASSES 10
 
 /* The defaults every experiment starts from: each parameter's default in
  * the table (docs/design.md §1: momentum 0.1, eps 1e-5; bins 64). */

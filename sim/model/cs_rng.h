@@ -16,7 +16,13 @@ typedef enum {
     CS_STREAM_DROPOUT = 6, /* index: cs_dropout_index(step, layer) */
     CS_STREAM_MIXTURE = 7, /* index: component (its mean vector) */
     CS_STREAM_NOISE = 8,   /* index 0: probes; 1 + batch: batch-mates (bn_noise) */
-    CS_STREAM_HELDOUT = 9  /* index 0: held-out A examples (running_gap) */
+    CS_STREAM_HELDOUT = 9, /* index 0: held-out A examples (running_gap) */
+    /* Training (docs/design.md §7) */
+    CS_STREAM_TEACHER = 10, /* index: teacher layer (depth + 1: its readout) */
+    CS_STREAM_TRAIN = 11,   /* index 0: the trained network's readout */
+    CS_STREAM_BATCHES = 12, /* index: step (teacher: its batch) or epoch (Fashion-MNIST: its order) */
+    CS_STREAM_EVAL = 13,    /* index 0: the teacher task's held-out A examples */
+    CS_STREAM_CORRUPT = 14  /* index: held-out example, its corruption in B */
 } cs_stream;
 
 /* A generator of the algorithm covshift uses (seed it with cs_rng_seed):

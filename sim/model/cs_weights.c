@@ -17,6 +17,28 @@ int cs_weights_generate(double *W, double *b, const cs_run_params *p, int layer,
                          p->sigma_w, p->sigma_b, rng_w, rng_b);
 }
 
+/* N(0, 1 / n_in) weights from (seed, purpose, index), zero biases. */
+static int cs_weights_generate_plain(double *W, double *b, size_t n_out, size_t n_in,
+                                     const cs_run_params *p, cs_stream purpose, uint64_t index,
+                                     gsl_rng *r)
+{
+    cs_rng_seed(r, p->seed, purpose, index);
+    /* sigma_b = 0: b = +0, nothing drawn from the bias stream */
+    return cs_init_dense(CS_INIT_GAUSSIAN, W, b, n_out, n_in, 1.0, 0.0, r, r);
+}
+
+int cs_weights_generate_teacher(double *W, double *b, size_t n_out, size_t n_in,
+                                const cs_run_params *p, int layer, gsl_rng *r)
+{
+    return cs_weights_generate_plain(W, b, n_out, n_in, p, CS_STREAM_TEACHER, (uint64_t)layer, r);
+}
+
+int cs_weights_generate_readout(double *W, double *b, size_t n_out, size_t n_in,
+                                const cs_run_params *p, gsl_rng *r)
+{
+    return cs_weights_generate_plain(W, b, n_out, n_in, p, CS_STREAM_TRAIN, 0, r);
+}
+
 #define CS_WEIGHTS_MAX_SLOTS 2
 
 struct cs_weights {

@@ -21,6 +21,17 @@
 int cs_weights_generate(double *W, double *b, const cs_run_params *p, int layer, gsl_rng *rng_w,
                         gsl_rng *rng_b);
 
+/* Training's other dense layers (docs/design.md §7), made here like every
+ * weight: W_ij ~ N(0, 1 / n_in) (gaussian init, sigma_w 1), b = 0, W from
+ * the stream (seed, purpose, index) reseeding r. The teacher's layer l is
+ * (TEACHER, l) and its readout (TEACHER, teacher_depth + 1); the trained
+ * network's readout is (TRAIN, 0). W: (n_out, n_in); b: (n_out).
+ * Returns CS_OK, or cs_init_dense's CS_EINVAL. */
+int cs_weights_generate_teacher(double *W, double *b, size_t n_out, size_t n_in,
+                                const cs_run_params *p, int layer, gsl_rng *r);
+int cs_weights_generate_readout(double *W, double *b, size_t n_out, size_t n_in,
+                                const cs_run_params *p, gsl_rng *r);
+
 /* How a set holds its layers. */
 typedef struct {
     /* 1: owned. Every layer resident from the start, the arrays the set's

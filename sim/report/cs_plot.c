@@ -73,30 +73,30 @@ static const cs_plot_figure cs_plot_figures[] = {
      "Drift from phase A to phase B at each layer (site post), a panel per metric and "
      "activation, a curve per condition: the mean over seeds, the band from the smallest to "
      "the largest seed when there are two or more. A key that varies is shaded in each "
-     "condition's colour, or dashed, or held at one value the title names.", NULL},
+     "condition's colour, or dashed, or held at one value the title names.", "layer_stats_by_run"},
     {"drift_vs", "drift_vs", NULL, CS_PLOT_PER_KEY, 4, "Drift against %s",
      "Drift from phase A to phase B at the last layer of each run (site post) against %s, a "
      "panel per metric and activation, a curve per condition (the mean over seeds, the band "
      "from the smallest to the largest seed when there are two or more); the other keys that "
-     "vary are shaded, dashed or held at one value, as the title says.", NULL},
+     "vary are shaded, dashed or held at one value, as the title says.", "layer_stats_by_run"},
     {"second_moment", "second_moment", NULL, CS_PLOT_ONE, 6, "Second moment of the pre-activations",
      "The variance of the pre-activations h by depth, phase B solid with a band over seeds, "
-     "phase A dashed: whether the signal explodes or vanishes with depth.", NULL},
+     "phase A dashed: whether the signal explodes or vanishes with depth.", "layer_stats_by_run"},
     {"percentile_bands", "percentile_bands", NULL, CS_PLOT_PER_ACTIVATION, 4,
      "Percentile bands over steps",
      "p15, p50 and p85 (p01 to p99 lighter) of what the activation function receives, at the "
      "first, middle and last layer of each run, step by step, with the switch from A to B "
-     "marked, as Ioffe and Szegedy's Figure 1: one run per row, named in the title.", NULL},
+     "marked, as Ioffe and Szegedy's Figure 1: one run per row, named in the title.", "layer_stats_by_run"},
     {"heatmap", "heatmap_mean", "mean", CS_PLOT_PER_ACTIVATION, 9, "Mean by layer and step",
      "The mean of the layer outputs (site post) over the hidden layers and the steps, one "
-     "run per panel, one colour scale for every panel.", NULL},
+     "run per panel, one colour scale for every panel.", "layer_stats_by_run"},
     {"heatmap", "heatmap_var", "var", CS_PLOT_PER_ACTIVATION, 9, "Variance by layer and step",
      "The variance of the layer outputs (site post) over the hidden layers and the steps, "
-     "logarithmic colours when it spans decades.", NULL},
+     "logarithmic colours when it spans decades.", "layer_stats_by_run"},
     {"histograms", "histograms", NULL, CS_PLOT_PER_ACTIVATION, 4,
      "Histograms, phase A against phase B",
      "What the activation function receives at the first, middle and last layer, phase A "
-     "filled grey and phase B as a line, on the bins they share: one run per row.", NULL},
+     "filled grey and phase B as a line, on the bins they share: one run per row.", "layer_stats_by_run"},
     /* The notes' claims (docs/claims.md): drawn when the runs measured them. */
     {"grad_by_depth", "grad_by_depth", NULL, CS_PLOT_ONE, 4, "Gradient norms by depth",
      "The gradient of a random readout's squared error at initialisation, at each layer's "
@@ -115,6 +115,27 @@ static const cs_plot_figure cs_plot_figures[] = {
      "population's, against the batch size, a colour per layer, shuffled batches solid and "
      "one-component batches dashed.",
      "running_gap_by_run"},
+    /* Training runs (docs/training.md): drawn when the runs trained. */
+    {"train_curves", "train_curves", NULL, CS_PLOT_ONE, 0, "Training curves",
+     "The training loss step by step (averaged over windows), and the accuracy on held-out A "
+     "and on B in inference mode (frozen running statistics, or no norm), a curve per "
+     "configuration: the mean over seeds, the band from the smallest to the largest seed.",
+     "train_curves"},
+    {"train_probe", "train_probe", NULL, CS_PLOT_ONE, 0, "A layer's input over training",
+     "The 15th, 50th and 85th percentiles of what the last hidden layer's activation function "
+     "receives, on a fixed probe batch, over training, with and without batch norm (Ioffe and "
+     "Szegedy's Figure 1 b, c): unit 0 alone, and every unit lighter.",
+     "train_probe_by_run"},
+    {"train_ics", "train_ics", NULL, CS_PLOT_ONE, 0, "Internal covariate shift by depth",
+     "Santurkar et al.'s measure by layer over training: cos(G, G') and ||G - G'|| of each "
+     "layer's weight gradient before and after the layers below take their step, and the "
+     "gradient norm, a row per configuration, a colour per layer.",
+     "train_layers_by_run"},
+    {"train_prior", "train_prior", NULL, CS_PLOT_ONE, 0, "Accuracy on B by batch-norm mode and prior",
+     "After training: accuracy on B (and held-out A, dashed) under adapted statistics against "
+     "the prior strength N (N = 0: B's batch statistics; large N: the frozen ones), and at "
+     "the last evaluation in every batch-norm mode.",
+     "train_prior_by_run"},
 };
 #define CS_PLOT_NFIGURES (sizeof cs_plot_figures / sizeof cs_plot_figures[0])
 /* At most this many numeric keys that vary get a drift_vs figure each. */

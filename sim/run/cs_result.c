@@ -6,6 +6,7 @@
 
 #include "cs_alloc.h"
 #include "cs_error.h"
+#include "cs_train_result.h"
 
 static const char *const cs_site_names[CS_SITE_COUNT] = {"pre", "norm", "post"};
 
@@ -74,7 +75,10 @@ void cs_result_plan(const cs_run_params *p, cs_alloc_plan *plan)
 {
     cs_result r;
     cs_alloc_plan count = CS_ALLOC_PLAN_INIT(1);
-    cs_result_arrays(&r, p, &count);
+    if (p->train)
+        cs_train_result_plan(p, &count);
+    else
+        cs_result_arrays(&r, p, &count);
     cs_alloc_plan_add(plan, &count);
 }
 
@@ -93,9 +97,17 @@ int cs_result_alloc(cs_result **out, const cs_run_params *p)
     if (!r)
         return cs_error_code();
     r->params = *p;
+    r->bins = p->bins;
+    if (p->train) { /* docs/design.md §7: the train_* rows instead */
+        if ((rc = cs_train_result_alloc(&r->train, p)) != CS_OK) {
+            cs_result_free(r);
+            return rc;
+        }
+        *out = r;
+        return CS_OK;
+    }
     r->steps = p->steps_a + p->steps_b;
     r->nslots = cs_result_slots(p->depth);
-    r->bins = p->bins;
     cs_alloc_plan plan = CS_ALLOC_PLAN_INIT(0);
     cs_result_arrays(r, p, &plan);
     if (plan.rc != CS_OK) {
@@ -119,6 +131,7 @@ void cs_result_free(cs_result *r)
     cs_free(r->grad);
     cs_free(r->noise);
     cs_free(r->gap);
+    cs_train_result_free(r->train);
     cs_free(r);
 }
 

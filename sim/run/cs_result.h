@@ -45,6 +45,7 @@ typedef struct {
     double var_ratio; /* mean_j rv_j / pv_j */
 } cs_gap_row;
 
+struct cs_train_result; /* cs_train_result.h: a training run's rows */
 /* A drift row (docs/design.md §2), in the version params.metrics says.
  * The first four are cs_drift's (version 1) or cs_drift_rel's and the
  * exact W1's (version 2); the rest only version 2 has. */
@@ -56,7 +57,7 @@ typedef struct {
 
 typedef struct {
     cs_run_params params;
-    int steps;             /* steps_a + steps_b */
+    int steps;             /* steps_a + steps_b; 0 for a training run (train = true) */
     size_t nslots;         /* cs_result_slots(depth) */
     int bins;
     /* layer_stats: stats[step * nslots + slot]; step < steps_a is phase A */
@@ -75,6 +76,10 @@ typedef struct {
     /* running_gap: gap[layer], 0..depth; NULL unless population > 0 and
      * norm = batch (cs_result_has_gap) */
     cs_gap_row *gap;
+    /* train_*: a training run's rows (docs/design.md §7), NULL unless
+     * params.train. A training run has no layer_stats, histograms and
+     * drift: steps and nslots are 0 and their arrays NULL. */
+    struct cs_train_result *train;
 } cs_result;
 
 /* 1 when p asks for running_gap rows (population > 0, norm = batch). */

@@ -10,10 +10,17 @@
 #include "cs_grad.h"
 #include "cs_net.h"
 #include "cs_noise.h"
+#include "cs_task.h"
+#include "cs_fmnist.h"
+#include "cs_train.h"
 
 int cs_sim_plan(const cs_run_params *p, cs_alloc_plan *plan)
 {
     cs_result_plan(p, plan);
+    if (p->train) { /* docs/design.md §7: training instead of the passes */
+        cs_train_run_plan(p, cs_net_threads(), plan);
+        return plan->rc;
+    }
     /* The passes one by one, stopping at the first that overflows so its
      * message is the one left. */
     cs_alloc_plan largest = CS_ALLOC_PLAN_INIT(1);
@@ -69,6 +76,10 @@ int cs_sim_check(const cs_run_params *p, size_t *bytes)
         return rc;
     if (plan.bytes > CS_SIM_MAX_BYTES)
         return cs_sim_too_large(CS_EINVAL, &plan, CS_SIM_MAX_BYTES, "one run may use");
+    /* A training run on Fashion-MNIST needs its files: say so before any run starts. */
+    if (p->train && p->task == CS_TASK_FASHION_MNIST &&
+        (rc = cs_fmnist_check(cs_fmnist_dir())) != CS_OK)
+        return cs_error_prefix(rc, "key 'task': task = fashion_mnist");
     return CS_OK;
 }
 
@@ -94,6 +105,8 @@ int cs_sim_run(const cs_run_params *p, cs_result *r)
         return cs_sim_too_large(CS_EINVAL, &plan, CS_SIM_MAX_BYTES, "one run may use");
     if (machine > 0 && plan.bytes > machine)
         return cs_sim_too_large(CS_ENOMEM, &plan, machine, "this machine has");
+    if (p->train)
+        return cs_train_run(p, r);
     rc = cs_net_run(p, r);
     if (rc == CS_OK && p->grad)
         rc = cs_grad_run(p, r);

@@ -20,7 +20,8 @@ extern const char cs_schema_sql[]; /* sim/store/schema.sql, embedded by CMake */
  * it, whatever its version, with the parameter's default: every run stored
  * without the column ran with it. So adding a parameter needs no new
  * schema version, and a database never counts as damaged for lacking one.
- * The same holds for a table no result depends on (the merge records):
+ * The same holds for a table no result depends on (the merge records)
+ * and for the training tables (an older database has no training run):
  * created empty wherever it is missing. */
 #define CS_SCHEMA_ANY_VERSION INT_MAX
 
@@ -55,6 +56,11 @@ static const struct {
     {4, "drift", "n_const_b", "INTEGER", "NULL"},
     {CS_SCHEMA_ANY_VERSION, "merges", NULL, NULL, NULL},
     {CS_SCHEMA_ANY_VERSION, "merge_shards", NULL, NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "train_loss", NULL, NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "train_eval", NULL, NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "train_prior", NULL, NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "train_probe", NULL, NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "train_layers", NULL, NULL, NULL},
 };
 #define CS_SCHEMA_NHISTORY (sizeof cs_schema_history / sizeof cs_schema_history[0])
 

@@ -124,6 +124,7 @@ int cs_store_run_finish(cs_store *s, int64_t run_id, const cs_result *r);
  * running_gap rows (steps = steps_a + steps_b). */
 typedef struct {
     uint64_t layer_stats, histograms, drift, grad_stats, bn_noise, running_gap;
+    uint64_t train; /* the train_* tables together; a training run has no others */
 } cs_store_rows;
 void cs_store_rows_of(const cs_run_params *p, cs_store_rows *rows);
 

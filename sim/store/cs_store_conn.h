@@ -66,4 +66,9 @@ void cs_store_host(char *buf, size_t size);
  * rolls back). */
 int cs_store_result_write(cs_store *s, int64_t run_id, const cs_result *r);
 
+/* Writes a training run's rows (r->train: train_loss, train_eval,
+ * train_prior, train_probe, train_layers; docs/design.md §7) for run_id
+ * inside the caller's transaction, as cs_store_result_write does. */
+int cs_store_train_write(cs_store *s, int64_t run_id, const cs_result *r);
+
 #endif

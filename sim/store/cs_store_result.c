@@ -7,6 +7,7 @@
 
 #include "cs_error.h"
 #include "cs_store_conn.h"
+#include "cs_train_result.h"
 
 /* Steps a bound INSERT and resets it for the next row (bindings stay). */
 static int cs_store_result_step_reset(sqlite3_stmt *st)
@@ -227,6 +228,15 @@ static int cs_store_result_gap(cs_store *s, int64_t run_id, const cs_result *r)
  * with a real run's rows. */
 void cs_store_rows_of(const cs_run_params *p, cs_store_rows *rows)
 {
+    if (p->train) { /* docs/training.md: train_loss, train_eval, train_probe, train_layers, train_prior */
+        uint64_t records = (uint64_t)cs_train_result_nrecords(p), evals = records + 1;
+        int bn = p->norm == CS_NORM_BATCH;
+        *rows = (cs_store_rows){0};
+        rows->train = (uint64_t)p->train_steps + evals * 2 * (bn ? 4 : 1) +
+                      evals * (uint64_t)cs_train_result_nprobe(p) +
+                      records * ((uint64_t)p->depth + 1) + (bn ? 2 * CS_TRAIN_NPRIOR : 0);
+        return;
+    }
     uint64_t steps = (uint64_t)p->steps_a + (uint64_t)p->steps_b;
     uint64_t slots = cs_result_slots(p->depth), layers = (uint64_t)p->depth + 1;
     rows->layer_stats = steps * slots;
@@ -235,6 +245,7 @@ void cs_store_rows_of(const cs_run_params *p, cs_store_rows *rows)
     rows->grad_stats = p->grad ? steps * layers : 0;
     rows->bn_noise = p->noise_probes > 0 ? slots - 1 : 0;
     rows->running_gap = cs_result_has_gap(p) ? layers : 0;
+    rows->train = 0;
 }
 
 int cs_store_result_write(cs_store *s, int64_t run_id, const cs_result *r)
@@ -266,8 +277,10 @@ int cs_store_result_write(cs_store *s, int64_t run_id, const cs_result *r)
         goto done;
     if (r->noise && (rc = cs_store_result_noise(s, run_id, r)) != CS_OK)
         goto done;
-    if (r->gap)
-        rc = cs_store_result_gap(s, run_id, r);
+    if (r->gap && (rc = cs_store_result_gap(s, run_id, r)) != CS_OK)
+        goto done;
+    if (r->train)
+        rc = cs_store_train_write(s, run_id, r);
 done:
     sqlite3_finalize(stats);
     sqlite3_finalize(hist);

@@ -353,8 +353,10 @@ static int cs_store_run_mark_done(cs_store *s, int64_t run_id, double wall_s)
 int cs_store_run_finish(cs_store *s, int64_t run_id, const cs_result *r)
 {
     const cs_run_params *p = &r->params;
-    if (r->steps != p->steps_a + p->steps_b || r->nslots != cs_result_slots(p->depth) ||
-        r->bins != p->bins || r->bins < 1)
+    /* a training run has its train_* rows instead (docs/design.md §7) */
+    int train = p->train && r->train && r->steps == 0 && r->nslots == 0;
+    if (!train && (r->steps != p->steps_a + p->steps_b || r->nslots != cs_result_slots(p->depth) ||
+                   r->bins != p->bins || r->bins < 1))
         return cs_error_set(CS_EINVAL,
                             "cannot store run %" PRId64 ": result sized for %d steps, %zu "
                             "slots, %d bins does not match its parameters",

@@ -73,6 +73,25 @@ CREATE TABLE IF NOT EXISTS runs (
     population    INTEGER NOT NULL DEFAULT 0,
     -- Later parameters: a database without one gets it with its default.
     affine        INTEGER NOT NULL DEFAULT 0,
+    -- Training (docs/design.md §7): the defaults when train = 0.
+    train         INTEGER NOT NULL DEFAULT 0,
+    task          TEXT NOT NULL DEFAULT 'teacher',
+    criterion     TEXT NOT NULL DEFAULT 'cross_entropy',
+    train_steps   INTEGER NOT NULL DEFAULT 1000,
+    lr            REAL NOT NULL DEFAULT 0.01,
+    sgd_momentum  REAL NOT NULL DEFAULT 0.90000000000000002,
+    weight_decay  REAL NOT NULL DEFAULT 0,
+    eval_every    INTEGER NOT NULL DEFAULT 100,
+    eval_size     INTEGER NOT NULL DEFAULT 10000,
+    train_size    INTEGER NOT NULL DEFAULT 60000,
+    batch_order   TEXT NOT NULL DEFAULT 'shuffled',
+    outputs       INTEGER NOT NULL DEFAULT 10,
+    teacher_depth INTEGER NOT NULL DEFAULT 2,
+    teacher_width INTEGER NOT NULL DEFAULT 64,
+    bn_prior      REAL NOT NULL DEFAULT 16,
+    corrupt_noise REAL NOT NULL DEFAULT 0,
+    occlusion     INTEGER NOT NULL DEFAULT 0,
+    probe_layer   INTEGER NOT NULL DEFAULT 0,
     -- Schema version 3: the process that claimed the run (docs/database.md,
     -- runs, transactions and resuming); NULL in runs written before. A
     -- 'running' run whose holder is gone is reclaimed by the next covshift
@@ -198,6 +217,92 @@ CREATE TABLE IF NOT EXISTS running_gap (
     PRIMARY KEY (run_id, layer)
 ) WITHOUT ROWID;
 
+-- Training runs (train = 1, docs/design.md §7) store these instead of
+-- layer_stats, histograms and drift. Added without a new schema version:
+-- a database without them gets them (empty) from the next covshift that
+-- writes to it, as it has no training run.
+
+-- The loss of every SGD step on its own batch, before the step's update.
+CREATE TABLE IF NOT EXISTS train_loss (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step   INTEGER NOT NULL,
+    loss   REAL,
+    PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
+
+-- Held-out A and B after `step` updates (0, eval_every, ..., train_steps),
+-- for each way batch norm treats them: 'batch', 'frozen', 'ema', 'adapted'
+-- (prior_n = bn_prior), or 'none' without batch norm.
+CREATE TABLE IF NOT EXISTS train_eval (
+    run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step     INTEGER NOT NULL,
+    dataset  TEXT NOT NULL CHECK (dataset IN ('A', 'B')),
+    mode     TEXT NOT NULL CHECK (mode IN ('none', 'batch', 'frozen', 'ema', 'adapted')),
+    prior_n  REAL,              -- adapted: Schneider et al.'s N; NULL for the other modes
+    loss     REAL,
+    accuracy REAL,
+    examples INTEGER NOT NULL,
+    PRIMARY KEY (run_id, step, dataset, mode)
+) WITHOUT ROWID;
+
+-- After training, held-out A and B under adapted statistics for a ladder
+-- of prior strengths N (0, 1, 2, 4, ..., 16384); batch norm runs only.
+CREATE TABLE IF NOT EXISTS train_prior (
+    run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    dataset  TEXT NOT NULL CHECK (dataset IN ('A', 'B')),
+    prior_n  REAL NOT NULL,
+    loss     REAL,
+    accuracy REAL,
+    PRIMARY KEY (run_id, dataset, prior_n)
+) WITHOUT ROWID;
+
+-- A fixed probe batch (the first batch of held-out A) through the network
+-- with batch statistics after `step` updates: the docs/design.md §2
+-- statistics of each (layer, site), and unit 0's percentiles (Ioffe and
+-- Szegedy 2015, Fig. 1 b, c).
+CREATE TABLE IF NOT EXISTS train_probe (
+    run_id         INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step           INTEGER NOT NULL,
+    layer          INTEGER NOT NULL,
+    site           TEXT NOT NULL CHECK (site IN ('pre', 'norm', 'post')),
+    mean           REAL,
+    var            REAL,
+    mean_spread    REAL,
+    var_within     REAL,
+    min            REAL,
+    max            REAL,
+    p01            REAL,
+    p15            REAL,
+    p50            REAL,
+    p85            REAL,
+    p99            REAL,
+    frac_zero      REAL,
+    frac_saturated REAL,
+    nonfinite      INTEGER NOT NULL,
+    unit_p15       REAL,
+    unit_p50       REAL,
+    unit_p85       REAL,
+    PRIMARY KEY (run_id, step, layer, site)
+) WITHOUT ROWID;
+
+-- Per layer (1..depth, depth + 1 the readout) at steps 0, eval_every, ...:
+-- gradient norms of the step's batch, the weights' norm before its update,
+-- and Santurkar et al. 2018's internal covariate shift ||G - G'|| and
+-- cos(G, G'), G' the gradient after the layers below took the update.
+CREATE TABLE IF NOT EXISTS train_layers (
+    run_id          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step            INTEGER NOT NULL,
+    layer           INTEGER NOT NULL,
+    grad_w_norm     REAL,
+    grad_b_norm     REAL,
+    grad_gamma_norm REAL,       -- NULL without affine batch norm, and for the readout
+    grad_beta_norm  REAL,
+    weight_norm     REAL,
+    ics_l2          REAL,
+    ics_cos         REAL,
+    PRIMARY KEY (run_id, step, layer)
+) WITHOUT ROWID;
+
 -- Merges of shard databases into this one (covshift merge, docs/cluster.md):
 -- one row per covshift merge, with the build and machine that ran it.
 -- finished_at is NULL while it runs, or when it was stopped: the shards it
@@ -247,7 +352,10 @@ SELECT r.id AS run_id, e.name AS experiment, r.experiment_id, r.run_key, r.statu
        r.shift_mean, r.shift_scale, r.steps_a, r.steps_b, r.bins,
        r.started_at, r.finished_at, r.wall_s, r.error,
        r.dropout, r.grad, r.noise_probes, r.noise_batches, r.mixture_k, r.mixture_sep,
-       r.shuffle, r.population, r.affine, r.metrics
+       r.shuffle, r.population, r.affine, r.metrics,
+       r.train, r.task, r.criterion, r.train_steps, r.lr, r.sgd_momentum, r.weight_decay,
+       r.eval_every, r.eval_size, r.train_size, r.batch_order, r.outputs, r.teacher_depth,
+       r.teacher_width, r.bn_prior, r.corrupt_noise, r.occlusion, r.probe_layer
 FROM runs r JOIN experiments e ON e.id = r.experiment_id;
 
 -- docs/design.md §3: drift joined with the run's parameters, e.g.
@@ -299,6 +407,44 @@ SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_di
        p.mixture_k, p.mixture_sep, p.shuffle, p.dropout, p.steps_a, p.population,
        g.layer, g.mean_gap, g.var_gap, g.var_ratio
 FROM running_gap g JOIN run_params p ON p.run_id = g.run_id;
+
+-- The training tables with the run's parameters, e.g. accuracy on B by mode:
+--   SELECT norm, mode, step, avg(accuracy) FROM train_curves
+--   WHERE dataset = 'B' GROUP BY 1, 2, 3
+CREATE VIEW IF NOT EXISTS train_curves AS
+SELECT p.experiment, p.run_id, p.seed, p.depth, p.width, p.input_dim, p.batch, p.activation,
+       p.init, p.sigma_w, p.norm, p.affine, p.momentum, p.dropout, p.input, p.shift_mean,
+       p.shift_scale, p.task, p.criterion, p.train_steps, p.lr, p.sgd_momentum,
+       p.weight_decay, p.batch_order, p.bn_prior, p.corrupt_noise, p.occlusion,
+       v.step, v.dataset, v.mode, v.prior_n, v.loss, v.accuracy, v.examples
+FROM train_eval v JOIN run_params p ON p.run_id = v.run_id;
+
+CREATE VIEW IF NOT EXISTS train_loss_by_run AS
+SELECT p.experiment, p.run_id, p.seed, p.depth, p.width, p.batch, p.activation, p.norm,
+       p.affine, p.task, p.criterion, p.lr, p.sgd_momentum, p.batch_order,
+       l.step, l.loss
+FROM train_loss l JOIN run_params p ON p.run_id = l.run_id;
+
+CREATE VIEW IF NOT EXISTS train_layers_by_run AS
+SELECT p.experiment, p.run_id, p.seed, p.depth, p.width, p.batch, p.activation, p.norm,
+       p.affine, p.task, p.criterion, p.lr, p.sgd_momentum,
+       g.step, g.layer, g.grad_w_norm, g.grad_b_norm, g.grad_gamma_norm, g.grad_beta_norm,
+       g.weight_norm, g.ics_l2, g.ics_cos
+FROM train_layers g JOIN run_params p ON p.run_id = g.run_id;
+
+CREATE VIEW IF NOT EXISTS train_probe_by_run AS
+SELECT p.experiment, p.run_id, p.seed, p.depth, p.width, p.batch, p.activation, p.norm,
+       p.affine, p.task, p.lr,
+       s.step, s.layer, s.site, s.mean, s.var, s.p15, s.p50, s.p85, s.frac_saturated,
+       s.unit_p15, s.unit_p50, s.unit_p85
+FROM train_probe s JOIN run_params p ON p.run_id = s.run_id;
+
+CREATE VIEW IF NOT EXISTS train_prior_by_run AS
+SELECT p.experiment, p.run_id, p.seed, p.depth, p.width, p.batch, p.activation, p.norm,
+       p.affine, p.task, p.lr, p.batch_order, p.shift_mean, p.shift_scale, p.corrupt_noise,
+       p.occlusion, p.bn_prior,
+       a.dataset, a.prior_n, a.loss, a.accuracy
+FROM train_prior a JOIN run_params p ON p.run_id = a.run_id;
 
 -- The schema version cs_store_open checks (CS_SCHEMA_VERSION).
 PRAGMA user_version = 4;
