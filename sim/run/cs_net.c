@@ -225,7 +225,9 @@ static int cs_net_layer_step(cs_net_work *w, int thread, int step)
         return rc;
     /* Batch statistics for every use that has them; ema's z is overwritten
      * later by the normalisation with its updated running statistics. */
-    if (use != CS_BN_NONE && use != CS_BN_RUNNING)
+    if (use == CS_BN_SAMPLE)
+        cs_layer_norm_sample(t->z, h, L, p, m);
+    else if (use != CS_BN_NONE && use != CS_BN_RUNNING)
         cs_layer_norm_batch(t->z, w->batch_mean + (size_t)step * n,
                             w->batch_var + (size_t)step * n, h, L, p, m);
     if (cs_net_deferred(use))

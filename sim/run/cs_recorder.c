@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "cs_corr.h"
 #include "cs_drift.h"
 #include "cs_error.h"
 #include "cs_layer.h"
@@ -24,6 +25,7 @@ struct cs_recorder {
     uint64_t *hist_step;              /* (layers, steps, sites, bins + 2): each step's counts */
     double *mu_a, *v_a, *mu_b, *v_b;  /* (dmax): drift's phase estimates */
     cs_stats_work **work;             /* (threads): a statistics workspace each */
+    double *corr_sum;                 /* (threads, dmax): cs_corr_mean's sum of directions */
 };
 
 /* The arrays of rec (one listing for cs_recorder_alloc and _plan). */
@@ -47,6 +49,8 @@ static void cs_recorder_arrays(cs_recorder *rec, const cs_run_params *p, int thr
         CS_ALLOC_TAKE(plan, rec->unit_var[s], "the per-unit moments of every step", moments,
                       held, steps, dmax);
     }
+    CS_ALLOC_TAKE(plan, rec->corr_sum, "the row correlation workspaces", units,
+                  (size_t)threads, dmax);
     CS_ALLOC_TAKE_ZERO(plan, rec->work, "the statistics workspaces", NULL, threads);
     /* m dmax fits: the activations of a schedule are steps times as large */
     if (plan->count_only) {
@@ -119,6 +123,7 @@ void cs_recorder_free(cs_recorder *rec)
         cs_free(rec->unit_var[s]);
     }
     cs_free(rec->hist_step);
+    cs_free(rec->corr_sum);
     cs_free(rec->mu_a);
     cs_free(rec->v_a);
     cs_free(rec->mu_b);
@@ -156,6 +161,7 @@ int cs_recorder_record(cs_recorder *rec, int thread, int step, int layer, cs_sit
                                    rec->work[thread]);
     if (rc != CS_OK)
         return rc;
+    st->corr_mean = cs_corr_mean(x, rec->m, n, rec->corr_sum + (size_t)thread * rec->dmax, NULL);
     if (step == 0) {
         r->hist_lo[slot] = hist.lo;
         r->hist_hi[slot] = hist.hi;

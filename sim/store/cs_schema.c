@@ -47,6 +47,8 @@ static const struct {
     {3, "runs", "holder_host", "TEXT", "NULL"},
     {3, "runs", "holder_pid", "INTEGER", "NULL"},
     {3, "runs", "holder_start", "TEXT", "NULL"},
+    {CS_SCHEMA_ANY_VERSION, "runs", "c0", NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "layer_stats", "corr_mean", "REAL", "NULL"},
     {CS_SCHEMA_ANY_VERSION, "merges", NULL, NULL, NULL},
     {CS_SCHEMA_ANY_VERSION, "merge_shards", NULL, NULL, NULL},
 };
