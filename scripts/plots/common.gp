@@ -165,7 +165,8 @@ if (nruns == 0) {
 # space: cq(c) is the SQL literal of such a word, and every cond_ function
 # takes it as it is.
 cond_rank = "CASE WHEN condition LIKE 'none%' THEN 0 WHEN condition LIKE 'bn-batch%' THEN 1 " . \
-            "WHEN condition LIKE 'bn-frozen%' THEN 2 ELSE 3 END, condition"
+            "WHEN condition LIKE 'bn-frozen%' THEN 2 WHEN condition LIKE 'bn-ema%' THEN 3 " . \
+            "WHEN condition LIKE 'layer%' THEN 4 WHEN condition LIKE 'rms%' THEN 5 ELSE 6 END, condition"
 cq(c) = sqlq(rep(c, "~", " "))
 conds = sql("SELECT coalesce(group_concat(replace(condition, ' ', '~'), ' '), '') FROM (SELECT DISTINCT condition FROM run_params WHERE " \
             . wherer . " ORDER BY " . cond_rank . ")")
@@ -207,11 +208,15 @@ nlayers = words(layers)
 base_label(c) = c eq 'none' ? 'no norm' : \
                 c eq 'bn-batch' ? 'BN, batch stats in B' : \
                 c eq 'bn-frozen' ? 'BN, frozen (inference) in B' : \
-                c eq 'bn-ema' ? 'BN, running average (ema) in B' : c
+                c eq 'bn-ema' ? 'BN, running average (ema) in B' : \
+                c eq 'layer' ? 'LayerNorm (per sample)' : \
+                c eq 'rms' ? 'RMSNorm (per sample)' : c
 base_color(c) = c eq 'none' ? '#000000' : \
                 c eq 'bn-batch' ? '#0072B2' : \
                 c eq 'bn-frozen' ? '#D55E00' : \
-                c eq 'bn-ema' ? '#009E73' : '#888888'
+                c eq 'bn-ema' ? '#009E73' : \
+                c eq 'layer' ? '#CC79A7' : \
+                c eq 'rms' ? '#E69F00' : '#888888'
 # A condition with dropout keeps its base's colour and gets a dash pattern
 # per rate (the experiment's rates in increasing order: dashes, dash-dot,
 # dash-dot-dot, dots), and its words add "dropout p=RATE".
@@ -230,7 +235,8 @@ cond_pt(c) = cond_rate(c) eq "" ? 7 : int(word("6 4 8 10", (rank_in(cond_rate(c)
 cond_ps(c) = cond_rate(c) eq "" ? 0.45 : 1.0
 # Fewer words for panel titles and labels, where the legend's would not fit.
 short_base(b) = b eq 'none' ? 'no norm' : b eq 'bn-batch' ? 'BN batch stats' : \
-                b eq 'bn-frozen' ? 'BN frozen' : b eq 'bn-ema' ? 'BN ema' : b
+                b eq 'bn-frozen' ? 'BN frozen' : b eq 'bn-ema' ? 'BN ema' : \
+                b eq 'layer' ? 'LayerNorm' : b eq 'rms' ? 'RMSNorm' : b
 cond_short(c) = short_base(cond_base(c)) . (cond_rate(c) eq "" ? "" : ", p=" . cond_rate(c))
 # A panel title: the legend's words, shortened when the condition has dropout.
 cond_title(c) = cond_rate(c) eq "" ? cond_label(c) : \
