@@ -4,39 +4,49 @@
 
 #include <math.h>
 
+/* sum_j x_j^2 with four partial sums, so that the additions do not wait
+ * on each other (the compiler may not reorder a floating-point sum). */
+static double cs_corr_sumsq(const double *x, size_t n)
+{
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        a0 += x[j] * x[j];
+        a1 += x[j + 1] * x[j + 1];
+        a2 += x[j + 2] * x[j + 2];
+        a3 += x[j + 3] * x[j + 3];
+    }
+    for (; j < n; j++)
+        a0 += x[j] * x[j];
+    return (a0 + a1) + (a2 + a3);
+}
+
 double cs_corr_mean(const double *x, size_t m, size_t n, double *sum, size_t *rows_used)
 {
     size_t used = 0;
-    double self = 0.0; /* sum_i ||u_i||^2, 1 per row up to rounding */
+    double self = 0.0; /* sum_i ||u_i||^2 = sum_i ss_i / ss_i: 1 per row up to rounding */
     int finite = 1;
     for (size_t j = 0; j < n; j++)
         sum[j] = 0.0;
     for (size_t i = 0; i < m; i++) {
         const double *row = x + i * n;
-        double ss = 0.0;
-        for (size_t j = 0; j < n; j++)
-            ss += row[j] * row[j];
+        double ss = cs_corr_sumsq(row, n);
         if (!isfinite(ss)) {
             finite = 0;
             break;
         }
         if (ss == 0.0)
             continue;
-        double inv = 1.0 / sqrt(ss), uu = 0.0;
-        for (size_t j = 0; j < n; j++) {
-            double u = row[j] * inv;
-            sum[j] += u;
-            uu += u * u;
-        }
-        self += uu;
+        double inv = 1.0 / sqrt(ss);
+        /* S += u_i = x_i / ||x_i||: one vectorised sweep */
+        for (size_t j = 0; j < n; j++)
+            sum[j] += row[j] * inv;
+        self += ss * inv * inv;
         used++;
     }
     if (rows_used)
         *rows_used = used;
     if (!finite || used < 2)
         return NAN;
-    double s2 = 0.0;
-    for (size_t j = 0; j < n; j++)
-        s2 += sum[j] * sum[j];
-    return (s2 - self) / ((double)used * (double)(used - 1));
+    return (cs_corr_sumsq(sum, n) - self) / ((double)used * (double)(used - 1));
 }
