@@ -7,6 +7,7 @@
 #include "cs_test_util.h"
 
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,60 @@ static void test_correlated_input_has_correlation_c0(void **state)
     cs_rng_free(r);
 }
 
+/* End to end: covshift run with norm = layer, rms and input = correlated
+ * into a temp database stores c0 in runs, NULL bn_phase_b, and corr_mean
+ * at every (layer, site); the input's corr_mean averages to c0 within the
+ * tolerance above (n = 128, m = 32, 20 batches: both runs have seed 1,
+ * so they draw the same inputs). */
+static void test_run_stores_corr_mean_and_c0(void **state)
+{
+    (void)state;
+    char *dir = cs_test_mkdtemp(), path[4200], db[4300], *out = NULL;
+    snprintf(path, sizeof path, "%s/corr.ini", dir);
+    snprintf(db, sizeof db, "%s/corr.db", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("[experiment]\nname = corr\n[network]\ndepth = 3\nwidth = 64\ninput_dim = 128\n"
+          "activation = tanh\n[norm]\nnorm = layer, rms\nbn_phase_b = batch, frozen\n"
+          "[data]\ninput = correlated\nc0 = 0.6\nbatch = 32\nsteps_a = 10\nsteps_b = 10\n"
+          "shift_mean = 0\nshift_scale = 1\n",
+          f);
+    fclose(f);
+    int status = cs_test_shell(&out, "'%s' run '%s' --db '%s' --quiet", CS_BINARY, path, db);
+    if (status != 0)
+        fail_msg("covshift run exited %d: %s", status, out);
+    free(out);
+    sqlite3 *conn = cs_test_db(db);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(conn,
+                                        "SELECT count(*), sum(bn_phase_b IS NULL), min(c0), max(c0)"
+                                        " FROM runs WHERE status = 'done'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 2); /* bn_phase_b multiplies neither */
+    assert_int_equal(sqlite3_column_int(st, 1), 2);
+    assert_true(sqlite3_column_double(st, 2) == 0.6 && sqlite3_column_double(st, 3) == 0.6);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(conn,
+                                        "SELECT count(*), sum(corr_mean IS NULL), avg(CASE WHEN"
+                                        " layer = 0 THEN corr_mean END) FROM layer_stats",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 2 * 20 * (3 * 3 + 1));
+    assert_int_equal(sqlite3_column_int(st, 1), 0);
+    double c0 = 0.6, n = 128, m = 32, B = 2 * 20; /* both runs draw the same inputs */
+    double sd_b = sqrt(2 * c0 * c0 * (1 - c0) * (1 - c0) / n + 4 * c0 * (1 - c0) / (n * m) +
+                       2 * (1 - c0) * (1 - c0) / (n * m * m));
+    double tol = 5 * sd_b / sqrt(B / 2) + 2 * c0 * (1 - c0) / n, got = sqlite3_column_double(st, 2);
+    printf("input corr_mean %.5f, c0 %.2f, tolerance %.5f\n", got, c0, tol);
+    assert_true(fabs(got - c0) <= tol);
+    sqlite3_finalize(st);
+    cs_test_rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_corr_mean_matches_the_pairs),
         cmocka_unit_test(test_corr_mean_rules),
         cmocka_unit_test(test_correlated_input_has_correlation_c0),
+        cmocka_unit_test(test_run_stores_corr_mean_and_c0),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
