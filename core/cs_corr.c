@@ -4,21 +4,19 @@
 
 #include <math.h>
 
-/* sum_j x_j^2 with four partial sums, so that the additions do not wait
- * on each other (the compiler may not reorder a floating-point sum). */
+/* sum_j x_j^2 with eight partial sums, so that the additions do not wait
+ * on each other and vectorise (the compiler may not reorder a
+ * floating-point sum on its own). */
 static double cs_corr_sumsq(const double *x, size_t n)
 {
-    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+    double acc[8] = {0};
     size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        a0 += x[j] * x[j];
-        a1 += x[j + 1] * x[j + 1];
-        a2 += x[j + 2] * x[j + 2];
-        a3 += x[j + 3] * x[j + 3];
-    }
+    for (; j + 8 <= n; j += 8)
+        for (size_t k = 0; k < 8; k++)
+            acc[k] += x[j + k] * x[j + k];
     for (; j < n; j++)
-        a0 += x[j] * x[j];
-    return (a0 + a1) + (a2 + a3);
+        acc[0] += x[j] * x[j];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 double cs_corr_mean(const double *x, size_t m, size_t n, double *sum, size_t *rows_used)
