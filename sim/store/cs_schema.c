@@ -370,7 +370,7 @@ static int cs_schema_has_old_checks(sqlite3 *db, int64_t *has)
                                 cs_schema_checks[0][0]);
     if (!sql)
         return SQLITE_NOMEM;
-    int rc = cs_schema_int(db, sql, has);
+    int rc = cs_schema_query_int(db, sql, has);
     sqlite3_free(sql);
     return rc;
 }
@@ -484,7 +484,7 @@ static int cs_schema_widen_checks(sqlite3 *db, const char *path)
         return cs_schema_db_error(db, path, "reading the schema");
     if (!has_old)
         return CS_OK;
-    if (cs_schema_int(db, "PRAGMA main.schema_version", &schema_version) != SQLITE_OK)
+    if (cs_schema_query_int(db, "PRAGMA main.schema_version", &schema_version) != SQLITE_OK)
         return cs_schema_db_error(db, path, "reading the schema version");
     if ((rc = cs_schema_exec(db, path, sqlite3_mprintf("PRAGMA writable_schema = ON"),
                              "widening the runs table's checks")) != CS_OK)
