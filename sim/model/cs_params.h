@@ -56,6 +56,8 @@ typedef struct {
                              many held-out A examples */
     int affine;           /* 0/1 (norm != none): learned gamma, beta after the norm,
                              1 and 0 at initialisation (docs/design.md §1, §7) */
+    int metrics;          /* 1 or 2: the version of the drift metrics (docs/design.md §2);
+                             2 unless a run must match a database written before it */
     double c0;            /* in [0, 1] (input = correlated): the correlation of every
                              pair of rows of a batch, the mean-field c^0 */
 } cs_run_params;
