@@ -1,5 +1,5 @@
-# Batch-norm noise against dropout noise by depth (issue 6, table
-# bn_noise, view noise_by_depth; docs/claims.md, "Noise like dropout"): how much of
+# Batch-norm noise against dropout noise by depth (table bn_noise, view
+# noise_by_depth; docs/claims.md, "Noise like dropout"): how much of
 # a probe example's activation depends on its random batch-mates (batch
 # norm) or its dropout masks. The first panel puts batch norm without
 # dropout at each batch size (blue, darker for larger batches) beside
@@ -9,12 +9,15 @@
 # norm with dropout at one rate, against that rate alone. Lines: the mean
 # over seeds (and pooled batch sizes), band: min to max. At site post an
 # open diamond at layer 1 marks dropout's expected noise sqrt(p / (1 - p)).
-# A panel row per activation.
+# A panel row per activation. Every other key that varies is held at one
+# value, which the title names (common.gp, roles "claim").
 #   gnuplot -c scripts/plots/bn_noise.gp db=results/bn_noise.db out=bn_noise.png
 # Options (key=value): site = pre | norm | post (default post: what the next layer
 # receives, after dropout), and common.gp's filters.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-options = "site"
+options = "site activation"
+fig_kind = "claim"
+own_keys = "batch"
 # load clears ARGV: common.gp reads the options from script_args.
 array script_args[9]
 do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
@@ -52,38 +55,40 @@ bn_color(i) = nb <= 1 ? '#0072B2' : shade((i - 1) * 1.0 / (nb - 1))
 drop_color = '#D55E00'
 rate_dt(i) = int(word("2 4 5 3", (i - 1) % 4 + 1))
 
-# The title's parameters: what the runs share, the batch size and dropout
-# being the curves.
-fixed_net = sql("SELECT " . pv("depth", "depth") . " || ', ' || " . pv("width", "width") . \
-    " || ', ' || " . pv("init", "init") . " || ' (' || " . pg("sigma_w", "sigma_w") . " || ', ' || " . \
-    pg("sigma_b", "sigma_b") . " || ')' FROM run_params WHERE " . wherer . " AND noise_probes > 0")
-fixed_data = sql("SELECT " . pv("A", "input") . " || ', ' || " . pv("", "noise_probes") . \
-    " || ' probes, each in ' || " . pv("", "noise_batches") . " || ' random batches, ' || " . \
-    "count(DISTINCT seed) || CASE WHEN count(DISTINCT seed) = 1 THEN ' seed' ELSE ' seeds' END " . \
-    "FROM run_params WHERE " . wherer . " AND noise_probes > 0")
-fixed_data = rep(rep(fixed_data, "  ", " "), ",  ", ", ")
+# What the title adds: the probes.
+probes = sql("SELECT coalesce(min(noise_probes), 0) || ' ' || coalesce(min(noise_batches), 0) FROM run_params WHERE " . \
+             wherer . " AND noise_probes > 0")
+how_words = sprintf("sd across batch compositions and masks / rms value, %s probes, each in %s random batches; %s", \
+                    word(probes, 1), word(probes, 2), nseeds >= 2 ? sprintf("line: mean over %d seeds, band: min to max", nseeds) : "one seed")
 
 # The dropout theory marks need dropout rows at the post site.
 theory = site eq "post" && nr > 0
 nentries = 1 + nb + nr + theory
-key_len = 34
-ml = 1.6; mr = 0.3; mt = 1.45; mb = 1.75; gx = 1.5; gy = 1.3
-W = fig_width(5.6 * npanels + ml + mr + gx * (npanels - 1))
-mb = 0.95 + legend_h(nentries)
-mt = title_margin(W)
-H = 3.6 * nacts + mt + mb + gy * (nacts - 1)
+do for [ib = 1:nb] { lg_c = bn_color(ib); lg_dt = 1; lg_pt = 7; lg_t = sprintf("BN, batch %s", word(bsizes, ib)); eval leg_line }
+do for [ir = 1:nr] { lg_c = drop_color; lg_dt = rate_dt(ir); lg_pt = 6; lg_t = sprintf("dropout p=%s", word(rates, ir)); eval leg_line }
+lg_c = '#000000'; lg_dt = 1; lg_pt = 7; lg_t = "no norm, no dropout (noise 0)"
+eval leg_line
+if (theory) { lg_c = drop_color; lg_dt = 0; lg_pt = 12; lg_t = "√(p/(1−p)): dropout, layer 1"; eval leg_line; leg_kind[leg_n] = 'point' }
+tt = figure_title(sprintf("noise of a probe's activations at site %s by depth", site), how_words)
+ml = nacts > 1 ? 1.0 : 0.75; mr = 0.2; gx = 0.5; gy = 0.55
+ncol = imin(npanels, 3)
+prow = (npanels + ncol - 1) / ncol
+mt = title_h(tt) + 0.36
+mb = 0.52 + legend_h(leg_n)
+H = mt + nacts * prow * 1.8 + (nacts * prow - 1) * gy + mb
+legend_top = H - legend_h(leg_n)
 eval set_term(W, H)
 set output out_file
 
-set multiplot title figure_title(sprintf("noise of a probe's activations at site %s by depth", site), \
-    "sd across batch compositions and masks / rms value; line: mean, band: min to max over seeds")
-eval int_tics(maxdepth)
+set multiplot title tt @title_font
+eval int_tics(maxdepth, pw(ncol))
 # From 0.5, so that layer 1 and its marks stand clear of the axis.
 set xrange [0.5:maxdepth + 0.5]
-set mxtics
 set xlabel "layer"
-set ylabel "noise-to-signal ratio"
 unset key
+# One seed: the band's bounds are the line itself (nothing drawn).
+bl = nseeds >= 2 ? 3 : 2
+bh = nseeds >= 2 ? 4 : 2
 
 # Per activation: layer, mean, min, max of noise for batch norm at batch m
 # with dropout rate r, and for no batch norm at rate r (batch sizes pooled).
@@ -108,10 +113,12 @@ do for [ia = 1:nacts] {
     L = any_diverged ? div_from(where . " AND activation = " . sqlq(a)) : 0
     do for [ip = 1:npanels] {
         r = ip == 1 ? "0" : word(bn_rates, ip - 1)
-        eval set_panel(ia, ip, nacts, npanels)
-        set title ip == 1 ? sprintf("%s: batch norm against dropout", a) : \
-                            sprintf("%s: batch norm with dropout p=%s", a, r)
-        if (ia == nacts) { set xlabel "layer" } else { unset xlabel }
+        pr = (ia - 1) * prow + (ip - 1) / ncol + 1
+        eval set_panel(pr, (ip - 1) % ncol + 1, nacts * prow, ncol)
+        set title (ip == 1 ? "batch norm against dropout" : sprintf("BN with dropout p=%s", r))
+        if (pr == nacts * prow || ip + ncol > npanels) { set xlabel "layer" } else { unset xlabel }
+        if ((ip - 1) % ncol == 0) { set ylabel "noise-to-signal ratio" } else { unset ylabel }
+        row_text = "{/:Bold " . enh(a) . "}"
         # Batch sizes of batch norm at this rate, and the dropout curves:
         # every rate in the first panel, this rate in the others.
         bw = ""
@@ -122,6 +129,7 @@ do for [ia = 1:nacts] {
         }
         ref = ip == 1 && n_fin(qdrop(a, "0")) > 0
         unset label
+        if (nacts > 1 && ip == 1) { eval row_label(pr, nacts * prow) }
         if (L > 0) {
             div_text = sprintf("runs diverged at layer %d", L)
             eval div_label(1)
@@ -141,24 +149,19 @@ do for [ia = 1:nacts] {
         if (theory) {
             do for [ir in dw] {
                 p = real(word(rates, idx(ir)))
-                set label 10 + idx(ir) "" at first 1, first sqrt(p / (1 - p)) point pt 12 ps 2.2 lw 1.5 lc rgb drop_color front
+                set label 10 + idx(ir) "" at first 1, first sqrt(p / (1 - p)) point pt 12 ps 1.6 lw 1.2 lc rgb drop_color front
             }
         }
-        plot for [ib in bw] srcq(words(bw) > 0 ? qbn(a, word(bsizes, idx(ib)), r) : src0) using 1:3:4 with filledcurves lc rgb bn_color(idx(ib)) notitle, \
-             for [ib in bw] srcq(words(bw) > 0 ? qbn(a, word(bsizes, idx(ib)), r) : src0) using 1:2 with linespoints lw 2 pt 7 ps 0.45 \
+        plot for [ib in bw] srcq(words(bw) > 0 ? qbn(a, word(bsizes, idx(ib)), r) : src0) using 1:(column(bl)):(column(bh)) with filledcurves lc rgb bn_color(idx(ib)) notitle, \
+             for [ib in bw] srcq(words(bw) > 0 ? qbn(a, word(bsizes, idx(ib)), r) : src0) using 1:2 with linespoints lw 1.6 pt 7 ps 0.45 \
                  lc rgb bn_color(idx(ib)) notitle, \
-             for [ir in dw] srcq(words(dw) > 0 ? qdrop(a, word(rates, idx(ir))) : src0) using 1:3:4 with filledcurves lc rgb drop_color notitle, \
-             for [ir in dw] srcq(words(dw) > 0 ? qdrop(a, word(rates, idx(ir))) : src0) using 1:2 with linespoints lw 2 pt 6 ps 0.6 \
+             for [ir in dw] srcq(words(dw) > 0 ? qdrop(a, word(rates, idx(ir))) : src0) using 1:(column(bl)):(column(bh)) with filledcurves lc rgb drop_color notitle, \
+             for [ir in dw] srcq(words(dw) > 0 ? qdrop(a, word(rates, idx(ir))) : src0) using 1:2 with linespoints lw 1.6 pt 6 ps 0.6 \
                  lc rgb drop_color dt rate_dt(idx(ir)) notitle, \
-             for [k = 1:ref] srcq(ref ? qdrop(a, "0") : src0) using 1:2 with linespoints lw 2 pt 7 ps 0.45 lc rgb '#000000' notitle
+             for [k = 1:ref] srcq(ref ? qdrop(a, "0") : src0) using 1:2 with linespoints lw 1.6 pt 7 ps 0.45 lc rgb '#000000' notitle
     }
 }
 unset label
-eval legend_strip(nentries)
-plot for [ib = 1:nb] 2 with linespoints lw 2 pt 7 ps 0.45 lc rgb bn_color(ib) title sprintf("BN, batch %s", word(bsizes, ib)), \
-     for [ir = 1:nr] 2 with linespoints lw 2 pt 6 ps 0.6 lc rgb drop_color dt rate_dt(ir) \
-         title sprintf("dropout p=%s", word(rates, ir)), \
-     2 with linespoints lw 2 pt 7 ps 0.45 lc rgb '#000000' title "no norm, no dropout (noise 0)", \
-     for [k = 1:theory] 2 with points pt 12 ps 2.2 lw 1.5 lc rgb drop_color title "√(p/(1−p)): dropout, layer 1"
+eval legend_draw(leg_n)
 unset multiplot
 set output

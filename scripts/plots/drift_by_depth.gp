@@ -1,13 +1,17 @@
-# Drift from phase A to phase B by depth (DESIGN §2 drift metrics): a
+# Drift from phase A to phase B by layer (DESIGN §2 drift metrics): a
 # panel per metric and activation, a curve per condition, the mean over
-# seeds with a band from the smallest to the largest seed. The headline
-# figure (docs/figures.md).
+# seeds with a band from the smallest to the largest seed (when there are
+# two or more). The headline figure (docs/figures.md). A key that varies
+# is shaded in each condition's colour, or dashed, or held at one value
+# the title names (common.gp, roles "layer").
 #   gnuplot -c scripts/plots/drift_by_depth.gp db=results/quickstart.db out=drift_by_depth.png
-# Options (key=value): metric = mean_shift | var_log_ratio | kl_sym | w1 (default all
-# four), site = pre | norm | post (default post), and common.gp's filters.
-# A panel whose values span more than two decades has a log y axis.
+# Options (key=value): metric = one drift column or all (default), site =
+# pre | norm | post (default post), activation (one or several, default
+# all), and common.gp's filters. A panel whose values span more than two
+# decades has a log y axis.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-options = "metric site"
+options = "metric site activation"
+fig_kind = "layer"
 # load clears ARGV: common.gp reads the options from script_args.
 array script_args[9]
 do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
@@ -17,65 +21,101 @@ load (ARG0[1:1] eq "<" ? "./" : "") . here(ARG0) . "common.gp"
 
 if (!exists("site")) { site = "post" }
 if (!exists("metric")) { metric = "all" }
-metrics = metric eq "all" ? "mean_shift var_log_ratio kl_sym w1" : metric
-if (strstrt(" mean_shift var_log_ratio kl_sym w1 ", " " . metric . " ") == 0 && metric ne "all") {
-    exit error sprintf("metric must be mean_shift, var_log_ratio, kl_sym, w1 or all, got '%s'", metric)
+metrics = metric eq "all" ? drift_metrics : metric
+if (strstrt(drift_metrics . " ", " " . metric . " ") == 0 && metric ne "all" || strstrt(metric, " ") > 0) {
+    exit error sprintf("metric must be one of%s or all, got '%s'", drift_metrics, metric)
 }
 nmetrics = words(metrics)
-metric_label(m) = m eq "mean_shift" ? "|μB − μA| / σA" : \
-                  m eq "var_log_ratio" ? "|log(vB / vA)|" : \
-                  m eq "kl_sym" ? "symmetrised KL(A, B)" : "Wasserstein-1 / σA"
 
-ml = 1.6; mr = 0.3; mt = 1.45; mb = 1.75; gx = 1.5; gy = 1.3
-W = fig_width(3.2 * nmetrics + ml + mr + gx * (nmetrics - 1))
-mb = 0.95 + legend_h(nconds)
-mt = title_margin(W)
-H = 2.9 * nacts + mt + mb + gy * (nacts - 1)
+# ---- the data: one block per (activation, condition, shade, dash) ----
+gsh = shade_i ? ", " . sk_name(shade_i) : ""
+gda = dash_i ? ", " . sk_name(dash_i) : ""
+g = "activation, condition" . gsh . gda
+gt = "activation, " . cond_tok . (shade_i ? ", " . tok_expr(sk_name(shade_i)) : "") . (dash_i ? ", " . tok_expr(sk_name(dash_i)) : "")
+go = "activation, " . cond_rank . gsh . gda
+src = "drift JOIN run_params USING (run_id)"
+flt = where . " AND site = " . sqlq(site)
+ys = ""
+ex = ""
+do for [im = 1:nmetrics] {
+    m = word(metrics, im)
+    ys = ys . (im > 1 ? ", " : "") . sprintf("avg(%s) AS y%d, min(%s) AS y%d, max(%s) AS y%d", m, 3 * im - 2, m, 3 * im - 1, m, 3 * im)
+    ex = ex . (im > 1 ? ", " : "") . sprintf("total(%s), coalesce(min(CASE WHEN %s > 0 AND %s THEN %s END), 0), coalesce(max(CASE WHEN %s THEN %s END), 0)", \
+         fin(m), m, fin(m), m, fin(m), m)
+}
+glist = sql(groups_q(src, flt, g, gt, go, ex))
+nf = 2 + (shade_i ? 1 : 0) + (dash_i ? 1 : 0) + 3 * nmetrics
+ngroups = words(glist) / nf
+gw(k, f) = word(glist, (k - 1) * nf + f)
+g_act(k) = gw(k, 1)
+g_cond(k) = gw(k, 2)
+g_shade(k) = shade_i ? val_rank(shade_i, gw(k, 3)) : 1
+g_dash(k) = dash_i ? val_rank(dash_i, gw(k, 3 + (shade_i ? 1 : 0))) : 0
+g_n(k, im) = int(gw(k, nf - 3 * nmetrics + 3 * im - 2))
+g_lo(k, im) = real(gw(k, nf - 3 * nmetrics + 3 * im - 1))
+g_hi(k, im) = real(gw(k, nf - 3 * nmetrics + 3 * im))
+g_color(k) = shade_color(cond_rgb(g_cond(k)), g_shade(k), n_shade)
+g_dt(k) = dash_i ? dash_of(g_dash(k)) : cond_dt(g_cond(k))
+g_pt(k) = dash_i ? pt_of(g_dash(k)) : 7
+g_words(k) = sprintf("activation=%s condition=%s", g_act(k), g_cond(k)) . \
+             (shade_i ? sprintf(" %s=%s", sk_name(shade_i), gw(k, 3)) : "") . \
+             (dash_i ? sprintf(" %s=%s", sk_name(dash_i), gw(k, 3 + (shade_i ? 1 : 0))) : "")
+dq = curves_q(src, flt, g, go, "layer", ys)
+eval fetch_d
+eval index_d
+
+# ---- layout: a row of metric panels per activation, 4 to a row ----
+# Each panel is titled with its metric (defined under the legend), each
+# row with its activation at the left.
+ncols = imin(nmetrics, 4)
+rows_per_act = (nmetrics + ncols - 1) / ncols
+nrows = nacts * rows_per_act
+eval leg_conditions
+eval leg_keys
+leg_note = drift_note(metrics)
+tt = figure_title(sprintf("drift from phase A to phase B by layer, site %s", site), band_words)
+ml = nacts > 1 ? 0.78 : 0.55; mr = 0.2; gx = 0.55; gy = rows_per_act > 1 ? 0.55 : 0.4
+mt = title_h(tt) + 0.36
+mb = 0.52 + legend_h(leg_n)
+H = mt + nrows * 1.3 + (nrows - 1) * gy + mb
+legend_top = H - legend_h(leg_n)
 eval set_term(W, H)
 set output out_file
-
-set multiplot title figure_title(sprintf("drift from phase A to phase B by depth, site %s", site), "line: mean over seeds, band: min to max")
-eval int_tics(maxdepth)
-set xrange [0:maxdepth]
-set mxtics
+set multiplot title tt @title_font
+eval int_tics(maxdepth, pw(ncols))
+set xrange [0:maxdepth > 0 ? maxdepth : 1]
+# Past 40 layers, lines without points (a macro of the script's own text).
+lstyle = maxdepth + 1 > 40 ? "lines" : "linespoints pt g_pt(int(k)) ps 0.45"
 unset key
-
-# Per (activation, metric, condition): layer, mean (m), min, max over seeds.
-q(a, m, c) = sprintf("SELECT layer, avg(%s) AS m, min(%s), max(%s) FROM drift_by_depth WHERE %s " . \
-                     "AND activation = %s AND condition = %s AND site = %s GROUP BY layer ORDER BY layer", \
-                     m, m, m, where, sqlq(a), cq(c), sqlq(site))
-# max / min of the positive finite values of a panel: a log axis past 100.
-span(a, m) = real(sql(sprintf("SELECT coalesce(max(%s) / min(%s), 1) FROM drift_by_depth WHERE %s " . \
-                               "AND activation = %s AND site = %s AND %s > 0 AND %s", \
-                               m, m, where, sqlq(a), sqlq(site), m, fin(m))))
+unset ylabel
 
 do for [ia = 1:nacts] {
     a = word(acts, ia)
-    # The conditions whose runs of this activation diverged, as words
-    # "index in conds:layer".
-    da = ""
-    if (any_diverged) {
-        do for [ic = 1:nconds] {
-            L = div_from(where . " AND activation = " . sqlq(a) . " AND condition = " . cq(word(conds, ic)))
-            if (L > 0) { da = da . sprintf(" %d:%d", ic, L) }
-        }
-    }
+    da = any_diverged ? div_words(a) : ""
     do for [im = 1:nmetrics] {
         m = word(metrics, im)
-        set title sprintf("%s: %s", a, m)
-        set ylabel metric_label(m)
-        if (ia == nacts) { set xlabel "layer (0 = input)" } else { unset xlabel }
-        if (span(a, m) > 100) { set logscale y; set format y log_format } else { unset logscale y; set format y "%g" }
-        set autoscale y
-        eval set_panel(ia, im, nacts, nmetrics)
-        eval div_clear
-        if (div_every(da)) { div_text = "runs diverged at layer " . div_L(word(da, 1)); eval div_label(1) }
-        if (!div_every(da)) { do for [k = 1:imin(words(da), 8)] {
-            div_text = div_note(word(da, k)); div_color = cond_color(div_c(word(da, k))); eval div_label(k)
-        } }
-        div_color = '#000000'
+        r = (ia - 1) * rows_per_act + (im - 1) / ncols + 1
+        col = (im - 1) % ncols + 1
+        eval set_panel(r, col, nrows, ncols)
+        # The metrics head the columns: a title on the first row of panels
+        # (on every row when they take more than one row per activation).
+        set title (r == 1 || rows_per_act > 1 ? enh(m) : "")
+        unset label 60
+        if (nacts > 1 && col == 1) { row_text = "{/:Bold " . enh(a) . "}"; eval row_label(r, nrows) }
+        if (r == nrows || (ia == nacts && im + ncols > nmetrics)) { set xlabel "layer" } else { unset xlabel }
+        # The groups of this activation with a finite value, and the range
+        # of the panel's positive values.
         pc = ""
-        do for [c in conds] { if (n_fin(q(a, m, c)) > 0) { pc = pc . " " . c } }
+        lo = 0; hi = 0
+        do for [k = 1:ngroups] {
+            if (g_act(k) eq a && g_n(k, im) > 0) {
+                pc = pc . " " . k
+                lo = (lo == 0 || (g_lo(k, im) > 0 && g_lo(k, im) < lo)) ? g_lo(k, im) : lo
+                hi = g_hi(k, im) > hi ? g_hi(k, im) : hi
+            }
+        }
+        eval y_axis0(lo, hi, ph(nrows))
+        eval div_notes
         if (words(pc) == 0) {
             eval empty_panel
             set label 49 "no finite values" at graph 0.5, graph 0.35 center front
@@ -83,11 +123,26 @@ do for [ia = 1:nacts] {
             unset label 49
             continue
         }
-        plot for [c in pc] srcq(q(a, m, c)) using 1:3:4 with filledcurves lc rgb cond_color(c) notitle, \
-             for [c in pc] srcq(q(a, m, c)) using 1:2 with linespoints lw 2 pt 7 ps 0.45 lc rgb cond_color(c) dt cond_dt(c) notitle
+        yc = 3 * im - 1
+        if (nseeds >= 2) {
+            plot for [k in pc] $d index (int(k) - 1) using 1:(column(yc + 1)):(column(yc + 2)) with filledcurves \
+                     lc rgb g_color(int(k)) notitle, \
+                 for [k in pc] $d index (int(k) - 1) using 1:(column(yc)) with @lstyle lw 1.6 \
+                     lc rgb g_color(int(k)) dt g_dt(int(k)) notitle
+        } else {
+            plot for [k in pc] $d index (int(k) - 1) using 1:(column(yc)) with @lstyle lw 1.6 \
+                     lc rgb g_color(int(k)) dt g_dt(int(k)) notitle
+        }
+        if (data_on) {
+            do for [k in pc] {
+                dump_k = int(k)
+                dump_words = sprintf("# panel activation=%s metric=%s; curve %s; columns layer mean min max", a, m, g_words(dump_k))
+                dump_cols = sprintf("1 %d %d %d", yc, yc + 1, yc + 2)
+                eval dump_curve
+            }
+        }
     }
 }
-eval legend_strip(nconds)
-plot for [c in conds] 2 with linespoints lw 2 pt 7 ps 0.45 lc rgb cond_color(c) dt cond_dt(c) title cond_label(c)
+eval legend_draw(leg_n)
 unset multiplot
 set output

@@ -1,8 +1,9 @@
-# Gradient norms at initialisation by depth (issue 6, table grad_stats,
-# view grad_by_depth; docs/claims.md): a panel per activation
-# and metric, a curve per condition on a log y axis, the mean over seeds of
-# each run's mean over steps, with a band from the smallest to the largest
-# seed. Each panel lists the growth factor per layer towards the input,
+# Gradient norms at initialisation by depth (table grad_stats, view
+# grad_by_depth; docs/claims.md): a panel per activation and metric, a
+# curve per condition on a log y axis, the mean over seeds of each run's
+# mean over steps, with a band from the smallest to the largest seed (when
+# there are two or more). Every other key that varies is held at one
+# value, which the title names (common.gp, roles "claim"). Each panel lists the growth factor per layer towards the input,
 # exp(-slope) of a least-squares line through ln(curve) over layers
 # 1..depth, to compare with Yang et al. 2019 ("A Mean Field Theory of
 # Batch Normalization": through batch statistics the gradient grows
@@ -16,7 +17,8 @@
 # common.gp's filters. The report's gradient table (cs_plot.c) uses the
 # same curves and the same fit.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-options = "metric phase"
+options = "metric phase activation"
+fig_kind = "claim"
 # load clears ARGV: common.gp reads the options from script_args.
 array script_args[9]
 do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
@@ -51,21 +53,24 @@ metric_title(m) = m eq "grad_x_norm" ? "gradient at the layer output x" : \
                   m eq "grad_h_norm" ? "gradient at the pre-activation h" : \
                   m eq "grad_w_norm" ? "gradient of the weights W" : "gradient of the biases b"
 
-ml = 1.6; mr = 0.3; mt = 1.45; mb = 1.75; gx = 1.5; gy = 1.3
-W = fig_width(6.0 * nmetrics + ml + mr + gx * (nmetrics - 1))
-mb = 0.95 + legend_h(nconds)
-mt = title_margin(W)
-H = 3.6 * nacts + mt + mb + gy * (nacts - 1)
+eval leg_conditions
+tt = figure_title("gradient norms at initialisation by depth", band_words . "; BN frozen and ema from phase B")
+ml = nacts > 1 ? 1.0 : 0.75; mr = 0.2; gx = 0.75; gy = 0.7
+mt = title_h(tt) + 0.36
+mb = 0.52 + legend_h(leg_n)
+H = mt + nacts * 2.2 + (nacts - 1) * gy + mb
+legend_top = H - legend_h(leg_n)
 eval set_term(W, H)
 set output out_file
 
-set multiplot title figure_title("gradient norms at initialisation by depth", \
-    "line: mean over seeds, band: min to max; BN frozen and ema from phase B")
-eval int_tics(maxdepth)
+set multiplot title tt @title_font
+eval int_tics(maxdepth, pw(nmetrics))
 set xrange [0:maxdepth]
-set mxtics
 set format y log_format
 unset key
+# One seed: the band's bounds are the line itself (nothing drawn).
+bl = nseeds >= 2 ? 3 : 2
+bh = nseeds >= 2 ? 4 : 2
 
 # Per (activation, metric, condition): layer, mean, min, max over seeds of
 # the run's mean over steps; NULL (layer 0 of dL/dW, a diverged run) is NaN.
@@ -88,8 +93,9 @@ do for [ia = 1:nacts] {
     a = word(acts, ia)
     do for [im = 1:nmetrics] {
         m = word(metric, im)
-        set title sprintf("%s: %s", a, metric_title(m))
+        set title (enh(metric_title(m)))
         set ylabel metric_label(m)
+        row_text = "{/:Bold " . enh(a) . "}"
         if (ia == nacts) { set xlabel "layer (0 = input)" } else { unset xlabel }
         eval set_panel(ia, im, nacts, nmetrics)
         # The conditions with values here, and the growth label of each.
@@ -98,7 +104,8 @@ do for [ia = 1:nacts] {
         unset logscale y
         pconds = ""
         unset label
-        set label 1 "growth per layer towards the input:" at graph 0.98, graph 0.95 right front boxed
+        if (nacts > 1 && im == 1) { eval row_label(ia, nacts) }
+        set label 1 "growth per layer towards the input" at graph 0.98, graph 0.95 right front boxed
         k = 1
         do for [c in conds] {
             if (has(a, m, c)) {
@@ -106,9 +113,10 @@ do for [ia = 1:nacts] {
                 if (nfit(a, m, c) >= 2) {
                     stats srcq(qfit(a, m, c)) using 1:(log($2)) nooutput name "F"
                     k = k + 1
-                    note = (a eq "relu" && c eq "bn-batch") ? sprintf(" (Yang et al. %.2f)", yang_relu) : ""
-                    set label k sprintf("%s ×%.3f%s", cond_short(c), exp(-F_slope), note) \
-                        at graph 0.98, graph 0.95 - 0.085 * (k - 1) right front boxed tc rgb cond_color(c)
+                    note = (a eq "relu" && c eq "bn-batch") ? sprintf(" (Yang %.2f)", yang_relu) : ""
+                    ltxt = enh(sprintf("%s ×%.3f%s", cond_short(c), exp(-F_slope), note))
+                    set label k ltxt \
+                        at graph 0.98, graph 0.95 - 0.1 * (k - 1) right front boxed tc rgb cond_color(c)
                 }
             }
         }
@@ -120,8 +128,12 @@ do for [ia = 1:nacts] {
         hi = real(sql("SELECT coalesce(max(v), 0) FROM (" . runs_q(a, m, "%") . ") WHERE v > 0 AND " . fin("v")))
         lo = lo > 0 ? lo : 1e-3
         hi = hi > lo ? hi : lo * 10
-        room = k > 1 ? 0.06 + 0.085 * k : 0.05
+        room = k > 1 ? 0.06 + 0.1 * k : 0.05
         set yrange [lo / 1.5 : (lo / 1.5) * (hi / (lo / 1.5)) ** (1 / (1 - room))]
+        # Decades only up to the curves: the head room is the labels', whose
+        # boxes would cut the tick labels there.
+        dec0 = floor(log10(lo / 1.5)); dec1 = ceil(log10(hi))
+        set ytics 10.0 ** dec0, (dec1 - dec0 > 8 ? 100 : 10), 10.0 ** dec1
         # An activation whose runs did not measure this quantity: an empty
         # panel that says so (an empty plot list would stop gnuplot).
         # A diverged run: one note, low, clear of the growth labels.
@@ -133,13 +145,20 @@ do for [ia = 1:nacts] {
             plot 1/0 notitle
             continue
         }
-        plot for [c in pconds] srcq(q(a, m, c)) using 1:3:4 with filledcurves lc rgb cond_color(c) notitle, \
-             for [c in pconds] srcq(q(a, m, c)) using 1:2 with linespoints lw 2 pt 7 ps 0.45 \
+        plot for [c in pconds] srcq(q(a, m, c)) using 1:(column(bl)):(column(bh)) with filledcurves lc rgb cond_color(c) notitle, \
+             for [c in pconds] srcq(q(a, m, c)) using 1:2 with linespoints lw 1.6 pt 7 ps 0.45 \
                  lc rgb cond_color(c) dt cond_dt(c) notitle
+        if (data_on) {
+            do for [c in pconds] {
+                set print data_file append
+                print sprintf("# panel activation=%s metric=%s; curve condition=%s; columns layer mean min max", a, m, c)
+                print sql(q(a, m, c))
+                print ""
+                unset print
+            }
+        }
     }
 }
-unset label
-eval legend_strip(nconds)
-plot for [c in conds] 2 with linespoints lw 2 pt 7 ps 0.45 lc rgb cond_color(c) dt cond_dt(c) title cond_label(c)
+eval legend_draw(leg_n)
 unset multiplot
 set output

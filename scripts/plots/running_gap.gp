@@ -1,19 +1,24 @@
 # Batch norm's running statistics against the population's, by batch size
-# (issue 6, table running_gap, view running_gap_by_run; docs/claims.md,
-# running gap): a panel per measure (mean_gap, var_gap, var_ratio) against the
+# (table running_gap, view running_gap_by_run; docs/claims.md, running
+# gap): a panel per measure (mean_gap, var_gap, var_ratio) against the
 # batch size, a colour per layer (0 = the input), solid for shuffled
 # batches and dashed with open points for batches drawn from one mixture
 # component (shuffle = false), when the experiment has them. Lines: the
 # mean over seeds (and over conditions, whose phase A is the same), band:
 # min to max. A dotted grey guide falls as 1/sqrt(batch) from the first
 # point of the shuffled input: the EMA's estimation error of shuffled
-# (independent) batches.
+# (independent) batches. Every other key that varies is held at one value,
+# which the title names (common.gp, roles "claim").
 #   gnuplot -c scripts/plots/running_gap.gp db=results/running_averages.db out=running_gap.png
 # Options (key=value): metric = mean_gap | var_gap | var_ratio | all (default all),
 # layers (default '0 1 MID LAST': the input, the first, middle and last
 # layer), and common.gp's filters.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-options = "metric layers"
+options = "metric layers activation"
+fig_kind = "claim"
+own_keys = "batch shuffle"
+# One activation (the first unless given): the curves are layers.
+one_activation = 1
 # load clears ARGV: common.gp reads the options from script_args.
 array script_args[9]
 do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
@@ -45,39 +50,43 @@ nshuf = words(shuffles)
 bsizes = sql("SELECT coalesce(group_concat(batch, ' '), '') FROM (SELECT DISTINCT batch FROM running_gap_by_run WHERE " . \
              where . " ORDER BY batch)")
 shuf_words(s) = s eq "1" ? "shuffled batches" : "each batch from one component"
+stype(s) = s eq "1" ? 7 : 6
+sdt(s) = s eq "1" ? 1 : 2
 
 metric_label(m) = m eq "mean_gap" ? "|running − population mean| / sd" : \
-                  m eq "var_gap" ? "|log(running / population var)|" : "running / population variance"
-metric_title(m) = m eq "mean_gap" ? "mean_gap: error of the running mean" : \
-                  m eq "var_gap" ? "var_gap: error of the running variance" : "var_ratio (1 = exact)"
+                  m eq "var_gap" ? "|log(running / population var)|" : "running / population var"
 layer_color(i) = word("#440154 #31688E #35B779 #C99A00 #D55E00 #CC79A7", (i - 1) % 6 + 1)
 layer_words(l) = l == 0 ? "input (layer 0)" : sprintf("layer %d", l)
 
-# The title's parameters: the batch size and shuffle are the curves.
-fixed_net = sql("SELECT " . pv("depth", "depth") . " || ', ' || " . pv("width", "width") . \
-    " || ', ' || " . pv("init", "init") . " || ' (' || " . pg("sigma_w", "sigma_w") . " || ', ' || " . \
-    pg("sigma_b", "sigma_b") . " || '), ' || " . pg("momentum", "momentum") . \
-    " || CASE WHEN max(dropout) > 0 THEN ', ' || " . pg("dropout", "dropout") . " ELSE '' END " . \
-    "FROM run_params WHERE " . wherer . " AND population > 0")
-fixed_data = sql("SELECT " . pv("A", "input") . " || CASE WHEN min(input) = 'mixture' THEN ' (' || " . \
-    pv("k", "mixture_k") . " || ', ' || " . pg("sep", "mixture_sep") . " || ')' ELSE '' END || ', ' || " . \
-    pv("", "steps_a") . " || ' A steps, ' || " . pv("population", "population") . " || ', ' || " . \
-    "count(DISTINCT seed) || CASE WHEN count(DISTINCT seed) = 1 THEN ' seed' ELSE ' seeds' END " . \
-    "FROM run_params WHERE " . wherer . " AND population > 0")
-fixed_data = rep(fixed_data, "  ", " ")
+# What the title adds: the mixture, the held-out population, and that the
+# conditions are pooled (their phase A, where the running statistics are
+# made, is the same).
+mix = sql("SELECT CASE WHEN min(input) = 'mixture' THEN 'A mixture (k ' || min(mixture_k) || ', sep ' || " . \
+          "printf('%g', min(mixture_sep)) || '), ' ELSE '' END || 'population ' || min(population) " . \
+          "FROM run_params WHERE " . wherer . " AND population > 0")
+how_words = enh(acts) . (words(acts_all) > 1 ? sprintf(" (of %d activations)", words(acts_all)) : "") . ", " . \
+            mix . "; conditions pooled (the same phase A); " . band_words
 
-nentries = nlayers + nshuf + 1
-key_len = 30
-ml = 1.75; mr = 0.3; mt = 1.45; mb = 1.75; gx = 2.0; gy = 1.3
-W = fig_width(5.2 * nmetrics + ml + mr + gx * (nmetrics - 1))
-mb = 0.95 + legend_h(nentries)
-mt = title_margin(W)
-H = 3.9 + mt + mb
+do for [il = 1:nlayers] { lg_c = layer_color(il); lg_dt = 1; lg_pt = 7; lg_t = layer_words(int(word(layers, il))); eval leg_line }
+do for [s in shuffles] { lg_c = '#000000'; lg_dt = sdt(s); lg_pt = stype(s); lg_t = shuf_words(s); eval leg_line }
+lg_c = '#777777'; lg_dt = 3; lg_pt = 0; lg_t = "∝ 1/√batch (guide)"
+eval leg_line
+leg_note = ""
+do for [m in metric] { leg_note = leg_note . (leg_note eq "" ? "" : "; ") . enh(m) . " = " . metric_label(m) }
+leg_note = wrap(leg_note, 92)
+tt = figure_title("batch norm's running statistics after phase A against the population's", how_words)
+ml = 0.6; mr = 0.2; gx = 0.6; gy = 0.55
+mt = title_h(tt) + 0.36
+mb = 0.52 + legend_h(leg_n)
+H = mt + 2.0 + mb
+legend_top = H - legend_h(leg_n)
 eval set_term(W, H)
 set output out_file
 
-set multiplot title figure_title("batch norm's running statistics after phase A against the population's", \
-    "line: mean over seeds, band: min to max")
+set multiplot title tt @title_font
+# One seed: the band's bounds are the line itself (nothing drawn).
+bl = nseeds >= 2 ? 3 : 2
+bh = nseeds >= 2 ? 4 : 2
 set logscale x 2
 set xtics ()
 do for [b in bsizes] { set xtics add (b int(b)) }
@@ -97,14 +106,12 @@ L = any_diverged ? div_from(where . " AND run_id IN (SELECT run_id FROM running_
 # The 1/sqrt(batch) guide through the shuffled input at the smallest batch.
 guide0(m) = real(sql(sprintf("SELECT coalesce(avg(%s), 0) FROM running_gap_by_run WHERE %s AND layer = 0 " . \
                              "AND %s = 1 AND batch = %g", m, where, shuf, bmin)))
-stype(s) = s eq "1" ? 7 : 6
-sdt(s) = s eq "1" ? 1 : 2
 
 do for [im = 1:nmetrics] {
     m = word(metric, im)
     eval set_panel(1, im, 1, nmetrics)
-    set title metric_title(m)
-    set ylabel metric_label(m)
+    set title (enh(m))
+    unset ylabel
     lo = real(sql(sprintf("SELECT coalesce(min(%s), 0) FROM running_gap_by_run WHERE %s AND %s > 0 AND %s", \
                           m, where, m, fin(m))))
     hi = real(sql(sprintf("SELECT coalesce(max(%s), 0) FROM running_gap_by_run WHERE %s AND %s", m, where, fin(m))))
@@ -134,17 +141,13 @@ do for [im = 1:nmetrics] {
         unset label 49
         continue
     }
-    plot for [w in cw] srcq(q(m, word(layers, ci(w)), cs(w))) using 1:3:4 with filledcurves \
+    plot for [w in cw] srcq(q(m, word(layers, ci(w)), cs(w))) using 1:(column(bl)):(column(bh)) with filledcurves \
              lc rgb layer_color(ci(w)) fs transparent solid 0.15 noborder notitle, \
-         for [w in cw] srcq(q(m, word(layers, ci(w)), cs(w))) using 1:2 with linespoints lw 2 \
+         for [w in cw] srcq(q(m, word(layers, ci(w)), cs(w))) using 1:2 with linespoints lw 1.6 \
              pt stype(cs(w)) ps 0.8 dt sdt(cs(w)) lc rgb layer_color(ci(w)) notitle, \
          (g0 > 0 ? g0 * sqrt(bmin / x) : 1/0) with lines dt 3 lw 1.5 lc rgb '#777777' notitle
 }
 unset arrow
-eval legend_strip(nentries)
-plot for [il = 1:nlayers] 2 with linespoints lw 2 pt 7 ps 0.8 lc rgb layer_color(il) \
-         title layer_words(int(word(layers, il))), \
-     for [s in shuffles] 2 with linespoints lw 2 pt stype(s) ps 0.8 dt sdt(s) lc rgb '#000000' title shuf_words(s), \
-     2 with lines dt 3 lw 1.5 lc rgb '#777777' title "∝ 1/√batch (guide)"
+eval legend_draw(leg_n)
 unset multiplot
 set output

@@ -1,13 +1,18 @@
 # The second moment of the pre-activations by depth (DESIGN §1 site pre,
 # §2 var): a panel per activation, a curve per condition; phase B solid
-# with a min–max band over seeds, phase A dashed. Each run's var is first
-# averaged over the steps of the phase. A log y axis when the values span
-# more than two decades (a signal that explodes or vanishes with depth).
+# with a min–max band over seeds (when there are two or more), phase A
+# dashed. Each run's var is first averaged over the steps of the phase. A
+# log y axis when the values span more than two decades (a signal that
+# explodes or vanishes with depth). A key that varies is shaded in each
+# condition's colour or held at one value the title names (common.gp,
+# roles "layer"; dashes here mean phase A).
 #   gnuplot -c scripts/plots/second_moment.gp db=results/quickstart.db out=second_moment.png
 # Options (key=value): site (default pre), metric = var | var_within | mean_spread
-# (default var), and common.gp's filters.
+# (default var), activation (one or several, default all), and common.gp's filters.
 here(p) = strstrt(p, "/") == 0 ? "" : p[1:strstrt(p, "/")] . here(p[strstrt(p, "/") + 1:])
-options = "site metric"
+options = "site metric activation"
+fig_kind = "layer"
+no_dash = 1
 # load clears ARGV: common.gp reads the options from script_args.
 array script_args[9]
 do for [i = 1:ARGC] { script_args[i] = ARGV[i] }
@@ -21,59 +26,85 @@ if (strstrt(metric, " ") > 0 || strstrt(" var var_within mean_spread ", " " . me
     exit error sprintf("metric must be var, var_within or mean_spread, got '%s'", metric)
 }
 
-ml = 1.6; mr = 0.3; mt = 1.45; mb = 1.75; gx = 1.5; gy = 1.3
-W = fig_width(5.0 * nacts + ml + mr + gx * (nacts - 1))
-mb = 0.95 + legend_h(nconds + 1)
-mt = title_margin(W)
-H = 3.6 + mt + mb
+# ---- the data: one block per (activation, condition, shade) ----
+# Per run, layer and phase the mean over the phase's steps (v); per group
+# and layer the mean, min and max over runs of phase B's, the mean of A's.
+gsh = shade_i ? ", " . sk_name(shade_i) : ""
+g = "activation, condition" . gsh
+gt = "activation, " . cond_tok . (shade_i ? ", " . tok_expr(sk_name(shade_i)) : "")
+go = "activation, " . cond_rank . gsh
+src = "(SELECT run_id, " . g . ", layer, phase, avg(" . metric . ") AS v FROM layer_stats JOIN run_params USING (run_id) " . \
+      "WHERE " . where . " AND site = " . sqlq(site) . " GROUP BY run_id, layer, phase)"
+ys = "avg(CASE WHEN phase = 'B' THEN v END) AS y1, min(CASE WHEN phase = 'B' THEN v END) AS y2, " . \
+     "max(CASE WHEN phase = 'B' THEN v END) AS y3, avg(CASE WHEN phase = 'A' THEN v END) AS y4"
+ex = sprintf("total(phase = 'B' AND %s), total(phase = 'A' AND %s), coalesce(min(CASE WHEN v > 0 AND %s THEN v END), 0), " . \
+             "coalesce(max(CASE WHEN %s THEN v END), 0)", fin("v"), fin("v"), fin("v"), fin("v"))
+glist = sql(groups_q(src, "1", g, gt, go, ex))
+nf = 2 + (shade_i ? 1 : 0) + 4
+ngroups = words(glist) / nf
+gw(k, f) = word(glist, (k - 1) * nf + f)
+g_act(k) = gw(k, 1)
+g_cond(k) = gw(k, 2)
+g_shade(k) = shade_i ? val_rank(shade_i, gw(k, 3)) : 1
+g_nb(k) = int(gw(k, nf - 3))
+g_na(k) = int(gw(k, nf - 2))
+g_lo(k) = real(gw(k, nf - 1))
+g_hi(k) = real(gw(k, nf))
+g_color(k) = shade_color(cond_rgb(g_cond(k)), g_shade(k), n_shade)
+g_words(k) = sprintf("activation=%s condition=%s", g_act(k), g_cond(k)) . \
+             (shade_i ? sprintf(" %s=%s", sk_name(shade_i), gw(k, 3)) : "")
+dq = curves_q(src, "1", g, go, "layer", ys)
+eval fetch_d
+eval index_d
+
+# ---- layout: a panel per activation, 3 to a row ----
+ncols = imin(nacts, 3)
+nrows = (nacts + ncols - 1) / ncols
+eval leg_conditions
+eval leg_keys
+lg_c = '#000000'; lg_dt = 2; lg_pt = 0; lg_t = "phase A (dashed)"
+eval leg_line
+tt = figure_title(sprintf("%s at site %s by layer (each run's mean over a phase's steps)", enh(metric), site), \
+                  "phase B solid" . (nseeds >= 2 ? sprintf(": mean over %d seeds, band min to max", nseeds) : ", one seed") . \
+                  "; phase A dashed")
+ml = 0.7; mr = 0.2; gx = 0.6; gy = 0.55
+mt = title_h(tt) + 0.36
+mb = 0.52 + legend_h(leg_n)
+H = mt + nrows * 1.9 + (nrows - 1) * gy + mb
+legend_top = H - legend_h(leg_n)
 eval set_term(W, H)
 set output out_file
-
-set multiplot title figure_title(sprintf("%s at site %s by depth", metric, site), "phase B solid: mean over seeds, band min to max; phase A dashed")
+set multiplot title tt @title_font
 # Layer 0 is the input, recorded at site post only (DESIGN §1).
-eval int_tics(maxdepth)
-set xrange [(site eq "post" ? 0 : 1):maxdepth]
-set xlabel site eq "post" ? "layer (0 = input)" : "layer"
-set ylabel sprintf("%s of the %s values", metric, site)
+x0 = site eq "post" ? 0 : 1
+eval int_tics(maxdepth - x0, pw(ncols))
+set xrange [x0:maxdepth > x0 ? maxdepth : x0 + 1]
+# Past 40 layers, lines without points (a macro of the script's own text).
+lstyle = maxdepth + 1 > 40 ? "lines" : "linespoints pt cond_pt(g_cond(int(k))) ps cond_ps(g_cond(int(k)))"
 unset key
-
-# Per (activation, condition, phase): layer, mean (m), min, max over seeds
-# of the run's mean over steps.
-q(a, c, ph) = sprintf("SELECT layer, avg(v) AS m, min(v), max(v) FROM (SELECT run_id, layer, avg(%s) AS v " . \
-                      "FROM layer_stats_by_run WHERE %s AND activation = %s AND condition = %s AND site = %s " . \
-                      "AND phase = '%s' GROUP BY run_id, layer) GROUP BY layer ORDER BY layer", \
-                      metric, where, sqlq(a), cq(c), sqlq(site), ph)
-span(a) = real(sql(sprintf("SELECT coalesce(max(%s) / min(%s), 1) FROM layer_stats_by_run WHERE %s " . \
-                           "AND activation = %s AND site = %s AND %s > 0 AND %s", \
-                           metric, metric, where, sqlq(a), sqlq(site), metric, fin(metric))))
 
 do for [ia = 1:nacts] {
     a = word(acts, ia)
-    eval set_panel(1, ia, 1, nacts)
-    set title a
-    if (span(a) > 100) { set logscale y; set format y log_format } else { unset logscale y; set format y "%g" }
-    set autoscale y
-    # The curves with a finite point, and a note per condition that diverged.
+    r = (ia - 1) / ncols + 1
+    col = (ia - 1) % ncols + 1
+    eval set_panel(r, col, nrows, ncols)
+    set title (enh(a))
+    if (col == 1) { set ylabel (enh(sprintf("%s of the %s values", metric, site))) } else { unset ylabel }
+    if (r == nrows || ia + ncols > nacts) { set xlabel site eq "post" ? "layer (0 = input)" : "layer" } else { unset xlabel }
     cb = ""
     ca = ""
-    do for [c in conds] {
-        if (n_fin(q(a, c, "B")) > 0) { cb = cb . " " . c }
-        if (n_fin(q(a, c, "A")) > 0) { ca = ca . " " . c }
-    }
-    # The conditions whose runs diverged, as words "index in conds:layer".
-    da = ""
-    if (any_diverged) {
-        do for [ic = 1:nconds] {
-            L = div_from(where . " AND activation = " . sqlq(a) . " AND condition = " . cq(word(conds, ic)))
-            if (L > 0) { da = da . sprintf(" %d:%d", ic, L) }
+    lo = 0; hi = 0
+    do for [k = 1:ngroups] {
+        if (g_act(k) eq a) {
+            if (g_nb(k) > 0) { cb = cb . " " . k }
+            if (g_na(k) > 0) { ca = ca . " " . k }
+            lo = (lo == 0 || (g_lo(k) > 0 && g_lo(k) < lo)) ? g_lo(k) : lo
+            hi = g_hi(k) > hi ? g_hi(k) : hi
         }
     }
-    eval div_clear
-    if (div_every(da)) { div_text = "runs diverged at layer " . div_L(word(da, 1)); eval div_label(1) }
-    if (!div_every(da)) { do for [k = 1:imin(words(da), 8)] {
-        div_text = div_note(word(da, k)); div_color = cond_color(div_c(word(da, k))); eval div_label(k)
-    } }
-    div_color = '#000000'
+    eval y_axis0(lo, hi, ph(nrows))
+    da = any_diverged ? div_words(a) : ""
+    eval div_notes
     if (words(cb) + words(ca) == 0) {
         eval empty_panel
         set label 49 "no finite values" at graph 0.5, graph 0.4 center front
@@ -83,21 +114,32 @@ do for [ia = 1:nacts] {
     }
     # gnuplot reads the source of a loop over an empty list (and scales
     # the axes to it): a phase without curves is left out of the command.
+    # One seed: the band's bounds are the line itself (nothing drawn).
+    bl = nseeds >= 2 ? 3 : 2
+    bh = nseeds >= 2 ? 4 : 2
     if (words(cb) > 0 && words(ca) > 0) {
-        plot for [c in cb] srcq(q(a, c, "B")) using 1:3:4 with filledcurves lc rgb cond_color(c) notitle, \
-             for [c in cb] srcq(q(a, c, "B")) using 1:2 with linespoints lw 2 pt cond_pt(c) ps cond_ps(c) lc rgb cond_color(c) notitle, \
-             for [c in ca] srcq(q(a, c, "A")) using 1:2 with lines lw 1.5 dt 2 lc rgb cond_color(c) notitle
+        plot for [k in cb] $d index (int(k) - 1) using 1:(column(bl)):(column(bh)) with filledcurves lc rgb g_color(int(k)) notitle, \
+             for [k in cb] $d index (int(k) - 1) using 1:2 with @lstyle lw 1.6 \
+                 lc rgb g_color(int(k)) notitle, \
+             for [k in ca] $d index (int(k) - 1) using 1:5 with lines lw 1.2 dt 2 lc rgb g_color(int(k)) notitle
     }
     if (words(cb) > 0 && words(ca) == 0) {
-        plot for [c in cb] srcq(q(a, c, "B")) using 1:3:4 with filledcurves lc rgb cond_color(c) notitle, \
-             for [c in cb] srcq(q(a, c, "B")) using 1:2 with linespoints lw 2 pt cond_pt(c) ps cond_ps(c) lc rgb cond_color(c) notitle
+        plot for [k in cb] $d index (int(k) - 1) using 1:(column(bl)):(column(bh)) with filledcurves lc rgb g_color(int(k)) notitle, \
+             for [k in cb] $d index (int(k) - 1) using 1:2 with @lstyle lw 1.6 \
+                 lc rgb g_color(int(k)) notitle
     }
     if (words(cb) == 0) {
-        plot for [c in ca] srcq(q(a, c, "A")) using 1:2 with lines lw 1.5 dt 2 lc rgb cond_color(c) notitle
+        plot for [k in ca] $d index (int(k) - 1) using 1:5 with lines lw 1.2 dt 2 lc rgb g_color(int(k)) notitle
+    }
+    if (data_on) {
+        do for [dump_k = 1:ngroups] {
+            if (g_act(dump_k) ne a || g_nb(dump_k) + g_na(dump_k) == 0) { continue }
+            dump_words = sprintf("# panel activation=%s; curve %s; columns layer B_mean B_min B_max A_mean", a, g_words(dump_k))
+            dump_cols = "1 2 3 4 5"
+            eval dump_curve
+        }
     }
 }
-eval legend_strip(nconds + 1)
-plot for [c in conds] 2 with linespoints lw 2 pt cond_pt(c) ps cond_ps(c) lc rgb cond_color(c) title cond_label(c), \
-     2 with lines lw 1.5 dt 2 lc rgb '#000000' title "phase A (dashed)"
+eval legend_draw(leg_n)
 unset multiplot
 set output

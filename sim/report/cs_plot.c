@@ -51,69 +51,83 @@ static FILE *cs_plot_warnings(const cs_plot_options *o)
 
 /* ---- the figures ---- */
 
+/* How many files a figure is: one for all the runs, one per activation
+ * (the per-run figures), or one per numeric key that varies (drift_vs). */
+typedef enum { CS_PLOT_ONE, CS_PLOT_PER_ACTIVATION, CS_PLOT_PER_KEY } cs_plot_copies;
+
 /* One figure of the standard set: a script with its variables. */
 typedef struct {
     const char *script;       /* scripts/plots/<script>.gp */
-    const char *stem;         /* the file name before _<activation>.<ext> */
+    const char *stem;         /* the file name before _<key>, _<activation> or _<part> */
     const char *metric;       /* or NULL for the script's default */
-    int per_activation;       /* one run per condition: a file per activation */
-    const char *title;        /* for the report */
-    const char *what;         /* the report's sentence */
+    cs_plot_copies copies;
+    int max_rows;             /* activations per file when they are rows of panels (0: all);
+                                 PER_ACTIVATION: conditions per page (0: all) */
+    const char *title;        /* for the report; PER_KEY: a format of the key */
+    const char *what;         /* the report's sentence; PER_KEY: a format of the key */
     const char *needs;        /* a view that must hold rows of the runs, or NULL */
 } cs_plot_figure;
 
 static const cs_plot_figure cs_plot_figures[] = {
-    {"drift_by_depth", "drift_by_depth", NULL, 0, "Drift by depth",
+    {"drift_by_depth", "drift_by_depth", NULL, CS_PLOT_ONE, 4, "Drift by depth",
      "Drift from phase A to phase B at each layer (site post), a panel per metric and "
      "activation, a curve per condition: the mean over seeds, the band from the smallest to "
-     "the largest seed.", NULL},
-    {"second_moment", "second_moment", NULL, 0, "Second moment of the pre-activations",
+     "the largest seed when there are two or more. A key that varies is shaded in each "
+     "condition's colour, or dashed, or held at one value the title names.", NULL},
+    {"drift_vs", "drift_vs", NULL, CS_PLOT_PER_KEY, 4, "Drift against %s",
+     "Drift from phase A to phase B at the last layer of each run (site post) against %s, a "
+     "panel per metric and activation, a curve per condition (the mean over seeds, the band "
+     "from the smallest to the largest seed when there are two or more); the other keys that "
+     "vary are shaded, dashed or held at one value, as the title says.", NULL},
+    {"second_moment", "second_moment", NULL, CS_PLOT_ONE, 6, "Second moment of the pre-activations",
      "The variance of the pre-activations h by depth, phase B solid with a band over seeds, "
      "phase A dashed: whether the signal explodes or vanishes with depth.", NULL},
-    {"percentile_bands", "percentile_bands", NULL, 1, "Percentile bands over steps",
+    {"percentile_bands", "percentile_bands", NULL, CS_PLOT_PER_ACTIVATION, 4,
+     "Percentile bands over steps",
      "p15, p50 and p85 (p01 to p99 lighter) of what the activation function receives, at the "
-     "first, middle and last layer, step by step, with the switch from A to B marked, as "
-     "Ioffe and Szegedy's Figure 1.", NULL},
-    {"heatmap", "heatmap_mean", "mean", 1, "Mean by layer and step",
+     "first, middle and last layer of each run, step by step, with the switch from A to B "
+     "marked, as Ioffe and Szegedy's Figure 1: one run per row, named in the title.", NULL},
+    {"heatmap", "heatmap_mean", "mean", CS_PLOT_PER_ACTIVATION, 9, "Mean by layer and step",
      "The mean of the layer outputs (site post) over the hidden layers and the steps, one "
-     "colour scale for every condition.", NULL},
-    {"heatmap", "heatmap_var", "var", 1, "Variance by layer and step",
+     "run per panel, one colour scale for every panel.", NULL},
+    {"heatmap", "heatmap_var", "var", CS_PLOT_PER_ACTIVATION, 9, "Variance by layer and step",
      "The variance of the layer outputs (site post) over the hidden layers and the steps, "
      "logarithmic colours when it spans decades.", NULL},
-    {"histograms", "histograms", NULL, 1, "Histograms, phase A against phase B",
+    {"histograms", "histograms", NULL, CS_PLOT_PER_ACTIVATION, 4,
+     "Histograms, phase A against phase B",
      "What the activation function receives at the first, middle and last layer, phase A "
-     "filled grey and phase B as a line, on the bins they share.", NULL},
+     "filled grey and phase B as a line, on the bins they share: one run per row.", NULL},
     /* The notes' claims (docs/claims.md): drawn when the runs measured them. */
-    {"grad_by_depth", "grad_by_depth", NULL, 0, "Gradient norms by depth",
+    {"grad_by_depth", "grad_by_depth", NULL, CS_PLOT_ONE, 4, "Gradient norms by depth",
      "The gradient of a random readout's squared error at initialisation, at each layer's "
      "output and for its weights, on a log axis, a curve per condition (mean over seeds, band "
      "min to max; BN frozen and ema read from phase B, where they normalise with running "
      "statistics); each panel lists the growth per layer towards the input fitted to the "
      "curve, against Yang et al. 2019's 1.21 for relu through batch statistics.",
      "grad_by_depth"},
-    {"bn_noise", "bn_noise", NULL, 0, "Batch-norm noise against dropout noise",
+    {"bn_noise", "bn_noise", NULL, CS_PLOT_ONE, 2, "Batch-norm noise against dropout noise",
      "How much of a probe example's activation (site post) depends on its random batch-mates "
      "and dropout masks, by depth: batch norm at each batch size against dropout at each "
      "rate, then batch norm with each rate.",
      "noise_by_depth"},
-    {"running_gap", "running_gap", NULL, 0, "Running against population statistics",
+    {"running_gap", "running_gap", NULL, CS_PLOT_ONE, 1, "Running against population statistics",
      "The gap between batch norm's running mean and variance after phase A and the "
      "population's, against the batch size, a colour per layer, shuffled batches solid and "
      "one-component batches dashed.",
      "running_gap_by_run"},
 };
 #define CS_PLOT_NFIGURES (sizeof cs_plot_figures / sizeof cs_plot_figures[0])
+/* At most this many numeric keys that vary get a drift_vs figure each. */
+#define CS_PLOT_MAX_KEYS 16
 
-/* "dir/stem[_activation].ext" (cs_malloc'd) */
-static char *cs_plot_file(const char *dir, const char *stem, const char *activation,
-                          const char *ext)
+/* "dir/stem[_part].ext" (cs_malloc'd) */
+static char *cs_plot_file(const char *dir, const char *stem, const char *part, const char *ext)
 {
-    size_t len = strlen(dir) + strlen(stem) + (activation ? strlen(activation) + 1 : 0) +
-                 strlen(ext) + 3;
+    size_t len = strlen(dir) + strlen(stem) + (part ? strlen(part) + 1 : 0) + strlen(ext) + 3;
     char *path = cs_malloc(len);
     if (path)
         snprintf(path, len, "%s%s%s%s%s.%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", stem,
-                 activation ? "_" : "", activation ? activation : "", ext);
+                 part ? "_" : "", part ? part : "", ext);
     return path;
 }
 
@@ -133,13 +147,13 @@ static char *cs_plot_arg(const char *key, const char *value)
  * ARGV, never program text. */
 static int cs_plot_run_script(const cs_selection *sel, const cs_plot_options *o,
                               const cs_plot_figure *fig, const char *activation,
-                              const char *path)
+                              const char *key, const char *part, const char *path)
 {
     const char *dir = cs_plot_scripts_dir();
     size_t len = strlen(dir) + strlen(fig->script) + sizeof "./" "/.gp";
     char *script = cs_malloc(len);
-    /* -c SCRIPT db out term experiment [runs] [activation] [metric] NULL */
-    enum { CS_PLOT_MAX_ARGS = 10 };
+    /* -c SCRIPT db out term experiment [runs] [activation] [metric] [key] [part] NULL */
+    enum { CS_PLOT_MAX_ARGS = 12 };
     const char *args[CS_PLOT_MAX_ARGS + 1] = {0};
     char *owned[CS_PLOT_MAX_ARGS] = {0};
     size_t n = 0, n_owned = 0;
@@ -161,6 +175,8 @@ static int cs_plot_run_script(const cs_selection *sel, const cs_plot_options *o,
         {"runs", sel->runs_csv},
         {"activation", activation},
         {"metric", fig->metric},
+        {"key", key},
+        {"part", part},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         if (!pairs[i][1])
@@ -281,8 +297,11 @@ void cs_plot_set_free(cs_plot_set *set)
 {
     if (!set)
         return;
-    for (size_t f = 0; f < set->n_figures; f++)
+    for (size_t f = 0; f < set->n_figures; f++) {
         cs_plot_free_paths(set->figures[f].paths, set->figures[f].n_paths);
+        cs_free(set->figures[f].owned_title);
+        cs_free(set->figures[f].owned_what);
+    }
     cs_free(set->figures);
     cs_free(set->out_dir);
     cs_free(set);
@@ -296,29 +315,93 @@ int cs_plot_set_has(const cs_plot_set *set, const char *script)
     return 0;
 }
 
-/* Draws one figure: a file, or one per activation. */
-static int cs_plot_draw_figure(cs_selection *sel, const cs_plot_options *o, FILE *log,
-                               const cs_plot_figure *fig, const char *out_dir,
-                               cs_plot_figure_drawn *drawn)
+/* Whether drift_vs of the key keys[x] gives each condition a column: the
+ * rule of scripts/plots/common.gp (roles "sweep"), which decides the
+ * figure; here it only decides the files (a figure with a column per
+ * condition has a row per metric, so one activation per file). Of the
+ * other keys the one with the most values (at most 8; of equals the
+ * later) is shaded, the next (at most 4, without dropout, at most 12
+ * curves with the shades) dashed;
+ * past 12 curves in a panel the dashes go, then the conditions (at most 4)
+ * get a column each. */
+static int cs_plot_condition_columns(const cs_selection_key *keys, size_t n, size_t x,
+                                     int64_t n_conditions, int dropout)
 {
-    size_t copies = fig->per_activation ? sel->n_activations : 1;
-    *drawn = (cs_plot_figure_drawn){fig->script, fig->title, fig->what, fig->per_activation,
-                                    NULL, 0};
-    if (!(drawn->paths = cs_calloc(copies ? copies : 1, sizeof *drawn->paths)))
-        return CS_ENOMEM;
-    for (size_t a = 0; a < copies; a++) {
-        const char *act = fig->per_activation ? sel->activations[a] : NULL;
-        /* the activation in the name only when there is a choice */
-        char *path = cs_plot_file(out_dir, fig->stem, sel->n_activations > 1 ? act : NULL,
-                                  cs_plot_format_name(o->format));
-        if (!path)
+    size_t shade = n, dash = n;
+    for (size_t i = 0; i < n; i++)
+        if (i != x && keys[i].n_values <= 8 && (shade == n || keys[i].n_values >= keys[shade].n_values))
+            shade = i;
+    int64_t n_shade = shade < n ? keys[shade].n_values : 1;
+    for (size_t i = 0; i < n && !dropout; i++)
+        if (i != x && i != shade && keys[i].n_values <= 4 && keys[i].n_values * n_shade <= 12 &&
+            (dash == n || keys[i].n_values >= keys[dash].n_values))
+            dash = i;
+    int64_t curves = n_conditions * n_shade * (dash < n ? keys[dash].n_values : 1);
+    if (curves > 12 && dash < n)
+        curves = n_conditions * n_shade;
+    return curves > 12 && n_conditions <= 4;
+}
+
+/* Draws one figure: its files are the selection's activations in groups
+ * of at most per (each file the activation option of its group; one group:
+ * no option), each in `pages` parts (the script's part option; 1: none),
+ * named stem, stem_<activation> (groups of one) or stem_<k>, then _<part>.
+ * key: drift_vs's key, or NULL. */
+static int cs_plot_draw_figure(cs_selection *sel, const cs_plot_options *o, FILE *log,
+                               const cs_plot_figure *fig, const char *key, size_t per,
+                               size_t pages, const char *out_dir, cs_plot_figure_drawn *drawn)
+{
+    size_t n_act = sel->n_activations ? sel->n_activations : 1;
+    if (per == 0 || per > n_act)
+        per = n_act;
+    if (pages == 0)
+        pages = 1;
+    size_t groups = (n_act + per - 1) / per;
+    *drawn = (cs_plot_figure_drawn){fig->script, fig->title, fig->what, per == 1 && groups > 1,
+                                    NULL, 0, NULL, NULL, pages};
+    char stem[128];
+    snprintf(stem, sizeof stem, "%s%s%s", fig->stem, key ? "_" : "", key ? key : "");
+    if (key) {
+        /* the report's words for this key (a parameter name, no escaping needed) */
+        size_t tl = strlen(fig->title) + strlen(key), wl = strlen(fig->what) + strlen(key);
+        if (!(drawn->owned_title = cs_malloc(tl)) || !(drawn->owned_what = cs_malloc(wl)))
             return CS_ENOMEM;
-        drawn->paths[drawn->n_paths++] = path;
-        int rc = cs_plot_run_script(sel, o, fig, act, path);
-        if (rc != CS_OK)
-            return rc;
-        char shown[4096];
-        fprintf(log, "%s\n", cs_text_escape(shown, sizeof shown, path));
+        snprintf(drawn->owned_title, tl, fig->title, key);
+        snprintf(drawn->owned_what, wl, fig->what, key);
+        drawn->title = drawn->owned_title;
+        drawn->what = drawn->owned_what;
+    }
+    if (!(drawn->paths = cs_calloc(groups * pages, sizeof *drawn->paths)))
+        return CS_ENOMEM;
+    for (size_t g = 0; g < groups; g++) {
+        /* the activations of this group, names covshift checked
+         * (cs_selection_safe_name), separated by spaces */
+        char acts[sizeof sel->activations / sizeof sel->activations[0] * 66] = "";
+        for (size_t a = g * per; a < (g + 1) * per && a < sel->n_activations; a++)
+            snprintf(acts + strlen(acts), sizeof acts - strlen(acts), "%s%s", a > g * per ? " " : "",
+                     sel->activations[a]);
+        for (size_t page = 0; page < pages; page++) {
+            char name[128] = "", number[32];
+            if (groups > 1 && per == 1)
+                snprintf(name, sizeof name, "%s", sel->activations[g]);
+            else if (groups > 1)
+                snprintf(name, sizeof name, "%zu", g + 1);
+            if (pages > 1)
+                snprintf(name + strlen(name), sizeof name - strlen(name), "%s%zu", *name ? "_" : "",
+                         page + 1);
+            snprintf(number, sizeof number, "%zu", page + 1);
+            char *path = cs_plot_file(out_dir, stem, *name ? name : NULL,
+                                      cs_plot_format_name(o->format));
+            if (!path)
+                return CS_ENOMEM;
+            drawn->paths[drawn->n_paths++] = path;
+            const char *act = groups > 1 || fig->copies == CS_PLOT_PER_ACTIVATION ? acts : NULL;
+            int rc = cs_plot_run_script(sel, o, fig, act, key, pages > 1 ? number : NULL, path);
+            if (rc != CS_OK)
+                return rc;
+            char shown[4096];
+            fprintf(log, "%s\n", cs_text_escape(shown, sizeof shown, path));
+        }
     }
     return CS_OK;
 }
@@ -327,21 +410,60 @@ int cs_plot_draw(cs_plot_set **out, cs_selection *sel, const cs_plot_options *o,
 {
     *out = NULL;
     unsigned char draw[CS_PLOT_NFIGURES];
+    cs_selection_key keys[CS_PLOT_MAX_KEYS];
+    size_t n_keys = 0;
+    int64_t n_conditions = 0, dropout = 0;
     int rc = CS_ENOMEM;
     cs_plot_set *set = cs_calloc(1, sizeof *set);
-    if (!set || !(set->figures = cs_calloc(CS_PLOT_NFIGURES, sizeof *set->figures)))
+    if (!set ||
+        !(set->figures = cs_calloc(CS_PLOT_NFIGURES + CS_PLOT_MAX_KEYS, sizeof *set->figures)))
         goto fail;
     /* In the order a user fixes things: the figures' rows, the warnings,
      * the tools, the output directory. */
     if ((rc = cs_plot_find_figures(sel, draw)) != CS_OK ||
+        (rc = cs_selection_swept(sel, keys, CS_PLOT_MAX_KEYS, &n_keys)) != CS_OK ||
+        (rc = cs_selection_int(sel, &n_conditions,
+                               "SELECT count(DISTINCT condition) FROM run_params WHERE status = "
+                               "'done' AND %s",
+                               sel->filter)) != CS_OK ||
+        (rc = cs_selection_int(sel, &dropout,
+                               "SELECT EXISTS (SELECT 1 FROM run_params WHERE status = 'done' "
+                               "AND %s AND dropout > 0)",
+                               sel->filter)) != CS_OK ||
         (rc = cs_selection_warn_diverged(sel, cs_plot_warnings(o))) != CS_OK ||
         (rc = cs_plot_check_tools()) != CS_OK ||
         (rc = cs_plot_out_dir(sel, o, &set->out_dir)) != CS_OK)
         goto fail;
-    for (size_t f = 0; f < CS_PLOT_NFIGURES; f++)
-        if (draw[f] && (rc = cs_plot_draw_figure(sel, o, log, &cs_plot_figures[f], set->out_dir,
-                                                 &set->figures[set->n_figures++])) != CS_OK)
-            goto fail;
+    for (size_t f = 0; f < CS_PLOT_NFIGURES; f++) {
+        const cs_plot_figure *fig = &cs_plot_figures[f];
+        if (!draw[f])
+            continue;
+        if (fig->copies != CS_PLOT_PER_KEY) {
+            /* a per-run figure has a row (a panel) per condition, and puts
+             * max_rows of them on a page (common.gp: then no key gets rows) */
+            int per_run = fig->copies == CS_PLOT_PER_ACTIVATION;
+            size_t per = per_run ? 1 : (size_t)fig->max_rows;
+            size_t pages = per_run && fig->max_rows && n_conditions > fig->max_rows
+                               ? (size_t)((n_conditions + fig->max_rows - 1) / fig->max_rows)
+                               : 1;
+            if ((rc = cs_plot_draw_figure(sel, o, log, fig, NULL, per, pages, set->out_dir,
+                                          &set->figures[set->n_figures++])) != CS_OK)
+                goto fail;
+            continue;
+        }
+        /* a figure per numeric key that varies (docs/figures.md) */
+        for (size_t k = 0; k < n_keys; k++) {
+            cs_param_type t = keys[k].param->type;
+            if (t != CS_PARAM_INT && t != CS_PARAM_REAL && t != CS_PARAM_U64)
+                continue;
+            size_t per = cs_plot_condition_columns(keys, n_keys, k, n_conditions, dropout != 0)
+                             ? 1
+                             : (size_t)fig->max_rows;
+            if ((rc = cs_plot_draw_figure(sel, o, log, fig, keys[k].param->name, per, 1,
+                                          set->out_dir, &set->figures[set->n_figures++])) != CS_OK)
+                goto fail;
+        }
+    }
     *out = set;
     return CS_OK;
 fail:

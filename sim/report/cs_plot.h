@@ -34,12 +34,17 @@ int cs_plot_parse_format(const char *word, cs_plot_format *format);
 const char *cs_plot_scripts_dir(void);
 
 /* One figure drawn: its script, its title and sentence (for the report),
- * and the files written (one, or one per activation). */
+ * and the files written: one, one per activation (per_activation: paths[a]
+ * is sel->activations[a / pages]'s), or one per part of the activations;
+ * each in `pages` parts (paths[a] is part a % pages + 1) when its rows do
+ * not fit one page. */
 typedef struct {
     const char *script, *title, *what;
     int per_activation;
     char **paths; /* n_paths, each cs_malloc'd */
     size_t n_paths;
+    char *owned_title, *owned_what; /* what title and what point to, when made for a key */
+    size_t pages;
 } cs_plot_figure_drawn;
 
 /* The figures drawn for one selection, in the output directory. */
@@ -50,12 +55,17 @@ typedef struct {
 } cs_plot_set;
 
 /* Draws the standard set for sel into the output directory (created):
- * drift_by_depth and second_moment (a panel per activation), then
- * percentile_bands, heatmap_mean, heatmap_var and histograms (one run per
- * condition: per activation, with the activation in the file name when
- * there are several); then, each only when the selected runs have rows in
- * its table, grad_by_depth (grad_stats), bn_noise (bn_noise) and
- * running_gap (running_gap). Each script runs as `gnuplot -c SCRIPT
+ * drift_by_depth, drift_vs_<key> for each numeric key that varies
+ * (cs_selection_swept) and second_moment (panels per activation; in
+ * files of at most 4, 4 and 6 activations, named _1, _2, ..., and
+ * drift_vs_<key> in a file per activation when its conditions get a
+ * column each), then percentile_bands, heatmap_mean, heatmap_var and
+ * histograms (one run per panel: per activation, with the activation in
+ * the file name when there are several, and in parts _1, _2, ... of 4
+ * conditions, 9 for the heatmaps, when there are more); then, each only when the
+ * selected runs have rows in its table, grad_by_depth (grad_stats),
+ * bn_noise (bn_noise) and running_gap (running_gap; a file per
+ * activation when there are several). Each script runs as `gnuplot -c SCRIPT
  * key=value ...` without a shell, so that no path or name is read as
  * code. Prints each file written on log (control bytes escaped); on
  * o->warnings, a warning per diverged run (the figures are drawn all the

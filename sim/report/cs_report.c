@@ -411,10 +411,13 @@ static void cs_report_figures(const cs_selection *sel, const cs_plot_set *set, F
         for (size_t a = 0; a < d->n_paths; a++) {
             /* the stem and a checked activation name (cs_selection_safe_name) */
             fprintf(f, "![%s", d->title);
+            size_t pages = d->pages ? d->pages : 1;
             if (d->per_activation && sel->n_activations > 1) {
                 fputs(", ", f);
-                cs_text_md_inline(f, sel->activations[a]);
+                cs_text_md_inline(f, sel->activations[a / pages]);
             }
+            if (pages > 1)
+                fprintf(f, ", part %zu of %zu", a % pages + 1, pages);
             fprintf(f, "](%s)\n\n", cs_report_basename(d->paths[a]));
         }
     }

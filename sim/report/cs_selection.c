@@ -139,6 +139,39 @@ const char *cs_selection_condition_words(const char *condition, char *buf, size_
     return buf;
 }
 
+int cs_selection_swept(cs_selection *sel, cs_selection_key *keys, size_t cap, size_t *n)
+{
+    *n = 0;
+    for (size_t k = 0; k < cs_param_count && *n < cap; k++) {
+        const cs_param *param = &cs_param_table[k];
+        /* the fixed roles: seed is the band, activation and the condition
+         * the panels and colours */
+        static const char *const roles[] = {"seed", "activation", "norm", "bn_phase_b", "dropout"};
+        int role = 0;
+        for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++)
+            role |= strcmp(param->name, roles[r]) == 0;
+        if (role)
+            continue;
+        int64_t has = 0, values = 0;
+        /* param->name is the table's own, a plain column name */
+        int rc = cs_selection_int(sel, &has,
+                                  "SELECT count(*) FROM pragma_table_info('run_params') WHERE "
+                                  "name = '%s'",
+                                  param->name);
+        if (rc == CS_OK && has)
+            rc = cs_selection_int(sel, &values,
+                                  "SELECT coalesce(max(n), 0) FROM (SELECT count(DISTINCT "
+                                  "quote(%s)) AS n FROM run_params WHERE status = 'done' AND %s "
+                                  "GROUP BY activation, condition)",
+                                  param->name, sel->filter);
+        if (rc != CS_OK)
+            return rc;
+        if (values > 1)
+            keys[(*n)++] = (cs_selection_key){param, (int)values};
+    }
+    return CS_OK;
+}
+
 int cs_selection_diverged(cs_selection *sel, cs_query **q)
 {
     return cs_selection_query(sel, q,

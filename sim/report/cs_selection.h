@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cs_param.h"
 #include "cs_query.h"
 #include "cs_store.h"
 
@@ -63,6 +64,21 @@ int cs_selection_warn_diverged(cs_selection *sel, FILE *warn);
 /* A condition in the figures' words (scripts/plots/common.gp): 'bn-batch
  * dropout=0.3' reads "BN, batch stats in B, dropout p=0.3". Returns buf. */
 const char *cs_selection_condition_words(const char *condition, char *buf, size_t size);
+
+/* A key that varies among the selected runs (docs/figures.md, "Keys that
+ * vary"): a run parameter other than seed, activation and the
+ * condition's (norm, bn_phase_b, dropout) that takes more than one value
+ * among the runs of one activation and condition, with that number. */
+typedef struct {
+    const cs_param *param;
+    int n_values;
+} cs_selection_key;
+
+/* The keys that vary, in the parameter table's order, into keys[0..cap)
+ * (*n of them; a database without a parameter's column has one value of
+ * it). The same rule as scripts/plots/common.gp's. CS_OK, CS_EDB,
+ * CS_ENOMEM. */
+int cs_selection_swept(cs_selection *sel, cs_selection_key *keys, size_t cap, size_t *n);
 
 /* Whether name can be one component of a file name as it is: letters,
  * digits, '_', '-', '.' and '+', not starting with '.' (no "..", no hidden
