@@ -1,6 +1,7 @@
 /* Normalisations over the batch axis: the worksheet's min-max and
  * standardisation, batch norm forward (batch or given statistics), PyTorch's
- * running update and batch norm backward (batch or given statistics):
+ * running update and batch norm backward (batch or given statistics); and
+ * per sample over the units: layer norm and RMS norm, forward and backward:
  * docs/design.md §1 (norm).
  * Hot path on (256 x 1024) batches: no allocation. Columns are processed in
  * blocks of CS_NORM_BLOCK, with per-column accumulators on the stack, and
@@ -242,4 +243,126 @@ void cs_bn_backward_stats(double *dh, double *dgamma, double *dbeta, const doubl
                 dh[k] = g * dz[k] / sd[jj];
             }
     }
+}
+
+/* ---- per sample: layer norm and RMS norm ---- */
+
+/* Mean and biased variance of one row x[0..n), by the corrected two-pass
+ * algorithm of cs_norm_column_moments (Chan, Golub & LeVeque 1983). */
+static void cs_norm_row_moments(double *mean, double *var, const double *x, size_t n)
+{
+    double mu = 0.0, sum_d = 0.0, sum_d2 = 0.0;
+    for (size_t j = 0; j < n; j++)
+        mu += x[j];
+    mu /= (double)n;
+    for (size_t j = 0; j < n; j++) {
+        double d = x[j] - mu;
+        sum_d += d;
+        sum_d2 += d * d;
+    }
+    double delta = sum_d / (double)n, s2 = (sum_d2 - sum_d * delta) / (double)n;
+    *mean = mu + delta;
+    *var = s2 < 0 ? 0.0 : s2;
+}
+
+/* 1 / sqrt(mean_j x_j^2 + eps) of one row x[0..n). */
+static double cs_norm_row_inv_rms(const double *x, size_t n, double eps)
+{
+    double ss = 0.0;
+    for (size_t j = 0; j < n; j++)
+        ss += x[j] * x[j];
+    return 1.0 / sqrt(ss / (double)n + eps);
+}
+
+/* z = gamma (h - shift) scale + beta over one row, h and z may alias. */
+static void cs_norm_row_affine(double *z, const double *h, double shift, double scale,
+                               const double *gamma, const double *beta, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        double v = (h[j] - shift) * scale;
+        if (gamma)
+            v *= gamma[j];
+        if (beta)
+            v += beta[j];
+        z[j] = v;
+    }
+}
+
+void cs_ln_forward(double *z, const double *h, const double *gamma, const double *beta, size_t m,
+                   size_t n, double eps)
+{
+    assert(n >= 1);
+    for (size_t i = 0; i < m; i++) {
+        double mu, s2;
+        cs_norm_row_moments(&mu, &s2, h + i * n, n);
+        cs_norm_row_affine(z + i * n, h + i * n, mu, 1.0 / sqrt(s2 + eps), gamma, beta, n);
+    }
+}
+
+void cs_rms_forward(double *z, const double *h, const double *gamma, const double *beta,
+                    size_t m, size_t n, double eps)
+{
+    assert(n >= 1);
+    for (size_t i = 0; i < m; i++)
+        cs_norm_row_affine(z + i * n, h + i * n, 0.0, cs_norm_row_inv_rms(h + i * n, n, eps),
+                           gamma, beta, n);
+}
+
+/* The backward of both per-sample norms, row by row: with xhat_ij =
+ * (h_ij - shift_i) scale_i (shift_i = mu_i for layer norm, 0 for RMS) and
+ * g_ij = gamma_j dz_ij,
+ *   dh_ij = scale_i (g_ij - centre mean_k g_ik - xhat_ij mean_k g_ik xhat_ik)
+ * where centre is 1 for layer norm (the mean's own derivative) and 0 for
+ * RMS. Each row's two means are taken before its dh is written, so dh may
+ * alias dz. */
+static void cs_norm_row_backward(double *dh, double *dgamma, double *dbeta, const double *dz,
+                                 const double *h, const double *gamma, size_t m, size_t n,
+                                 double eps, int centre)
+{
+    if (dgamma)
+        for (size_t j = 0; j < n; j++)
+            dgamma[j] = 0.0;
+    if (dbeta)
+        for (size_t j = 0; j < n; j++)
+            dbeta[j] = 0.0;
+    for (size_t i = 0; i < m; i++) {
+        const double *hr = h + i * n, *dzr = dz + i * n;
+        double shift = 0.0, scale, s2;
+        if (centre) {
+            cs_norm_row_moments(&shift, &s2, hr, n);
+            scale = 1.0 / sqrt(s2 + eps);
+        } else {
+            scale = cs_norm_row_inv_rms(hr, n, eps);
+        }
+        double sum_g = 0.0, sum_gx = 0.0;
+        for (size_t j = 0; j < n; j++) {
+            double xhat = (hr[j] - shift) * scale, g = gamma ? gamma[j] * dzr[j] : dzr[j];
+            sum_g += g;
+            sum_gx += g * xhat;
+            if (dgamma)
+                dgamma[j] += dzr[j] * xhat;
+            if (dbeta)
+                dbeta[j] += dzr[j];
+        }
+        double mean_g = centre ? sum_g / (double)n : 0.0, mean_gx = sum_gx / (double)n;
+        double *dhr = dh + i * n;
+        for (size_t j = 0; j < n; j++) {
+            double xhat = (hr[j] - shift) * scale, g = gamma ? gamma[j] * dzr[j] : dzr[j];
+            dhr[j] = scale * (g - mean_g - xhat * mean_gx);
+        }
+    }
+}
+
+void cs_ln_backward(double *dh, double *dgamma, double *dbeta, const double *dz, const double *h,
+                    const double *gamma, size_t m, size_t n, double eps)
+{
+    assert(n >= 1);
+    cs_norm_row_backward(dh, dgamma, dbeta, dz, h, gamma, m, n, eps, 1);
+}
+
+void cs_rms_backward(double *dh, double *dgamma, double *dbeta, const double *dz, const double *h,
+                     const double *gamma, size_t m, size_t n, double eps)
+{
+    assert(n >= 1);
+    cs_norm_row_backward(dh, dgamma, dbeta, dz, h, gamma, m, n, eps, 0);
 }

@@ -1,7 +1,8 @@
-/* Normalisations over the batch axis: the worksheet's min-max and
+/* Normalisations: over the batch axis the worksheet's min-max and
  * standardisation, and batch norm (forward with batch or running
  * statistics, PyTorch's running update, backward with batch or given
- * statistics): docs/design.md §1.
+ * statistics); per sample over the units layer norm and RMS norm (forward
+ * and backward): docs/design.md §1.
  * None of these allocate: they run once per batch and layer. */
 #ifndef CS_NORM_H
 #define CS_NORM_H
@@ -67,5 +68,38 @@ void cs_bn_backward(double *dh, double *dgamma, double *dbeta, const double *dz,
 void cs_bn_backward_stats(double *dh, double *dgamma, double *dbeta, const double *dz,
                           const double *h, const double *mean, const double *var,
                           const double *gamma, size_t m, size_t n, double eps);
+
+/* Layer norm (Ba, Kiros & Hinton 2016; torch.nn.LayerNorm(n)), per row i
+ * over its n units:
+ *   mu_i = mean_j h_ij,  s2_i = mean_j (h_ij - mu_i)^2  (biased, two-pass)
+ *   z_ij = gamma_j (h_ij - mu_i) / sqrt(s2_i + eps) + beta_j
+ * h, z: (m, n), may alias. gamma, beta: (n) or NULL for 1 and 0. Rows are
+ * independent: no batch statistics, nothing running. Requires n >= 1. */
+void cs_ln_forward(double *z, const double *h, const double *gamma, const double *beta, size_t m,
+                   size_t n, double eps);
+
+/* Backward through cs_ln_forward, per row i (xhat the normalised h,
+ * g_ij = gamma_j dz_ij):
+ *   dh_ij = (g_ij - mean_k g_ik - xhat_ij mean_k g_ik xhat_ik) / sqrt(s2_i + eps)
+ *   dgamma_j = sum_i dz_ij xhat_ij,  dbeta_j = sum_i dz_ij
+ * dz, h, dh: (m, n); dh may alias dz. dgamma, dbeta: (n) or NULL to skip.
+ * gamma NULL means 1. */
+void cs_ln_backward(double *dh, double *dgamma, double *dbeta, const double *dz, const double *h,
+                    const double *gamma, size_t m, size_t n, double eps);
+
+/* RMS norm (Zhang & Sennrich 2019), per row i over its n units, without
+ * re-centring:
+ *   r_i = sqrt(mean_j h_ij^2 + eps),  z_ij = gamma_j h_ij / r_i + beta_j
+ * beta is the paper's optional bias (torch.nn.RMSNorm has gamma only: the
+ * two agree for beta = 0). Shapes and NULLs as cs_ln_forward. */
+void cs_rms_forward(double *z, const double *h, const double *gamma, const double *beta,
+                    size_t m, size_t n, double eps);
+
+/* Backward through cs_rms_forward, per row i (yhat = h / r, g = gamma dz):
+ *   dh_ij = (g_ij - yhat_ij mean_k g_ik yhat_ik) / r_i
+ *   dgamma_j = sum_i dz_ij yhat_ij,  dbeta_j = sum_i dz_ij
+ * Shapes, aliasing and NULLs as cs_ln_backward. */
+void cs_rms_backward(double *dh, double *dgamma, double *dbeta, const double *dz, const double *h,
+                     const double *gamma, size_t m, size_t n, double eps);
 
 #endif

@@ -158,6 +158,7 @@ int cs_stats_compute_hist(cs_stats *out, const double *x, size_t m, size_t n, co
     for (int k = 0; k < CS_STATS_NQ; k++)
         out->q[k] = NAN;
     out->nonfinite = 0;
+    out->corr_mean = NAN;
     out->frac_zero = count ? 0.0 : NAN;
     out->frac_saturated = (z && count) ? cs_saturation_fraction(z, count, act) : NAN;
     if (!count) {

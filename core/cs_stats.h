@@ -25,6 +25,8 @@ typedef struct {
     double frac_zero;      /* fraction of all entries exactly 0 */
     double frac_saturated; /* fraction with phi'(z) < 0.05 max phi'; NaN when no z given */
     long nonfinite;        /* entries that are NaN or +-Inf */
+    double corr_mean;      /* mean cosine between rows (cs_corr_mean); NaN from
+                              cs_stats_compute, which leaves it to the caller */
 } cs_stats;
 
 /* Workspace for cs_stats_compute, sized once for matrices of up to

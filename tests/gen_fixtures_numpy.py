@@ -219,3 +219,40 @@ drift.block("w1_b", cb)
 drift.block("w1_b_under_over", [ub, ob])
 drift.block("w1_out", [w1])
 drift.write()
+
+# ---------------------------------------------------------------- corr_mean
+# docs/design.md §2 corr_mean: the mean over pairs i < k of the cosine
+# between rows, from NumPy's Gram matrix of the unit rows (the direct
+# O(m^2 n) definition, not the C code's identity). Its own stream, so the
+# blocks above stay as they were.
+rng_corr = np.random.default_rng(20240615)
+corr = Fixture("numpy_corr", """
+corr_mean: the mean cosine similarity between the rows of a batch, over the
+pairs of rows that are not all zero, from the Gram matrix of the unit rows.
+Case shared_: rows with a common component (mean cosine ~0.6); case dead_:
+ReLU rows, two of them all zero (left out); case wide_: 64 x 1000.
+""")
+
+
+def corr_mean(x):
+    norms = np.linalg.norm(x, axis=1)
+    u = x[norms > 0] / norms[norms > 0][:, None]
+    g = u @ u.T
+    iu = np.triu_indices(u.shape[0], k=1)
+    return [np.mean(g[iu]), u.shape[0]]
+
+
+def corr_case(prefix, x):
+    corr.block(prefix + "shape", list(x.shape))
+    corr.block(prefix + "x", x)
+    corr.block(prefix + "out", corr_mean(x))
+
+
+common = rng_corr.standard_normal(13)
+corr_case("shared_", 0.8 * common + 0.6 * rng_corr.standard_normal((9, 13)))
+dead = np.maximum(rng_corr.standard_normal((11, 6)) - 0.5, 0.0)
+dead[3] = 0.0
+dead[7] = 0.0
+corr_case("dead_", dead)
+corr_case("wide_", 0.3 + rng_corr.standard_normal((64, 1000)))
+corr.write()

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Reference fixtures for core/ from PyTorch and NumPy, in float64.
 
-Writes tests/fixtures/torch_activation.txt, torch_bn.txt, torch_dense.txt and
-torch_layer.txt in the block format of tests/cs_test_util.h ("@name count" then the values,
+Writes tests/fixtures/torch_activation.txt, torch_bn.txt, torch_dense.txt,
+torch_layer.txt and torch_rownorm.txt in the block format of tests/cs_test_util.h ("@name count" then the values,
 repr() of each double, which round-trips exactly). Inputs are drawn here from
 a fixed NumPy seed and written into the fixture, so the C tests read the very
 same inputs. DESIGN §1: activations, batch norm (PyTorch BatchNorm1d), dense.
@@ -23,6 +23,7 @@ rng = np.random.default_rng(20240611)
 # them leaves every earlier block of the fixtures as it was.
 rng_eval_backward = np.random.default_rng(20240612)
 rng_layer = np.random.default_rng(20240613)
+rng_rownorm = np.random.default_rng(20240614)
 
 
 class Fixture:
@@ -301,9 +302,71 @@ BatchNorm1d's running statistics.
     fx.write()
 
 
+# ---------------------------------------------------------------- per-sample norms
+def gen_rownorm_case(fx, prefix, m, n, loc_scale):
+    """Layer norm (torch.nn.LayerNorm) and RMS norm (NumPy forward; its
+    backward by autograd of the same formula in torch, independent of the C
+    code's closed form), with affine gamma, beta and without, for an
+    upstream dz. Rows have their own means and spreads, some far from 0."""
+    r = rng_rownorm
+    eps = 1e-5
+    loc = loc_scale * r.standard_normal((m, 1))
+    sd = 0.2 + 2.0 * r.random((m, 1))
+    h = loc + sd * r.standard_normal((m, n))
+    gamma = 1.0 + 0.5 * r.standard_normal(n)
+    beta = r.standard_normal(n)
+    dz = r.standard_normal((m, n))
+    fx.block(prefix + "shape", [m, n])
+    for name, v in (("h", h), ("gamma", gamma), ("beta", beta), ("dz", dz)):
+        fx.block(prefix + name, v)
+
+    for suffix, affine in (("", True), ("_plain", False)):
+        ln = torch.nn.LayerNorm(n, eps=eps, elementwise_affine=affine)
+        if affine:
+            with torch.no_grad():
+                ln.weight.copy_(t(gamma))
+                ln.bias.copy_(t(beta))
+        ht = t(h, grad=True)
+        z = ln(ht)
+        z.backward(t(dz))
+        fx.block(prefix + "ln_z" + suffix, z)
+        fx.block(prefix + "ln_dh" + suffix, ht.grad)
+        if affine:
+            fx.block(prefix + "ln_dgamma", ln.weight.grad)
+            fx.block(prefix + "ln_dbeta", ln.bias.grad)
+
+        g = gamma if affine else np.ones(n)
+        b = beta if affine else np.zeros(n)
+        rms = np.sqrt(np.mean(h * h, axis=1, keepdims=True) + eps)
+        fx.block(prefix + "rms_z" + suffix, g * h / rms + b)
+        ht = t(h, grad=True)
+        gt = t(g, grad=True)
+        bt = t(b, grad=True)
+        z = gt * ht / torch.sqrt(torch.mean(ht * ht, dim=1, keepdim=True) + eps) + bt
+        z.backward(t(dz))
+        fx.block(prefix + "rms_dh" + suffix, ht.grad)
+        if affine:
+            fx.block(prefix + "rms_dgamma", gt.grad)
+            fx.block(prefix + "rms_dbeta", bt.grad)
+
+
+def gen_rownorm():
+    fx = Fixture("torch_rownorm", """
+Per-sample norms (docs/design.md §1 Layer norm and RMS norm), eps 1e-5:
+torch.nn.LayerNorm(n) forward and autograd backward, with gamma, beta and
+without (elementwise_affine=False, suffix _plain); RMS norm
+z = gamma h / sqrt(mean_j h^2 + eps) + beta in NumPy, its backward by
+autograd of the same formula. Case large_ has rows with means ~1e3.
+""")
+    gen_rownorm_case(fx, "small_", 7, 5, 1.0)
+    gen_rownorm_case(fx, "large_", 40, 300, 1e3)
+    fx.write()
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     gen_activation()
     gen_bn()
     gen_dense()
     gen_layer()
+    gen_rownorm()

@@ -216,7 +216,23 @@ static void test_bn_phase_b_axis_collapses_when_norm_is_none(void **state)
     }
     cs_free(runs);
 
+    /* layer and rms norm have no running statistics either: one run each,
+     * bn_phase_b at its default and out of the canonical text */
+    set_ok(e, "norm=none,batch,layer,rms");
+    runs = expand_ok(e, &n);
+    assert_int_equal(n, 1 + 3 + 2);
+    for (size_t i = 4; i < 6; i++) {
+        assert_int_equal(runs[i].norm, i == 4 ? CS_NORM_LAYER : CS_NORM_RMS);
+        assert_int_equal(runs[i].bn_phase_b, CS_PHASE_B_BATCH);
+        char text[1024];
+        cs_params_canonical(&runs[i], text, sizeof text);
+        assert_non_null(strstr(text, "bn_phase_b=-;"));
+        assert_non_null(strstr(text, i == 4 ? "norm=layer;" : "norm=rms;"));
+    }
+    cs_free(runs);
+
     /* the same value twice in a list is one run */
+    set_ok(e, "norm=none,batch");
     set_ok(e, "depth=2,2");
     runs = expand_ok(e, &n);
     assert_int_equal(n, 4);

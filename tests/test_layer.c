@@ -298,23 +298,29 @@ static double fd_check(random_layer *t, const cs_run_params *p, cs_bn_use use, c
 }
 
 /* Through batch statistics (BN's full Jacobian, every row coupled to the
- * others), given statistics (a fixed affine map) and no norm, with
+ * others), given statistics (a fixed affine map), no norm, and the
+ * per-sample layer norm and RMS norm (each row coupled within itself), with
  * affine gamma and beta and dropout: dx, dW, db, dgamma, dbeta. Without
  * norm, gamma and beta do not enter and their gradients are untouched. */
 static void test_backward_matches_finite_differences_including_gamma_beta(void **state)
 {
     (void)state;
-    const cs_bn_use uses[] = {CS_BN_BATCH, CS_BN_RUNNING, CS_BN_NONE};
-    const char *names[] = {"batch statistics", "given statistics", "no norm"};
+    const cs_bn_use uses[] = {CS_BN_BATCH, CS_BN_RUNNING, CS_BN_NONE, CS_BN_SAMPLE,
+                              CS_BN_SAMPLE};
+    const cs_norm_kind norms[] = {CS_NORM_BATCH, CS_NORM_BATCH, CS_NORM_NONE, CS_NORM_LAYER,
+                                  CS_NORM_RMS};
+    const char *names[] = {"batch statistics", "given statistics", "no norm", "layer norm",
+                           "rms norm"};
     cs_run_params p;
     layer_params(&p, CS_ACT_TANH);
     p.dropout = 0.2;
     p.seed = 5;
     gsl_rng *rng;
     assert_int_equal(cs_rng_alloc(&rng), CS_OK);
-    for (size_t u = 0; u < 3; u++) {
+    for (size_t u = 0; u < 5; u++) {
         random_layer t;
         size_t m = 6, n_in = 4, n_out = 5, mn = m * n_out;
+        p.norm = norms[u];
         random_layer_make(&t, m, n_in, n_out, 1, 7 + u);
         double *c = xmalloc(mn * 8), *dpost = xmalloc(mn * 8);
         for (size_t i = 0; i < mn; i++)
@@ -383,6 +389,17 @@ static void test_bn_use_follows_the_phases_and_replay_never_updates(void **state
     assert_int_equal(cs_layer_bn_replay(CS_BN_RUNNING), CS_BN_RUNNING);
     assert_int_equal(cs_layer_bn_replay(CS_BN_BATCH), CS_BN_BATCH);
     assert_int_equal(cs_layer_bn_replay(CS_BN_NONE), CS_BN_NONE);
+    /* layer and rms: no running statistics, the same in both phases */
+    const cs_norm_kind per_sample[] = {CS_NORM_LAYER, CS_NORM_RMS};
+    for (int k = 0; k < 2; k++) {
+        p.norm = per_sample[k];
+        for (int b = 0; b < 3; b++) {
+            p.bn_phase_b = phases[b];
+            for (int s = 0; s < 5; s++)
+                assert_int_equal(cs_layer_bn_use(&p, s), CS_BN_SAMPLE);
+        }
+    }
+    assert_int_equal(cs_layer_bn_replay(CS_BN_SAMPLE), CS_BN_SAMPLE);
 }
 
 static void test_layer_sizes(void **state)

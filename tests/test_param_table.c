@@ -235,9 +235,9 @@ static void test_canonical_values_parse_back(void **state)
     assert_non_null(strstr(cs_error_message(), "expected a number >= 0, got '-1'"));
     assert_int_equal(cs_param_parse(cs_param_find("dropout"), "1", &back), CS_EINVAL);
     assert_non_null(strstr(cs_error_message(), "expected a number in [0, 1), got '1'"));
-    assert_int_equal(cs_param_parse(cs_param_find("norm"), "layer", &back), CS_EINVAL);
-    assert_non_null(strstr(cs_error_message(), "unknown norm 'layer' (expected one of: none, "
-                                               "batch)"));
+    assert_int_equal(cs_param_parse(cs_param_find("norm"), "group", &back), CS_EINVAL);
+    assert_non_null(strstr(cs_error_message(), "unknown norm 'group' (expected one of: none, "
+                                               "batch, layer, rms)"));
 }
 
 int main(void)

@@ -433,6 +433,60 @@ static void test_version_3_database_is_upgraded_to_metrics_2(void **state)
     cs_store_close(s);
 }
 
+/* A database made before norm = layer and rms (versions 1 to 3 here)
+ * had runs CHECKs that refuse them: a writer widens them in place, as
+ * SQLite documents for a CHECK change, and then stores such runs; the old
+ * rows are kept, the file passes integrity_check, and c0 and
+ * layer_stats.corr_mean arrive as NULL columns. */
+static void test_old_database_takes_layer_and_rms_runs(void **state)
+{
+    fixture *f = *state;
+    for (int version = 1; version <= 3; version++) {
+        snprintf(f->path, sizeof f->path, "%s/v%d.db", f->dir, version);
+        make_old_database(f->path, version);
+        sqlite3 *old = NULL;
+        assert_int_equal(sqlite3_open_v2(f->path, &old, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        long long runs_before = q_int(old, "SELECT count(*) FROM runs");
+        assert_int_equal(q_int(old, "SELECT count(*) FROM sqlite_master WHERE name = 'runs' AND"
+                                    " instr(sql, 'layer') > 0"),
+                         0);
+        sqlite3_close(old);
+        cs_store *s = NULL;
+        int64_t exp = 0, run = 0;
+        assert_ok(cs_store_open(&s, f->path), "upgrade");
+        assert_ok(cs_store_experiment(s, "norms", "text", NULL, &exp), "experiment");
+        const cs_norm_kind norms[] = {CS_NORM_LAYER, CS_NORM_RMS};
+        for (int k = 0; k < 2; k++) {
+            cs_run_params p = small_params(10 + (uint64_t)k);
+            p.norm = norms[k];
+            assert_ok(cs_store_run_begin(s, exp, &p, &run), "begin a layer or rms run");
+        }
+        cs_store_close(s);
+        sqlite3 *db = NULL;
+        assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+        char *check = q_text(db, "PRAGMA integrity_check");
+        assert_string_equal(check, "ok");
+        free(check);
+        assert_int_equal(q_int(db, "SELECT count(*) FROM runs"), runs_before + 2);
+        assert_int_equal(q_int(db, "SELECT count(*) FROM runs WHERE norm IN ('layer', 'rms') AND"
+                                   " bn_phase_b IS NULL AND c0 IS NULL"),
+                         2);
+        assert_int_equal(q_int(db, "SELECT count(*) FROM layer_stats WHERE corr_mean IS NOT NULL"),
+                         0);
+        assert_int_equal(q_int(db, "SELECT count(*) FROM pragma_table_info('layer_stats') WHERE"
+                                   " name = 'corr_mean'"),
+                         1);
+        /* the widened CHECK still refuses what it refused */
+        assert_int_equal(sqlite3_exec(db, "UPDATE runs SET norm = 'group' WHERE id = 1", NULL,
+                                      NULL, NULL),
+                         SQLITE_CONSTRAINT);
+        assert_int_equal(sqlite3_exec(db, "UPDATE runs SET bn_phase_b = 'ema' WHERE norm = 'layer'",
+                                      NULL, NULL, NULL),
+                         SQLITE_CONSTRAINT);
+        sqlite3_close(db);
+    }
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -443,6 +497,7 @@ int main(void)
         T(test_older_versions_are_read_without_a_write),
         T(test_version_2_database_is_upgraded_to_claims),
         T(test_version_3_database_is_upgraded_to_metrics_2),
+        T(test_old_database_takes_layer_and_rms_runs),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

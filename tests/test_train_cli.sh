@@ -15,7 +15,8 @@
 #              (scripts/result_checksums.sh over the train_* tables);
 #   killed     a sweep SIGKILLed midway, then run again: only the missing
 #              runs run, and the rows equal the uninterrupted sweep's;
-#   refused    a missing data set (names the package) and a network whose
+#   refused    a missing data set (names the package), layer or RMS norm
+#              (training has batch norm or none), and a network whose
 #              weights, gradients and momentum cannot fit: exit 2, nothing
 #              written; one that fits the per-run cap but not this machine
 #              fails before allocating, saying how much it needs.
@@ -191,4 +192,13 @@ if ((avail < 200)); then
     [[ $e == *"GB of memory, more than the"*"this machine has"* ]] ||
         fail "a network larger than this machine: $e"
 fi
-ok "refused: a missing data set, a network that cannot fit"
+for n in layer rms; do
+    printf '[network]\ndepth = 2\nwidth = 8\ninput_dim = 8\n[norm]\nnorm = %s\n[train]\ntrain = true\n' "$n" >norm.ini
+    set +e
+    err=$("$bin" run norm.ini --db norm.db 2>&1)
+    rc=$?
+    set -e
+    [[ $rc == 2 && ! -e norm.db ]] || fail "train with norm = $n: exit $rc (want 2, no database)"
+    [[ $err == *"norm.ini:"*"'train' and 'norm'"*"norm = $n"* ]] || fail "train with norm = $n: $err"
+done
+ok "refused: a missing data set, a network that cannot fit, a norm training does not have"

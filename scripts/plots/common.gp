@@ -206,7 +206,8 @@ wherer = where . " AND status = 'done'"
 # space: cq(c) is the SQL literal of such a word, and every cond_ function
 # takes it as it is.
 cond_rank = "CASE WHEN condition LIKE 'none%' THEN 0 WHEN condition LIKE 'bn-batch%' THEN 1 " . \
-            "WHEN condition LIKE 'bn-frozen%' THEN 2 ELSE 3 END, condition"
+            "WHEN condition LIKE 'bn-frozen%' THEN 2 WHEN condition LIKE 'bn-ema%' THEN 3 " . \
+            "WHEN condition LIKE 'layer%' THEN 4 WHEN condition LIKE 'rms%' THEN 5 ELSE 6 END, condition"
 cq(c) = sqlq(rep(c, "~", " "))
 cond_tok = "replace(condition, ' ', '~')"
 info = sql("SELECT count(*), count(DISTINCT activation), count(DISTINCT condition), " . \
@@ -257,9 +258,12 @@ wherer = where . " AND status = 'done'"
 base_label(c) = c eq 'none' ? 'no norm' : \
                 c eq 'bn-batch' ? 'BN, batch stats in B' : \
                 c eq 'bn-frozen' ? 'BN, frozen (inference) in B' : \
-                c eq 'bn-ema' ? 'BN, running average (ema) in B' : c
+                c eq 'bn-ema' ? 'BN, running average (ema) in B' : \
+                c eq 'layer' ? 'LayerNorm (per sample)' : \
+                c eq 'rms' ? 'RMSNorm (per sample)' : c
 base_rgb(c) = c eq 'none' ? 0x000000 : c eq 'bn-batch' ? 0x0072B2 : \
-              c eq 'bn-frozen' ? 0xD55E00 : c eq 'bn-ema' ? 0x009E73 : 0x888888
+              c eq 'bn-frozen' ? 0xD55E00 : c eq 'bn-ema' ? 0x009E73 : \
+              c eq 'layer' ? 0xCC79A7 : c eq 'rms' ? 0xE69F00 : 0x888888
 # tint(v, t): the colour v (0xRRGGBB) mixed with white, t = 0 (v) to 1
 # (white), or for t < 0 with black.
 tint_c(x, t) = t >= 0 ? int(x * (1 - t) + 255 * t + 0.5) : int(x * (1 + t) + 0.5)
@@ -282,7 +286,8 @@ cond_pt(c) = cond_rate(c) eq "" ? 7 : int(word("6 4 8 10", (rank_in(cond_rate(c)
 cond_ps(c) = cond_rate(c) eq "" ? 0.5 : 0.8
 # Fewer words for panel titles and labels, where the legend's would not fit.
 short_base(b) = b eq 'none' ? 'no norm' : b eq 'bn-batch' ? 'BN batch stats' : \
-                b eq 'bn-frozen' ? 'BN frozen' : b eq 'bn-ema' ? 'BN ema' : b
+                b eq 'bn-frozen' ? 'BN frozen' : b eq 'bn-ema' ? 'BN ema' : \
+                b eq 'layer' ? 'LayerNorm' : b eq 'rms' ? 'RMSNorm' : b
 cond_short(c) = short_base(cond_base(c)) . (cond_rate(c) eq "" ? "" : ", p=" . cond_rate(c))
 # A panel title: the legend's words, shortened when the condition has dropout.
 cond_title(c) = cond_rate(c) eq "" ? cond_label(c) : \

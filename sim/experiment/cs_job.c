@@ -18,10 +18,14 @@ void cs_job_describe(const cs_run_params *p, char *buf, size_t size)
     char phase[64];
     const cs_param *bn_phase_b = cs_param_find("bn_phase_b");
     cs_param_format(bn_phase_b, cs_param_get(bn_phase_b, p), CS_FORMAT_HELP, phase, sizeof phase);
-    if (p->norm == CS_NORM_NONE)
-        snprintf(buf, size, "depth %d width %d %s %s none seed %llu", p->depth, p->width,
-                 cs_activation_name(p->activation), cs_init_name(p->init),
+    if (p->norm != CS_NORM_BATCH) {
+        const cs_param *norm = cs_param_find("norm");
+        char name[64];
+        cs_param_format(norm, cs_param_get(norm, p), CS_FORMAT_HELP, name, sizeof name);
+        snprintf(buf, size, "depth %d width %d %s %s %s seed %llu", p->depth, p->width,
+                 cs_activation_name(p->activation), cs_init_name(p->init), name,
                  (unsigned long long)p->seed);
+    }
     else
         snprintf(buf, size, "depth %d width %d %s %s bn-%s seed %llu", p->depth, p->width,
                  cs_activation_name(p->activation), cs_init_name(p->init), phase,

@@ -46,6 +46,8 @@ int cs_dist_sample(cs_input_kind kind, double *x, size_t m, size_t dim, gsl_rng 
     case CS_INPUT_MIXTURE:
         return cs_error_set(CS_EINVAL, "input = mixture needs its component means: use "
                                        "cs_source_batch");
+    case CS_INPUT_CORRELATED:
+        return cs_error_set(CS_EINVAL, "input = correlated needs c0: use cs_source_batch");
     }
     return cs_error_set(CS_EINVAL, "unknown input distribution %d", (int)kind);
 }
@@ -139,8 +141,28 @@ static void cs_source_mixture(const cs_source *s, double *x, size_t m, int shuff
     }
 }
 
+/* m rows x_i = sqrt(c0) g + sqrt(1 - c0) z_i with g, z_i ~ N(0, I): each
+ * feature N(0, 1), and any two rows correlated c0 (docs/design.md §1
+ * Distributions). g is drawn first into row 0, which is made last, so
+ * no buffer is needed. */
+static void cs_source_correlated(double *x, size_t m, size_t d, double c0, gsl_rng *r)
+{
+    double a = sqrt(c0), b = sqrt(1.0 - c0);
+    for (size_t j = 0; j < d; j++)
+        x[j] = gsl_ran_gaussian_ziggurat(r, 1.0);
+    for (size_t i = 1; i < m; i++)
+        for (size_t j = 0; j < d; j++)
+            x[i * d + j] = a * x[j] + b * gsl_ran_gaussian_ziggurat(r, 1.0);
+    for (size_t j = 0; j < d; j++)
+        x[j] = a * x[j] + b * gsl_ran_gaussian_ziggurat(r, 1.0);
+}
+
 int cs_source_draw_a(const cs_source *s, double *x, size_t m, gsl_rng *r)
 {
+    if (s->params.input == CS_INPUT_CORRELATED) {
+        cs_source_correlated(x, m, (size_t)s->params.input_dim, s->params.c0, r);
+        return CS_OK;
+    }
     if (s->params.input == CS_INPUT_MIXTURE) {
         cs_source_mixture(s, x, m, 1, r);
         return CS_OK;
@@ -165,6 +187,8 @@ int cs_source_batch(const cs_source *s, int step, double *x, gsl_rng *r)
     int rc = CS_OK;
     if (p->input == CS_INPUT_MIXTURE)
         cs_source_mixture(s, x, m, p->shuffle, r);
+    else if (p->input == CS_INPUT_CORRELATED)
+        cs_source_correlated(x, m, d, p->c0, r);
     else
         rc = cs_dist_sample(p->input, x, m, d, r);
     if (rc == CS_OK && step >= p->steps_a) {

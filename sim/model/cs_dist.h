@@ -57,7 +57,10 @@ void cs_source_plan(const cs_run_params *p, cs_alloc_plan *plan);
  * step gives the same batch to every schedule (layer-major, grad pass). */
 int cs_source_batch(const cs_source *s, int step, double *x, gsl_rng *r);
 
-/* m i.i.d. rows from A (a mixture shuffled whatever `shuffle` says: a
+/* input = correlated: x_i = sqrt(c0) g + sqrt(1 - c0) z_i, g drawn once per
+ * batch (per call), so every pair of rows is correlated c0 and each
+ * feature is N(0, 1).
+ * m i.i.d. rows from A (a mixture shuffled whatever `shuffle` says: a
  * representative sample) drawn from r as seeded by the caller. */
 int cs_source_draw_a(const cs_source *s, double *x, size_t m, gsl_rng *r);
 

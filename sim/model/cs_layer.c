@@ -14,6 +14,9 @@ cs_bn_use cs_layer_bn_use(const cs_run_params *p, int step)
 {
     if (p->norm == CS_NORM_NONE)
         return CS_BN_NONE;
+    /* docs/design.md §1: no running statistics, so the phases do not differ */
+    if (p->norm == CS_NORM_LAYER || p->norm == CS_NORM_RMS)
+        return CS_BN_SAMPLE;
     if (step < p->steps_a)
         return CS_BN_BATCH_UPDATE;
     switch (p->bn_phase_b) {
@@ -88,6 +91,15 @@ void cs_layer_norm_stats(double *z, const double *h, const double *mean, const d
     cs_bn_forward_stats(z, h, mean, var, L->gamma, L->beta, m, L->n_out, p->eps);
 }
 
+void cs_layer_norm_sample(double *z, const double *h, const cs_layer *L, const cs_run_params *p,
+                          size_t m)
+{
+    if (p->norm == CS_NORM_RMS)
+        cs_rms_forward(z, h, L->gamma, L->beta, m, L->n_out, p->eps);
+    else
+        cs_ln_forward(z, h, L->gamma, L->beta, m, L->n_out, p->eps);
+}
+
 void cs_layer_running_update(const cs_layer *L, const double *batch_mean,
                              const double *batch_var, const cs_run_params *p, size_t m)
 {
@@ -110,6 +122,7 @@ void cs_layer_forward(double *h, double *z, double *post, double *batch_mean, do
     cs_layer_pre(h, x, L, m);
     switch (use) {
     case CS_BN_NONE: memcpy(z, h, m * L->n_out * sizeof *z); break;
+    case CS_BN_SAMPLE: cs_layer_norm_sample(z, h, L, p, m); break;
     case CS_BN_BATCH:
     case CS_BN_BATCH_UPDATE:
         cs_layer_norm_batch(z, batch_mean, batch_var, h, L, p, m);
@@ -156,6 +169,16 @@ void cs_layer_norm_backward_stats(double *dh, double *dgamma, double *dbeta, con
     cs_bn_backward_stats(dh, dgamma, dbeta, dz, h, mean, var, L->gamma, m, L->n_out, p->eps);
 }
 
+void cs_layer_norm_backward_sample(double *dh, double *dgamma, double *dbeta, const double *dz,
+                                   const double *h, const cs_layer *L, const cs_run_params *p,
+                                   size_t m)
+{
+    if (p->norm == CS_NORM_RMS)
+        cs_rms_backward(dh, dgamma, dbeta, dz, h, L->gamma, m, L->n_out, p->eps);
+    else
+        cs_ln_backward(dh, dgamma, dbeta, dz, h, L->gamma, m, L->n_out, p->eps);
+}
+
 void cs_layer_pre_backward(double *dx, double *dW, double *db, const double *dh, const double *x,
                            const cs_layer *L, size_t m)
 {
@@ -175,6 +198,7 @@ void cs_layer_backward(double *dx, const cs_layer *grad, double *dh, double *dz,
         if (dh != dz)
             memcpy(dh, dz, m * L->n_out * sizeof *dh);
         break;
+    case CS_BN_SAMPLE: cs_layer_norm_backward_sample(dh, dgamma, dbeta, dz, h, L, p, m); break;
     case CS_BN_BATCH:
     case CS_BN_BATCH_UPDATE:
         cs_layer_norm_backward_batch(dh, dgamma, dbeta, dz, h, batch_mean, batch_var, L, p, m);

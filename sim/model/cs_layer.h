@@ -32,7 +32,8 @@ typedef enum {
     CS_BN_BATCH,        /* batch statistics, running statistics untouched */
     CS_BN_BATCH_UPDATE, /* batch statistics, then PyTorch's running update (phase A) */
     CS_BN_RUNNING,      /* the running statistics as they are (frozen) */
-    CS_BN_EMA           /* running update with the batch, then normalise by it */
+    CS_BN_EMA,          /* running update with the batch, then normalise by it */
+    CS_BN_SAMPLE        /* norm = layer or rms: each row by its own statistics, every step */
 } cs_bn_use;
 
 /* docs/design.md §1 Phases: what step `step` of p does at every layer
@@ -81,6 +82,15 @@ void cs_layer_norm_batch(double *z, double *batch_mean, double *batch_var, const
 void cs_layer_norm_stats(double *z, const double *h, const double *mean, const double *var,
                          const cs_layer *L, const cs_run_params *p, size_t m);
 
+/* norm per sample (norm = layer or rms, as p->norm says; cs_ln_forward,
+ * cs_rms_forward): each row of h by its own statistics over its n_out units,
+ *   layer: z = gamma (h - mu_i) / sqrt(s2_i + eps) + beta
+ *   rms:   z = gamma h / sqrt(mean_j h_ij^2 + eps) + beta
+ * h, z: (m, n_out), may alias. Nothing is kept: the backward recomputes
+ * the row statistics from h. */
+void cs_layer_norm_sample(double *z, const double *h, const cs_layer *L, const cs_run_params *p,
+                          size_t m);
+
 /* PyTorch's running update of L's running statistics from one batch of m
  * rows (design §1 Batch norm), with the unbiased batch variance:
  *   running_mean = (1 - momentum) running_mean + momentum batch_mean
@@ -99,7 +109,7 @@ void cs_layer_post(double *post, const double *z, const cs_layer *L, const cs_ru
  * (none: z is a copy of h; batch: batch statistics into batch_mean,
  * batch_var, then for BATCH_UPDATE the running update; running: L's
  * running statistics; ema: batch statistics, the running update, then L's
- * updated running statistics), post. The calls and their order are the
+ * updated running statistics; sample: cs_layer_norm_sample), post. The calls and their order are the
  * layer-major schedule's, so both give the same bits.
  * x: (m, n_in); h, z, post: (m, n_out), distinct; batch_mean, batch_var:
  * (n_out), written when `use` has batch statistics. */
@@ -130,6 +140,13 @@ void cs_layer_norm_backward_stats(double *dh, double *dgamma, double *dbeta, con
                                   const double *h, const double *mean, const double *var,
                                   const cs_layer *L, const cs_run_params *p, size_t m);
 
+/* norm backward per sample (cs_ln_backward, cs_rms_backward): dh (m,
+ * n_out) from dz and the forward's h; dgamma, dbeta (n_out) or NULL. dh may
+ * alias dz. */
+void cs_layer_norm_backward_sample(double *dh, double *dgamma, double *dbeta, const double *dz,
+                                   const double *h, const cs_layer *L, const cs_run_params *p,
+                                   size_t m);
+
 /* pre backward: dx = dh W (m, n_in), dW = dh^T x (n_out, n_in), db = column
  * sums of dh (n_out); any output NULL to skip; outputs distinct from inputs. */
 void cs_layer_pre_backward(double *dx, double *dW, double *db, const double *dh, const double *x,
@@ -143,7 +160,7 @@ void cs_layer_pre_backward(double *dx, double *dW, double *db, const double *dh,
  * any of them NULL, to skip; gamma and beta untouched when use is none).
  * Batch uses go through the batch statistics (batch_mean, batch_var),
  * running and ema through L's running statistics as they were after the
- * forward. x, h, z: the forward's. dh may alias dz. */
+ * forward, sample through each row's own statistics (from h). x, h, z: the forward's. dh may alias dz. */
 void cs_layer_backward(double *dx, const cs_layer *grad, double *dh, double *dz, double *dpost,
                        const double *x, const double *h, const double *z,
                        const double *batch_mean, const double *batch_var, const cs_layer *L,

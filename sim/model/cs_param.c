@@ -37,8 +37,8 @@ static const char *cs_param_init_name(int v)
 
 static const char *cs_param_norm_name(int v)
 {
-    static const char *const names[] = {"none", "batch"};
-    return v >= 0 && v < 2 ? names[v] : NULL;
+    static const char *const names[] = {"none", "batch", "layer", "rms"};
+    return v >= 0 && v < 4 ? names[v] : NULL;
 }
 
 static const char *cs_param_bn_phase_name(int v)
@@ -49,8 +49,9 @@ static const char *cs_param_bn_phase_name(int v)
 
 static const char *cs_param_input_name(int v)
 {
-    static const char *const names[] = {"gaussian", "uniform", "images", "mixture"};
-    return v >= 0 && v < 4 ? names[v] : NULL;
+    static const char *const names[] = {"gaussian", "uniform", "images", "mixture",
+                                        "correlated"};
+    return v >= 0 && v < 5 ? names[v] : NULL;
 }
 
 static const char *cs_param_task_name(int v)
@@ -163,8 +164,8 @@ const cs_param cs_param_table[] = {
      .offset = CS_FIELD(population), .def.i = 0, .when = CS_WHEN_BATCH_NORM,
      .doc = "held-out A examples for running_gap (norm = batch); 0 = off"},
     {.name = "affine", .section = CS_SECTION_NORM, .type = CS_PARAM_BOOL,
-     .offset = CS_FIELD(affine), .def.i = 0, .when = CS_WHEN_BATCH_NORM,
-     .doc = "learned scale gamma and shift beta after batch norm (1 and 0 at init)"},
+     .offset = CS_FIELD(affine), .def.i = 0, .when = CS_WHEN_NORM,
+     .doc = "learned scale gamma and shift beta after the norm (1 and 0 at init)"},
 
     /* Training (docs/design.md §7): off by default, and then none of the
      * keys below has meaning, so every earlier run_key stays. */
@@ -227,6 +228,11 @@ const cs_param cs_param_table[] = {
     {.name = "metrics", .section = CS_SECTION_RUN, CS_INT(1, 2), .offset = CS_FIELD(metrics),
      .def.i = 2, .has_prior = 1, .prior.i = 1,
      .doc = "drift metrics version: 2 scale-free with exact w1, 1 as before schema 4"},
+    /* The mean-field correlation map's input (docs/design.md §1 Distributions). */
+    {.name = "c0", .section = CS_SECTION_DATA, CS_REAL(0, 1), .offset = CS_FIELD(c0),
+     .def.d = 0.5, .when = CS_WHEN_CORRELATED, .canon = CS_CANON_MEANING,
+     .column = CS_COLUMN_NULLABLE,
+     .doc = "correlation of every pair of a batch's rows for input = correlated"},
 };
 const size_t cs_param_count = sizeof cs_param_table / sizeof cs_param_table[0];
 _Static_assert(sizeof cs_param_table / sizeof cs_param_table[0] <= CS_PARAM_MAX,
@@ -296,6 +302,8 @@ static const struct {
     [CS_WHEN_FASHION] = {"train = 1 AND task = 'fashion_mnist'",
                          "train = true, task = fashion_mnist"},
     [CS_WHEN_TRAIN_BN] = {"train = 1 AND norm = 'batch'", "train = true, norm = batch"},
+    [CS_WHEN_NORM] = {"norm <> 'none'", "norm != none"},
+    [CS_WHEN_CORRELATED] = {"input = 'correlated'", "input = correlated"},
 };
 
 int cs_param_applies(const cs_param *param, const cs_run_params *p)
@@ -309,6 +317,8 @@ int cs_param_applies(const cs_param *param, const cs_run_params *p)
     case CS_WHEN_TEACHER: return p->train && p->task == CS_TASK_TEACHER;
     case CS_WHEN_FASHION: return p->train && p->task == CS_TASK_FASHION_MNIST;
     case CS_WHEN_TRAIN_BN: return p->train && p->norm == CS_NORM_BATCH;
+    case CS_WHEN_NORM: return p->norm != CS_NORM_NONE;
+    case CS_WHEN_CORRELATED: return p->input == CS_INPUT_CORRELATED;
     case CS_WHEN_COUNT: break;
     }
     return 0;

@@ -37,13 +37,15 @@ typedef enum {
  * ("-" for CS_CANON_ALWAYS) and its column holds NULL or the default. */
 typedef enum {
     CS_WHEN_ALWAYS,
-    CS_WHEN_BATCH_NORM, /* norm = batch */
+    CS_WHEN_BATCH_NORM, /* norm = batch: running statistics (bn_phase_b, population) */
     CS_WHEN_MIXTURE,    /* input = mixture */
     CS_WHEN_NOISE,      /* noise_probes > 0 */
     CS_WHEN_TRAIN,      /* train = true (docs/design.md §7) */
     CS_WHEN_TEACHER,    /* train = true and task = teacher */
     CS_WHEN_FASHION,    /* train = true and task = fashion_mnist */
     CS_WHEN_TRAIN_BN,   /* train = true and norm = batch */
+    CS_WHEN_NORM,       /* norm != none: batch, layer or rms */
+    CS_WHEN_CORRELATED, /* input = correlated */
     CS_WHEN_COUNT
 } cs_param_when;
 

@@ -27,6 +27,13 @@ static int cs_params_validate_train(const cs_run_params *p)
                             "measures its own gradients and statistics (the train_* tables); "
                             "grad, noise_probes and population belong to the random-network "
                             "runs (train = false)");
+    /* The training schedule normalises with batch norm or not at all: a
+     * layer or RMS norm would be trained as if absent, so it is refused. */
+    if (p->norm != CS_NORM_NONE && p->norm != CS_NORM_BATCH)
+        return cs_error_set(CS_EINVAL,
+                            "keys 'train' and 'norm': a training run takes norm = none or "
+                            "batch, got norm = %s",
+                            p->norm == CS_NORM_LAYER ? "layer" : "rms");
     if (p->task == CS_TASK_FASHION_MNIST && p->input_dim != CS_FMNIST_PIXELS)
         return cs_error_set(CS_EINVAL,
                             "key 'input_dim': task = fashion_mnist has 28 x 28 images, so "

@@ -11,13 +11,19 @@
 #include "cs_activation.h"
 #include "cs_init.h"
 
-typedef enum { CS_NORM_NONE = 0, CS_NORM_BATCH } cs_norm_kind;
+typedef enum {
+    CS_NORM_NONE = 0,
+    CS_NORM_BATCH,
+    CS_NORM_LAYER, /* per sample over the units (layer norm); no running statistics */
+    CS_NORM_RMS    /* per sample, RMS without re-centring; no running statistics */
+} cs_norm_kind;
 typedef enum { CS_PHASE_B_BATCH = 0, CS_PHASE_B_FROZEN, CS_PHASE_B_EMA } cs_bn_phase;
 typedef enum {
     CS_INPUT_GAUSSIAN = 0,
     CS_INPUT_UNIFORM,
     CS_INPUT_IMAGES,
-    CS_INPUT_MIXTURE /* mixture_k Gaussian components (docs/design.md §1 Distributions) */
+    CS_INPUT_MIXTURE,   /* mixture_k Gaussian components (docs/design.md §1 Distributions) */
+    CS_INPUT_CORRELATED /* N(0, 1) features, every pair of a batch's rows correlated c0 */
 } cs_input_kind;
 /* Training (docs/design.md §7). */
 typedef enum { CS_TASK_TEACHER = 0, CS_TASK_FASHION_MNIST } cs_task_kind;
@@ -52,7 +58,7 @@ typedef struct {
     int shuffle;          /* 0/1: 0 draws each batch of a mixture from one component */
     int population;       /* >= 0; > 0 (norm = batch) stores running_gap from this
                              many held-out A examples */
-    int affine;           /* 0/1 (norm = batch): learned gamma, beta after batch norm,
+    int affine;           /* 0/1 (norm != none): learned gamma, beta after the norm,
                              1 and 0 at initialisation (docs/design.md §1, §7) */
     /* Training (docs/design.md §7), section [train]; off by default, and
      * then every key below is without meaning. */
@@ -76,6 +82,8 @@ typedef struct {
     int probe_layer;      /* 0: every layer of the probe rows; l: layer l and its input */
     int metrics;          /* 1 or 2: the version of the drift metrics (docs/design.md §2);
                              2 unless a run must match a database written before it */
+    double c0;            /* in [0, 1] (input = correlated): the correlation of every
+                             pair of rows of a batch, the mean-field c^0 */
 } cs_run_params;
 
 /* Upper bounds of the integer keys (the parameter table uses them; --help

@@ -284,6 +284,10 @@ static const char *cs_report_condition_meaning(const char *condition)
                       "phase A (inference mode)"},
         {"bn-ema", "batch norm, whose running statistics keep updating on the B batches and "
                    "normalise them (online adaptation)"},
+        {"layer", "layer norm: each example normalised over its own units, the same in both "
+                  "phases (no running statistics)"},
+        {"rms", "RMS norm: each example rescaled by its own root mean square, without "
+                "re-centring, the same in both phases"},
     };
     for (size_t i = 0; i < sizeof meanings / sizeof meanings[0]; i++) {
         size_t n = strlen(meanings[i][0]);

@@ -12,7 +12,8 @@
  * with dropout after its base, by rate. For printf formats ('%%'). */
 #define CS_REPORT_COND_RANK                                                                        \
     "CASE WHEN condition LIKE 'none%%' THEN 0 WHEN condition LIKE 'bn-batch%%' THEN 1 "            \
-    "WHEN condition LIKE 'bn-frozen%%' THEN 2 ELSE 3 END, condition"
+    "WHEN condition LIKE 'bn-frozen%%' THEN 2 WHEN condition LIKE 'bn-ema%%' THEN 3 "              \
+    "WHEN condition LIKE 'layer%%' THEN 4 WHEN condition LIKE 'rms%%' THEN 5 ELSE 6 END, condition"
 
 /* Gradients at initialisation (grad_stats): per activation, condition and
  * varying key, each seed's mean over the steps of its phase (B for

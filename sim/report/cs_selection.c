@@ -121,6 +121,8 @@ const char *cs_selection_condition_words(const char *condition, char *buf, size_
         {"bn-batch", "BN, batch stats in B"},
         {"bn-frozen", "BN, frozen (inference) in B"},
         {"bn-ema", "BN, running average (ema) in B"},
+        {"layer", "LayerNorm (per sample)"},
+        {"rms", "RMSNorm (per sample)"},
     };
     const char *rate = strstr(condition, " dropout=");
     size_t base_len = rate ? (size_t)(rate - condition) : strlen(condition);

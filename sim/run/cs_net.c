@@ -107,7 +107,7 @@ static void cs_net_work_arrays(cs_net_work *w, const cs_run_params *p, int nthre
     CS_ALLOC_TAKE(plan, w->x_next, "the activations of every step at the next layer",
                   activations, steps, m, dmax);
     CS_ALLOC_TAKE(plan, w->h, "the pre sites of every step", activations, steps, m, width);
-    if (p->norm == CS_NORM_BATCH)
+    if (p->norm != CS_NORM_NONE)
         CS_ALLOC_TAKE(plan, w->z, "the norm sites of every step", activations, steps, m, width);
     CS_ALLOC_TAKE(plan, w->running_mean, "the running statistics", "width", width);
     CS_ALLOC_TAKE(plan, w->running_var, "the running statistics", "width", width);
@@ -246,7 +246,9 @@ static int cs_net_layer_step(cs_net_work *w, int thread, int step)
         return rc;
     /* Batch statistics for every use that has them; ema's z is overwritten
      * later by the normalisation with its updated running statistics. */
-    if (use != CS_BN_NONE && use != CS_BN_RUNNING)
+    if (use == CS_BN_SAMPLE)
+        cs_layer_norm_sample(cs_net_z(w, step), h, L, p, m);
+    else if (use != CS_BN_NONE && use != CS_BN_RUNNING)
         cs_layer_norm_batch(cs_net_z(w, step), w->batch_mean + (size_t)step * n,
                             w->batch_var + (size_t)step * n, h, L, p, m);
     if (cs_net_deferred(use))

@@ -131,7 +131,7 @@ int cs_noise_run(const cs_run_params *p, cs_result *r)
             goto done;
     }
     /* phase A's rule without the running update: training mode */
-    cs_bn_use use = p->norm == CS_NORM_NONE ? CS_BN_NONE : CS_BN_BATCH;
+    cs_bn_use use = cs_layer_bn_replay(cs_layer_bn_use(p, 0));
     for (int l = 1; l <= p->depth; l++) {
         cs_layer L;
         if ((rc = cs_weights_layer(work.weights, l, &L)) != CS_OK)

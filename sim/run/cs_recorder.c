@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "cs_corr.h"
 #include "cs_drift.h"
 #include "cs_error.h"
 #include "cs_layer.h"
@@ -29,6 +30,7 @@ struct cs_recorder {
     const double **chunk[CS_SITE_COUNT];
     double *values[CS_SITE_COUNT];
     cs_stats_work **work;             /* (threads): a statistics workspace each */
+    double *corr_sum;                 /* (threads, dmax): cs_corr_mean's sum of directions */
     cs_recorder_scratch *scratch;     /* own_scratch: for cs_recorder_finish_layer */
 };
 
@@ -146,6 +148,8 @@ static void cs_recorder_arrays(cs_recorder *rec, const cs_run_params *p,
                           "depth, batch, width, input_dim, steps_a or steps_b", held * steps, m,
                           dmax);
     }
+    CS_ALLOC_TAKE(plan, rec->corr_sum, "the row correlation workspaces", "width or input_dim",
+                  (size_t)o->threads, dmax);
     CS_ALLOC_TAKE_ZERO(plan, rec->work, "the statistics workspaces", NULL, o->threads);
     /* m dmax fits: the activations of a schedule are steps times as large */
     if (plan->count_only) {
@@ -241,6 +245,7 @@ void cs_recorder_free(cs_recorder *rec)
         cs_free(rec->values[s]);
     }
     cs_free(rec->hist_step);
+    cs_free(rec->corr_sum);
     cs_recorder_scratch_free(rec->scratch);
     cs_free(rec);
 }
@@ -276,6 +281,7 @@ int cs_recorder_record(cs_recorder *rec, int thread, int step, int layer, cs_sit
                                    rec->work[thread]);
     if (rc != CS_OK)
         return rc;
+    st->corr_mean = cs_corr_mean(x, rec->m, n, rec->corr_sum + (size_t)thread * rec->dmax, NULL);
     if (step == 0) {
         r->hist_lo[slot] = hist.lo;
         r->hist_hi[slot] = hist.hi;

@@ -54,6 +54,8 @@ static const struct {
     {4, "drift", "hellinger_sq", "REAL", "NULL"},
     {4, "drift", "n_const_a", "INTEGER", "NULL"},
     {4, "drift", "n_const_b", "INTEGER", "NULL"},
+    {CS_SCHEMA_ANY_VERSION, "runs", "c0", NULL, NULL},
+    {CS_SCHEMA_ANY_VERSION, "layer_stats", "corr_mean", "REAL", "NULL"},
     {CS_SCHEMA_ANY_VERSION, "merges", NULL, NULL, NULL},
     {CS_SCHEMA_ANY_VERSION, "merge_shards", NULL, NULL, NULL},
     {CS_SCHEMA_ANY_VERSION, "train_loss", NULL, NULL, NULL},
@@ -364,6 +366,27 @@ int cs_schema_query_int(sqlite3 *db, const char *sql, int64_t *out)
     return rc;
 }
 
+/* The runs table's CHECK constraints before norm = layer and rms existed,
+ * and what sim/store/schema.sql has now: each pair is (old, new) text. */
+static const char *const cs_schema_checks[][2] = {
+    {"CHECK (norm IN ('none', 'batch'))", "CHECK (norm IN ('none', 'batch', 'layer', 'rms'))"},
+    {"CHECK ((norm = 'none' AND bn_phase_b IS NULL) OR",
+     "CHECK ((norm IN ('none', 'layer', 'rms') AND bn_phase_b IS NULL) OR"},
+};
+
+/* *has = 1 when db's runs table still has the narrow CHECK of norm. */
+static int cs_schema_has_old_checks(sqlite3 *db, int64_t *has)
+{
+    char *sql = sqlite3_mprintf("SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND"
+                                " name = 'runs' AND instr(sql, %Q) > 0",
+                                cs_schema_checks[0][0]);
+    if (!sql)
+        return SQLITE_NOMEM;
+    int rc = cs_schema_query_int(db, sql, has);
+    sqlite3_free(sql);
+    return rc;
+}
+
 /* cs_schema_inspect with the reference already built. */
 static int cs_schema_inspect_with(sqlite3 *db, sqlite3 *ref, const char *path,
                                   cs_schema_state *st, cs_schema_diff *d)
@@ -392,9 +415,12 @@ static int cs_schema_inspect_with(sqlite3 *db, sqlite3 *ref, const char *path,
                             path, objects);
     }
     int rc = cs_schema_walk(db, ref, path, st->version, d);
+    int64_t old_checks = 0;
+    if (rc == CS_OK && cs_schema_has_old_checks(db, &old_checks) != SQLITE_OK)
+        return cs_schema_db_error(db, path, "reading the schema");
     if (rc == CS_OK)
         st->outdated = st->version < CS_SCHEMA_VERSION || d->missing_tables ||
-                       d->missing_columns || d->differing;
+                       d->missing_columns || d->differing || old_checks;
     return rc;
 }
 
@@ -454,6 +480,52 @@ static int cs_schema_drop_derived(sqlite3 *db, sqlite3 *ref, const char *path)
     return rc;
 }
 
+/* Widens the runs table's CHECK constraints of a database made before
+ * norm = layer and rms. A wider CHECK leaves every stored row valid and
+ * nothing on disk changes, so it is made as SQLite documents for such
+ * changes (lang_altertable.html, "Making Other Kinds Of Table Schema
+ * Changes"): the table's text in sqlite_schema is rewritten with
+ * writable_schema on, and schema_version is bumped so that every
+ * connection reloads it. Inside the caller's write transaction. */
+static int cs_schema_widen_checks(sqlite3 *db, const char *path)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t schema_version = 0, has_old = 0;
+    int rc;
+    if (cs_schema_has_old_checks(db, &has_old) != SQLITE_OK)
+        return cs_schema_db_error(db, path, "reading the schema");
+    if (!has_old)
+        return CS_OK;
+    if (cs_schema_query_int(db, "PRAGMA main.schema_version", &schema_version) != SQLITE_OK)
+        return cs_schema_db_error(db, path, "reading the schema version");
+    if ((rc = cs_schema_exec(db, path, sqlite3_mprintf("PRAGMA writable_schema = ON"),
+                             "widening the runs table's checks")) != CS_OK)
+        return rc;
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE main.sqlite_schema SET sql = replace(replace(sql, ?1, ?2), ?3,"
+                           " ?4) WHERE type = 'table' AND name = 'runs'",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = cs_schema_db_error(db, path, "widening the runs table's checks");
+        goto done;
+    }
+    for (int k = 0; k < 2; k++) {
+        sqlite3_bind_text(st, 1 + 2 * k, cs_schema_checks[k][0], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2 + 2 * k, cs_schema_checks[k][1], -1, SQLITE_STATIC);
+    }
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = cs_schema_db_error(db, path, "widening the runs table's checks");
+        goto done;
+    }
+    rc = cs_schema_exec(db, path,
+                        sqlite3_mprintf("PRAGMA main.schema_version = %lld",
+                                        (long long)schema_version + 1),
+                        "widening the runs table's checks");
+done:
+    sqlite3_finalize(st);
+    sqlite3_exec(db, "PRAGMA writable_schema = OFF", NULL, NULL, NULL);
+    return rc;
+}
+
 int cs_schema_upgrade(sqlite3 *db, const char *path)
 {
     sqlite3 *ref = NULL;
@@ -483,6 +555,8 @@ int cs_schema_upgrade(sqlite3 *db, const char *path)
                                                 a.table, a.column, a.definition),
                                 "adding a column");
     }
+    if (rc == CS_OK && !st.empty)
+        rc = cs_schema_widen_checks(db, path);
     if (rc != CS_OK)
         goto done;
     /* Every statement is IF NOT EXISTS: this adds what is missing only. */

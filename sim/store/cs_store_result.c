@@ -43,6 +43,7 @@ static int cs_store_result_stats(cs_store *s, sqlite3_stmt *st, int64_t run_id, 
             sqlite3_bind_double(st, 17, x->frac_zero);
             sqlite3_bind_double(st, 18, x->frac_saturated);
             sqlite3_bind_int64(st, 19, x->nonfinite);
+            sqlite3_bind_double(st, 20, x->corr_mean);
             if (cs_store_result_step_reset(st) != CS_OK)
                 return cs_store_fail(s,
                                      "writing run %" PRId64 ": layer_stats row (step %d,"
@@ -256,8 +257,8 @@ int cs_store_result_write(cs_store *s, int64_t run_id, const cs_result *r)
              s,
              "INSERT INTO layer_stats (run_id, step, phase, layer, site, mean, var,"
              " mean_spread, var_within, min, max, p01, p15, p50, p85, p99, frac_zero,"
-             " frac_saturated, nonfinite) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-             " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+             " frac_saturated, nonfinite, corr_mean) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+             " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
              &stats, "finishing a run: layer_stats")) != CS_OK ||
         (rc = cs_store_prepare(s,
                                "INSERT INTO histograms (run_id, phase, layer, site, bin,"

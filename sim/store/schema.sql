@@ -41,10 +41,11 @@ CREATE TABLE IF NOT EXISTS runs (
     init          TEXT NOT NULL,
     sigma_w       REAL NOT NULL,
     sigma_b       REAL NOT NULL,
-    norm          TEXT NOT NULL CHECK (norm IN ('none', 'batch')),
-    -- docs/design.md §1: no meaning without batch norm, so NULL there
+    norm          TEXT NOT NULL CHECK (norm IN ('none', 'batch', 'layer', 'rms')),
+    -- docs/design.md §1: no meaning without batch norm's running statistics,
+    -- so NULL for none, layer and rms
     bn_phase_b    TEXT CONSTRAINT bn_phase_b_null_unless_batch_norm
-                  CHECK ((norm = 'none' AND bn_phase_b IS NULL) OR
+                  CHECK ((norm IN ('none', 'layer', 'rms') AND bn_phase_b IS NULL) OR
                          (norm = 'batch' AND bn_phase_b IN ('batch', 'frozen', 'ema'))),
     momentum      REAL NOT NULL,
     eps           REAL NOT NULL,
@@ -92,6 +93,7 @@ CREATE TABLE IF NOT EXISTS runs (
     corrupt_noise REAL NOT NULL DEFAULT 0,
     occlusion     INTEGER NOT NULL DEFAULT 0,
     probe_layer   INTEGER NOT NULL DEFAULT 0,
+    c0            REAL,            -- NULL unless input = 'correlated'
     -- Schema version 3: the process that claimed the run (docs/database.md,
     -- runs, transactions and resuming); NULL in runs written before. A
     -- 'running' run whose holder is gone is reclaimed by the next covshift
@@ -133,6 +135,11 @@ CREATE TABLE IF NOT EXISTS layer_stats (
     frac_zero      REAL,
     frac_saturated REAL,
     nonfinite      INTEGER NOT NULL,
+    -- Added without a new schema version (NULL in rows written before):
+    -- the mean cosine similarity between the batch's rows, over the pairs
+    -- of rows with a nonzero norm; NULL with fewer than two such rows or a
+    -- nonfinite entry.
+    corr_mean      REAL,
     PRIMARY KEY (run_id, step, layer, site)
 ) WITHOUT ROWID;
 
@@ -341,11 +348,11 @@ CREATE TABLE IF NOT EXISTS merge_shards (
 );
 
 -- Every run with its experiment's name and its condition, the label plots
--- use: 'none', 'bn-batch', 'bn-frozen' or 'bn-ema', with ' dropout=p'
--- appended when the run has dropout.
+-- use: 'none', 'bn-batch', 'bn-frozen', 'bn-ema', 'layer' or 'rms', with
+-- ' dropout=p' appended when the run has dropout.
 CREATE VIEW IF NOT EXISTS run_params AS
 SELECT r.id AS run_id, e.name AS experiment, r.experiment_id, r.run_key, r.status,
-       CASE WHEN r.norm = 'none' THEN 'none' ELSE 'bn-' || r.bn_phase_b END ||
+       CASE WHEN r.norm = 'batch' THEN 'bn-' || r.bn_phase_b ELSE r.norm END ||
        CASE WHEN r.dropout > 0 THEN ' dropout=' || r.dropout ELSE '' END AS condition,
        r.seed, r.depth, r.width, r.input_dim, r.batch, r.activation, r.init,
        r.sigma_w, r.sigma_b, r.norm, r.bn_phase_b, r.momentum, r.eps, r.input,
@@ -355,7 +362,7 @@ SELECT r.id AS run_id, e.name AS experiment, r.experiment_id, r.run_key, r.statu
        r.shuffle, r.population, r.affine, r.metrics,
        r.train, r.task, r.criterion, r.train_steps, r.lr, r.sgd_momentum, r.weight_decay,
        r.eval_every, r.eval_size, r.train_size, r.batch_order, r.outputs, r.teacher_depth,
-       r.teacher_width, r.bn_prior, r.corrupt_noise, r.occlusion, r.probe_layer
+       r.teacher_width, r.bn_prior, r.corrupt_noise, r.occlusion, r.probe_layer, r.c0
 FROM runs r JOIN experiments e ON e.id = r.experiment_id;
 
 -- docs/design.md §3: drift joined with the run's parameters, e.g.
@@ -378,7 +385,7 @@ SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_di
        CASE s.phase WHEN 'A' THEN s.step ELSE s.step - p.steps_a END AS step_in_phase,
        s.phase, s.layer, s.site, s.mean, s.var, s.mean_spread, s.var_within,
        s.min, s.max, s.p01, s.p15, s.p50, s.p85, s.p99, s.frac_zero,
-       s.frac_saturated, s.nonfinite
+       s.frac_saturated, s.nonfinite, s.corr_mean
 FROM layer_stats s JOIN run_params p ON p.run_id = s.run_id;
 
 -- grad_stats with the run's parameters, e.g. gradient norm by depth:
