@@ -335,9 +335,14 @@ int cs_meanfield_fixed_points(cs_meanfield *mf, const cs_meanfield_net *net, dou
     if (q < 1e-300)
         q = 0.0;
     fx.q_star = q;
-    fx.chi_1 = cs_meanfield_chi1(mf, net, q);
-    fx.xi_q = cs_mf_depth_scale(cs_meanfield_length_slope(mf, net, q));
-    if (q > 0) {
+    /* At q* = 0 the slopes are their limits q -> 0+, evaluated at a tiny
+     * q: for relu and leaky_relu, whose maps are scale-free, phi'(0) alone
+     * (PyTorch's 0 at the kink) would give the wrong chi_1. */
+    double qe = q > 0 ? q : 1e-200;
+    fx.chi_1 = cs_meanfield_chi1(mf, net, qe);
+    fx.xi_q = cs_mf_depth_scale(cs_meanfield_length_slope(mf, net, qe));
+    {
+        q = qe;
         cs_mf_root r = {mf, net, q};
         if (fx.chi_1 <= 1.0) {
             fx.c_star = 1.0;

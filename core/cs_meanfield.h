@@ -63,7 +63,8 @@ double cs_meanfield_length_slope(cs_meanfield *mf, const cs_meanfield_net *net, 
 /* The fixed points and depth scales of net. */
 typedef struct {
     double q_star; /* the length map's limit from q0; NaN if it grows without bound */
-    double c_star; /* the correlation map's stable fixed point at q*; NaN if q* is NaN or 0 */
+    double c_star; /* the correlation map's stable fixed point at q* (q -> 0+ when q* = 0);
+                      NaN if q* is NaN */
     double chi_1;  /* at q* */
     double chi_c;  /* at (q*, c*): chi_1 when c* = 1 */
     double xi_q;   /* -1 / ln(dq'/dq at q*); +inf when the slope is >= 1 */
@@ -72,7 +73,8 @@ typedef struct {
 } cs_meanfield_fixed;
 
 /* Iterates the length map from q0 until |q' - q| <= 1e-13 max(q, 1e-300)
- * (at most 10^5 steps: then q* is the last iterate), or until q exceeds
+ * (at most 10^5 steps: then q* is the last iterate, as at the critical
+ * point sigma_w = 1, sigma_b = 0 of tanh, where q^l ~ 1 / l), or until q exceeds
  * 1e200 (q* = NaN, diverging); then finds c*: 1 when chi_1 <= 1 (the
  * ordered phase, c = 1 stable), else the root in [0, 1) of the correlation
  * map minus c by Brent's method (gsl_root_fsolver_brent) to 1e-13.

@@ -20,7 +20,8 @@ extern const char cs_schema_sql[]; /* sim/store/schema.sql, embedded by CMake */
  * it, whatever its version, with the parameter's default: every run stored
  * without the column ran with it. So adding a parameter needs no new
  * schema version, and a database never counts as damaged for lacking one.
- * The same holds for a table no result depends on (the merge records):
+ * The same holds for a table no result depends on (the merge records, the
+ * mean-field predictions derived from a run's parameters):
  * created empty wherever it is missing. */
 #define CS_SCHEMA_ANY_VERSION INT_MAX
 
@@ -47,6 +48,7 @@ static const struct {
     {3, "runs", "holder_host", "TEXT", "NULL"},
     {3, "runs", "holder_pid", "INTEGER", "NULL"},
     {3, "runs", "holder_start", "TEXT", "NULL"},
+    {CS_SCHEMA_ANY_VERSION, "meanfield", NULL, NULL, NULL},
     {CS_SCHEMA_ANY_VERSION, "merges", NULL, NULL, NULL},
     {CS_SCHEMA_ANY_VERSION, "merge_shards", NULL, NULL, NULL},
 };

@@ -15,6 +15,7 @@
 
 #include "cs_result.h"
 #include "cs_store.h"
+#include "cs_theory.h"
 
 struct cs_store {
     sqlite3 *db;
@@ -65,5 +66,9 @@ void cs_store_host(char *buf, size_t size);
  * reset per row. CS_OK, or the error of the row that failed (the caller
  * rolls back). */
 int cs_store_result_write(cs_store *s, int64_t run_id, const cs_result *r);
+
+/* Writes the meanfield rows of t (cs_theory.h) for run_id, inside the
+ * caller's transaction: none for CS_THEORY_NONE. CS_OK or CS_EDB. */
+int cs_store_result_theory(cs_store *s, int64_t run_id, const cs_theory *t);
 
 #endif

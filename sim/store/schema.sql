@@ -188,6 +188,36 @@ CREATE TABLE IF NOT EXISTS running_gap (
     PRIMARY KEY (run_id, layer)
 ) WITHOUT ROWID;
 
+-- Mean-field predictions (docs/design.md §9), per run, phase and layer, from
+-- the run's parameters alone: rows for runs with norm = none (every column)
+-- and for norm = batch with relu (bn_grad_rate only, layers 1..depth, the
+-- rest NULL); none with dropout or input = mixture. Layer 0 is the input: q
+-- and q_post its second moment per feature, c and c_post the correlation of
+-- two independent inputs. q is E h^2 at site pre (compare var + mean^2 of
+-- layer_stats), q_post E phi(h)^2 at site post, c and c_post the correlation
+-- map of two inputs at pre and post. q_star .. xi_c, the same on every row of
+-- a run, are the fixed points and depth scales of the hidden layers' rule:
+-- NULL where they do not exist (a length that grows without bound), and
+-- xi_q, xi_c NULL where infinite (at or past the edge of chaos). A table of
+-- derived values, added without a new schema version: a database without it
+-- gets it (empty) from the next covshift that writes to it.
+CREATE TABLE IF NOT EXISTS meanfield (
+    run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    phase        TEXT NOT NULL CHECK (phase IN ('A', 'B')),
+    layer        INTEGER NOT NULL,
+    q            REAL,
+    q_post       REAL,
+    c            REAL,
+    c_post       REAL,
+    q_star       REAL,
+    c_star       REAL,
+    chi_1        REAL,
+    xi_q         REAL,
+    xi_c         REAL,
+    bn_grad_rate REAL,
+    PRIMARY KEY (run_id, phase, layer)
+) WITHOUT ROWID;
+
 -- Merges of shard databases into this one (covshift merge, docs/cluster.md):
 -- one row per covshift merge, with the build and machine that ran it.
 -- finished_at is NULL while it runs, or when it was stopped: the shards it
