@@ -23,7 +23,7 @@ if (strstrt(metric, " ") > 0 || strstrt(" var var_within mean_spread ", " " . me
 
 ml = 1.6; mr = 0.3; mt = 1.45; mb = 1.75; gx = 1.5; gy = 1.3
 W = fig_width(5.0 * nacts + ml + mr + gx * (nacts - 1))
-mb = 0.95 + legend_h(nconds + 1)
+mb = 0.95 + legend_h(nconds + 3)
 mt = title_margin(W)
 H = 3.6 + mt + mb
 eval set_term(W, H)
@@ -36,6 +36,18 @@ set xrange [(site eq "post" ? 0 : 1):maxdepth]
 set xlabel site eq "post" ? "layer (0 = input)" : "layer"
 set ylabel sprintf("%s of the %s values", metric, site)
 unset key
+
+# Mean-field theory (docs/design.md §9, table meanfield): q at site pre,
+# q_post at post, for runs without normalisation; drawn for metric var only
+# (E h^2 of the theory against the variance of all entries, whose mean is
+# ~0 at pre) and only where the database has the table.
+has_mf = sql("SELECT count(*) FROM sqlite_master WHERE name = 'meanfield_by_run'") eq "1" && metric eq "var"
+mf_col = site eq "post" ? "q_post" : "q"
+tq(a, c, ph) = sprintf("SELECT layer, avg(%s) AS m FROM meanfield_by_run WHERE %s AND activation = %s " . \
+                       "AND condition = %s AND phase = '%s' AND layer >= %d AND %s IS NOT NULL GROUP BY layer ORDER BY layer", \
+                       mf_col, wherer, sqlq(a), cq(c), ph, site eq "post" ? 0 : 1, mf_col)
+n_theory = 0
+if (has_mf) { n_theory = int(sql(sprintf("SELECT count(*) FROM meanfield_by_run WHERE %s AND %s IS NOT NULL", wherer, mf_col))) }
 
 # Per (activation, condition, phase): layer, mean (m), min, max over seeds
 # of the run's mean over steps.
@@ -83,7 +95,17 @@ do for [ia = 1:nacts] {
     }
     # gnuplot reads the source of a loop over an empty list (and scales
     # the axes to it): a phase without curves is left out of the command.
-    if (words(cb) > 0 && words(ca) > 0) {
+    # The conditions with theory rows in this panel.
+    ct = ""
+    if (n_theory > 0) { do for [c in conds] { if (n_fin(tq(a, c, "B")) > 0) { ct = ct . " " . c } } }
+    if (words(cb) > 0 && words(ca) > 0 && words(ct) > 0) {
+        plot for [c in cb] srcq(q(a, c, "B")) using 1:3:4 with filledcurves lc rgb cond_color(c) notitle, \
+             for [c in cb] srcq(q(a, c, "B")) using 1:2 with linespoints lw 2 pt cond_pt(c) ps cond_ps(c) lc rgb cond_color(c) notitle, \
+             for [c in ca] srcq(q(a, c, "A")) using 1:2 with lines lw 1.5 dt 2 lc rgb cond_color(c) notitle, \
+             for [c in ct] srcq(tq(a, c, "B")) using 1:2 with lines lw 1.2 dt (10,5) lc rgb '#000000' notitle, \
+             for [c in ct] srcq(tq(a, c, "A")) using 1:2 with lines lw 1.2 dt (10,5) lc rgb '#7f7f7f' notitle
+    }
+    if (words(cb) > 0 && words(ca) > 0 && words(ct) == 0) {
         plot for [c in cb] srcq(q(a, c, "B")) using 1:3:4 with filledcurves lc rgb cond_color(c) notitle, \
              for [c in cb] srcq(q(a, c, "B")) using 1:2 with linespoints lw 2 pt cond_pt(c) ps cond_ps(c) lc rgb cond_color(c) notitle, \
              for [c in ca] srcq(q(a, c, "A")) using 1:2 with lines lw 1.5 dt 2 lc rgb cond_color(c) notitle
@@ -96,8 +118,16 @@ do for [ia = 1:nacts] {
         plot for [c in ca] srcq(q(a, c, "A")) using 1:2 with lines lw 1.5 dt 2 lc rgb cond_color(c) notitle
     }
 }
-eval legend_strip(nconds + 1)
-plot for [c in conds] 2 with linespoints lw 2 pt cond_pt(c) ps cond_ps(c) lc rgb cond_color(c) title cond_label(c), \
-     2 with lines lw 1.5 dt 2 lc rgb '#000000' title "phase A (dashed)"
+if (n_theory > 0) {
+    eval legend_strip(nconds + 3)
+    plot for [c in conds] 2 with linespoints lw 2 pt cond_pt(c) ps cond_ps(c) lc rgb cond_color(c) title cond_label(c), \
+         2 with lines lw 1.5 dt 2 lc rgb '#000000' title "phase A (dashed)", \
+         2 with lines lw 1.2 dt (10,5) lc rgb '#000000' title "mean-field theory, B", \
+         2 with lines lw 1.2 dt (10,5) lc rgb '#7f7f7f' title "theory, A"
+} else {
+    eval legend_strip(nconds + 1)
+    plot for [c in conds] 2 with linespoints lw 2 pt cond_pt(c) ps cond_ps(c) lc rgb cond_color(c) title cond_label(c), \
+         2 with lines lw 1.5 dt 2 lc rgb '#000000' title "phase A (dashed)"
+}
 unset multiplot
 set output

@@ -320,4 +320,15 @@ SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_di
 FROM running_gap g JOIN run_params p ON p.run_id = g.run_id;
 
 -- The schema version cs_store_open checks (CS_SCHEMA_VERSION).
+-- meanfield with the run's parameters, e.g. theory against measurement:
+--   SELECT m.layer, m.q, avg(s.var + s.mean * s.mean) FROM meanfield_by_run m
+--   JOIN layer_stats s ON s.run_id = m.run_id AND s.phase = m.phase
+--   AND s.layer = m.layer AND s.site = 'pre' GROUP BY m.run_id, m.phase, m.layer
+CREATE VIEW IF NOT EXISTS meanfield_by_run AS
+SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_dim,
+       p.batch, p.activation, p.init, p.sigma_w, p.sigma_b, p.norm, p.bn_phase_b,
+       p.input, p.shift_mean, p.shift_scale, p.status, m.phase, m.layer, m.q, m.q_post,
+       m.c, m.c_post, m.q_star, m.c_star, m.chi_1, m.xi_q, m.xi_c, m.bn_grad_rate
+FROM meanfield m JOIN run_params p ON p.run_id = m.run_id;
+
 PRAGMA user_version = 3;
