@@ -101,6 +101,11 @@ static const cs_plot_figure cs_plot_figures[] = {
      "population's, against the batch size, a colour per layer, shuffled batches solid and "
      "one-component batches dashed.",
      "running_gap_by_run"},
+    {"correlation_by_depth", "correlation_by_depth", NULL, 0, "Correlation of two inputs by depth",
+     "The mean-field correlation map c^l of two inputs at site pre (docs/design.md §9), phase B "
+     "solid and A dashed, a curve per condition without normalisation; the measured mean "
+     "cosine similarity of the batch's rows as points where the database has it.",
+     "meanfield_by_run"},
 };
 #define CS_PLOT_NFIGURES (sizeof cs_plot_figures / sizeof cs_plot_figures[0])
 
@@ -199,7 +204,13 @@ static int cs_plot_find_figures(cs_selection *sel, unsigned char *draw)
     for (size_t f = 0; f < CS_PLOT_NFIGURES; f++) {
         int64_t rows = 1;
         if (cs_plot_figures[f].needs) {
-            int rc = cs_selection_int(sel, &rows, "SELECT EXISTS (SELECT 1 FROM %s WHERE %s)",
+            /* A database older than the view (meanfield_by_run is added
+             * without a schema version) has none of its rows. */
+            int rc = cs_selection_int(sel, &rows,
+                                      "SELECT count(*) FROM sqlite_master WHERE name = '%s'",
+                                      cs_plot_figures[f].needs);
+            if (rc == CS_OK && rows)
+                rc = cs_selection_int(sel, &rows, "SELECT EXISTS (SELECT 1 FROM %s WHERE %s)",
                                       cs_plot_figures[f].needs, sel->filter);
             if (rc != CS_OK)
                 return rc;
