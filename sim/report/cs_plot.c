@@ -5,14 +5,19 @@
  * alone. */
 #include "cs_plot.h"
 
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cs_activation.h"
 #include "cs_alloc.h"
 #include "cs_error.h"
 #include "cs_fs.h"
 #include "cs_gnuplot.h"
+#include "cs_meanfield.h"
 #include "cs_text.h"
 
 #ifndef CS_PLOTS_DIR
@@ -106,6 +111,12 @@ static const cs_plot_figure cs_plot_figures[] = {
      "solid and A dashed, a curve per condition without normalisation; the measured mean "
      "cosine similarity of the batch's rows as points where the database has it.",
      "meanfield_by_run"},
+    {"phase_diagram", "phase_diagram", NULL, 1, "Order to chaos",
+     "The mean-field phase diagram of the activation (docs/design.md §9): sigma_w against "
+     "sigma_b, the depth scale xi_c of the correlation map as colour, the chi_1 = 1 line "
+     "between the ordered and the chaotic phase, and the runs' own (sigma_w, sigma_b) marked; "
+     "one for tanh and one for each activation of the runs.",
+     "meanfield_by_run"},
 };
 #define CS_PLOT_NFIGURES (sizeof cs_plot_figures / sizeof cs_plot_figures[0])
 
@@ -138,13 +149,13 @@ static char *cs_plot_arg(const char *key, const char *value)
  * ARGV, never program text. */
 static int cs_plot_run_script(const cs_selection *sel, const cs_plot_options *o,
                               const cs_plot_figure *fig, const char *activation,
-                              const char *path)
+                              const char *path, const char *data)
 {
     const char *dir = cs_plot_scripts_dir();
     size_t len = strlen(dir) + strlen(fig->script) + sizeof "./" "/.gp";
     char *script = cs_malloc(len);
     /* -c SCRIPT db out term experiment [runs] [activation] [metric] NULL */
-    enum { CS_PLOT_MAX_ARGS = 10 };
+    enum { CS_PLOT_MAX_ARGS = 11 };
     const char *args[CS_PLOT_MAX_ARGS + 1] = {0};
     char *owned[CS_PLOT_MAX_ARGS] = {0};
     size_t n = 0, n_owned = 0;
@@ -166,6 +177,7 @@ static int cs_plot_run_script(const cs_selection *sel, const cs_plot_options *o,
         {"runs", sel->runs_csv},
         {"activation", activation},
         {"metric", fig->metric},
+        {"data", data},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         if (!pairs[i][1])
@@ -191,6 +203,80 @@ done:
         cs_free(owned[i]);
     cs_free(script);
     return rc;
+}
+
+/* ---- the phase diagram's data (docs/design.md §9) ---- */
+
+#define CS_PHASE_NW 36 /* sigma_w = 0.55, 0.65, ..., 4.05: never exactly 1 */
+#define CS_PHASE_NB 31 /* sigma_b = 0, 0.05, ..., 1.5 */
+#define CS_PHASE_NODES 16 /* ~1e-6 relative: finer than a colour step */
+
+/* chi_1 at q* of (act, sigma_w, sigma_b), by iterating the length map
+ * (at most 2000 steps: near the critical point q* is close enough for a
+ * line drawn on a 36 x 31 grid); NaN when the length diverges. */
+static double cs_plot_phase_chi1(cs_meanfield *mf, cs_activation act, double sw, double sb)
+{
+    cs_meanfield_net net = {act, sw * sw, sb * sb};
+    double q = 1.0;
+    for (int it = 0; it < 2000; it++) {
+        double next = cs_meanfield_length(mf, &net, q);
+        if (!(next < 1e200))
+            return NAN;
+        int done = fabs(next - q) <= 1e-12 * q;
+        q = next;
+        if (done || q < 1e-300)
+            break;
+    }
+    return cs_meanfield_chi1(mf, &net, q > 1e-200 ? q : 1e-200);
+}
+
+/* Writes the grid "sigma_w sigma_b log10(xi_c)" (blank line between
+ * sigma_w blocks; NaN where the length diverges, 3 for xi_c >= 1000 or
+ * infinite), two blank lines, then the chi_1 = 1 line "sigma_w sigma_b"
+ * found by bisection on sigma_w in [0.05, 8] for each sigma_b. */
+static int cs_plot_phase_data(const char *path, cs_activation act)
+{
+    cs_meanfield *mf = NULL;
+    int rc = cs_meanfield_alloc(&mf, CS_PHASE_NODES);
+    if (rc != CS_OK)
+        return rc;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        cs_meanfield_free(mf);
+        return cs_error_set(CS_EIO, "cannot write %s: %s", path, strerror(errno));
+    }
+    for (int i = 0; i < CS_PHASE_NW; i++) {
+        double sw = 0.55 + 0.1 * i;
+        for (int j = 0; j < CS_PHASE_NB; j++) {
+            double sb = 0.05 * j;
+            cs_meanfield_net net = {act, sw * sw, sb * sb};
+            cs_meanfield_fixed fx;
+            double v = NAN;
+            if (cs_meanfield_fixed_points(mf, &net, 1.0, &fx) == CS_OK && !isnan(fx.xi_c))
+                v = fx.xi_c >= 1000 ? 3.0 : fx.xi_c > 0 ? log10(fx.xi_c) : -1.0;
+            fprintf(f, "%.4f %.4f %.6g\n", sw, sb, v);
+        }
+        fputc('\n', f);
+    }
+    fputs("\n", f);
+    for (int j = 0; j < CS_PHASE_NB; j++) {
+        double sb = 0.05 * j, lo = 0.05, hi = 8.0;
+        double glo = cs_plot_phase_chi1(mf, act, lo, sb) - 1, ghi = cs_plot_phase_chi1(mf, act, hi, sb) - 1;
+        if (!(glo < 0) || !(ghi > 0 || isnan(ghi)))
+            continue;
+        for (int it = 0; it < 40 && hi - lo > 1e-4; it++) {
+            double mid = 0.5 * (lo + hi), g = cs_plot_phase_chi1(mf, act, mid, sb) - 1;
+            if (g > 0 || isnan(g))
+                hi = mid;
+            else
+                lo = mid;
+        }
+        fprintf(f, "%.6f %.4f\n", 0.5 * (lo + hi), sb);
+    }
+    cs_meanfield_free(mf);
+    if (fclose(f) != 0)
+        return cs_error_set(CS_EIO, "cannot write %s: %s", path, strerror(errno));
+    return CS_OK;
 }
 
 /* ---- before drawing: figures, tools, output directory ---- */
@@ -307,25 +393,46 @@ int cs_plot_set_has(const cs_plot_set *set, const char *script)
     return 0;
 }
 
-/* Draws one figure: a file, or one per activation. */
+/* Draws one figure: a file, or one per activation (the phase diagram:
+ * also one for tanh when the runs have none, the activation the theory's
+ * papers draw). */
 static int cs_plot_draw_figure(cs_selection *sel, const cs_plot_options *o, FILE *log,
                                const cs_plot_figure *fig, const char *out_dir,
                                cs_plot_figure_drawn *drawn)
 {
-    size_t copies = fig->per_activation ? sel->n_activations : 1;
+    int phase = strcmp(fig->script, "phase_diagram") == 0, add_tanh = phase;
+    for (size_t a = 0; phase && a < sel->n_activations; a++)
+        if (strcmp(sel->activations[a], "tanh") == 0)
+            add_tanh = 0;
+    size_t copies = fig->per_activation ? sel->n_activations + (size_t)add_tanh : 1;
     *drawn = (cs_plot_figure_drawn){fig->script, fig->title, fig->what, fig->per_activation,
                                     NULL, 0};
     if (!(drawn->paths = cs_calloc(copies ? copies : 1, sizeof *drawn->paths)))
         return CS_ENOMEM;
     for (size_t a = 0; a < copies; a++) {
-        const char *act = fig->per_activation ? sel->activations[a] : NULL;
+        const char *act = !fig->per_activation       ? NULL
+                          : a < sel->n_activations ? sel->activations[a]
+                                                   : "tanh";
         /* the activation in the name only when there is a choice */
-        char *path = cs_plot_file(out_dir, fig->stem, sel->n_activations > 1 ? act : NULL,
+        char *path = cs_plot_file(out_dir, fig->stem,
+                                  sel->n_activations > 1 || phase ? act : NULL,
                                   cs_plot_format_name(o->format));
         if (!path)
             return CS_ENOMEM;
         drawn->paths[drawn->n_paths++] = path;
-        int rc = cs_plot_run_script(sel, o, fig, act, path);
+        char *data = NULL;
+        int rc = CS_OK;
+        if (phase) {
+            cs_activation kind;
+            if (!(data = cs_plot_file(out_dir, fig->stem, act, "dat")))
+                return CS_ENOMEM;
+            rc = cs_activation_parse(act, &kind);
+            if (rc == CS_OK)
+                rc = cs_plot_phase_data(data, kind);
+        }
+        if (rc == CS_OK)
+            rc = cs_plot_run_script(sel, o, fig, act, path, data);
+        cs_free(data);
         if (rc != CS_OK)
             return rc;
         char shown[4096];
