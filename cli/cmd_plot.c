@@ -31,19 +31,13 @@ static const char *const cs_plot_usage =
     "are read from $" CS_PLOT_DIR_ENV " if set, else from the source tree.\n"
     "\n"
     "options:\n"
-    "  -e, --experiment NAME  the experiment (default: the newest with done runs)\n"
-    "  -r, --run ID           only these runs; repeat, or give a list 3,4,7\n"
+    CS_PLOT_CLI_HELP_SELECT
     "  -f, --format FMT       png (default), svg or pdf\n"
     "  -o, --out DIR          directory for the figures, created if missing\n"
     "                         (default results/<experiment>)\n"
     "  -h, --help             this text\n"
     "\n"
-    "A run that diverged (NaN or Inf from some layer on) is drawn as far as it is\n"
-    "finite, its panels marked, with a warning on stderr.\n"
-    "\n"
-    "exit status 2: DB missing or empty, no runs match, gnuplot or sqlite3 missing,\n"
-    "DIR cannot be created or written, a name in DB that covshift cannot have\n"
-    "written.\n";
+    CS_PLOT_CLI_HELP_TAIL;
 
 static const struct option cs_plot_options_table[] = {
     {"experiment", required_argument, NULL, 'e'},

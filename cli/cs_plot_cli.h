@@ -21,4 +21,19 @@ int cs_plot_cli_parse(cs_plot_cli *cli, const char *cmd, const char *optstring,
                       const struct option *table, const char *usage, int argc, char **argv);
 void cs_plot_cli_free(cs_plot_cli *cli);
 
+/* The lines of --help that plot and report share: how runs are chosen, and
+ * what happens to diverged runs and bad input (one text, so the two cannot
+ * drift apart). */
+#define CS_PLOT_CLI_HELP_SELECT \
+    "  -e, --experiment NAME  the experiment (default: the newest with done runs)\n" \
+    "  -r, --run ID           only these runs; repeat, or give a list 3,4,7\n"
+
+#define CS_PLOT_CLI_HELP_TAIL \
+    "A run that diverged (NaN or Inf from some layer on) is drawn as far as it is\n" \
+    "finite, its panels marked, with a warning on stderr.\n" \
+    "\n" \
+    "exit status 2: DB missing or empty, no runs match, gnuplot or sqlite3 missing,\n" \
+    "DIR cannot be created or written, a name in DB that covshift cannot have\n" \
+    "written.\n"
+
 #endif

@@ -342,8 +342,7 @@ done:
     return rc;
 }
 
-/* One integer from a query on db; an SQLite result code. */
-static int cs_schema_int(sqlite3 *db, const char *sql, int64_t *out)
+int cs_schema_query_int(sqlite3 *db, const char *sql, int64_t *out)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -362,8 +361,8 @@ static int cs_schema_inspect_with(sqlite3 *db, sqlite3 *ref, const char *path,
     memset(st, 0, sizeof *st);
     memset(d, 0, sizeof *d);
     int64_t objects = 0;
-    if (cs_schema_int(db, "PRAGMA main.user_version", &st->version) != SQLITE_OK ||
-        cs_schema_int(db, "SELECT count(*) FROM main.sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+    if (cs_schema_query_int(db, "PRAGMA main.user_version", &st->version) != SQLITE_OK ||
+        cs_schema_query_int(db, "SELECT count(*) FROM main.sqlite_master WHERE name NOT LIKE 'sqlite_%'",
                       &objects) != SQLITE_OK)
         return cs_schema_db_error(db, path, "reading the schema");
     if (st->version > CS_SCHEMA_VERSION)

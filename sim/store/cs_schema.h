@@ -49,4 +49,9 @@ int cs_schema_upgrade(struct sqlite3 *db, const char *path);
  * returned CS_OK for a non-empty db. CS_OK, or CS_EDB naming path. */
 int cs_schema_overlay(struct sqlite3 *db, const char *path);
 
+/* The first column of the first row of sql on db into *out. Returns
+ * SQLITE_OK, SQLITE_DONE when the query yields no row (*out untouched), or
+ * the code with which preparing or stepping failed. */
+int cs_schema_query_int(struct sqlite3 *db, const char *sql, int64_t *out);
+
 #endif

@@ -143,19 +143,6 @@ fail:
     return rc;
 }
 
-/* Reads an integer from a one-row query; an SQLite result code. */
-static int cs_store_query_int(sqlite3 *db, const char *sql, int64_t *out)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
-        rc = SQLITE_OK;
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
 /* Removes a database this process created (and SQLite's files beside it)
  * after creating it failed, so that no empty file is left; but not when it
  * holds a committed schema by then (another process creating the same
@@ -165,8 +152,8 @@ static void cs_store_remove_created(const char *path)
     sqlite3 *db = NULL;
     int64_t version = 0, objects = 0;
     int readable = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-                   cs_store_query_int(db, "PRAGMA user_version", &version) == SQLITE_OK &&
-                   cs_store_query_int(db, "SELECT count(*) FROM sqlite_master", &objects) ==
+                   cs_schema_query_int(db, "PRAGMA user_version", &version) == SQLITE_OK &&
+                   cs_schema_query_int(db, "SELECT count(*) FROM sqlite_master", &objects) ==
                        SQLITE_OK;
     sqlite3_close(db);
     if (readable && (version != 0 || objects != 0))
