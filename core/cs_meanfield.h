@@ -9,8 +9,10 @@
 
 #include "cs_activation.h"
 
-/* Nodes per piece of the quadrature by default; relative error below 1e-12
- * for every activation and 1e-4 <= q <= 1e2 (tests/test_meanfield.c). */
+/* Nodes per piece of the quadrature by default. Measured for every
+ * activation and 1e-4 <= q <= 1e2 (tests/test_meanfield.c): 1-D integrals
+ * within 3e-15 relative of GSL's adaptive QAGI, 2-D ones within 5e-13 of
+ * the same rule with 256 nodes. */
 #define CS_MEANFIELD_NODES 64
 
 /* One layer rule of the theory: h = W x + b with Var W_ij = sw2 / fan_in,
