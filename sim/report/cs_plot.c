@@ -149,13 +149,13 @@ static char *cs_plot_arg(const char *key, const char *value)
  * ARGV, never program text. */
 static int cs_plot_run_script(const cs_selection *sel, const cs_plot_options *o,
                               const cs_plot_figure *fig, const char *activation,
-                              const char *path, const char *data)
+                              const char *path, const char *data, const char *act)
 {
     const char *dir = cs_plot_scripts_dir();
     size_t len = strlen(dir) + strlen(fig->script) + sizeof "./" "/.gp";
     char *script = cs_malloc(len);
     /* -c SCRIPT db out term experiment [runs] [activation] [metric] NULL */
-    enum { CS_PLOT_MAX_ARGS = 11 };
+    enum { CS_PLOT_MAX_ARGS = 12 };
     const char *args[CS_PLOT_MAX_ARGS + 1] = {0};
     char *owned[CS_PLOT_MAX_ARGS] = {0};
     size_t n = 0, n_owned = 0;
@@ -178,6 +178,7 @@ static int cs_plot_run_script(const cs_selection *sel, const cs_plot_options *o,
         {"activation", activation},
         {"metric", fig->metric},
         {"data", data},
+        {"act", act},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         if (!pairs[i][1])
@@ -431,7 +432,10 @@ static int cs_plot_draw_figure(cs_selection *sel, const cs_plot_options *o, FILE
                 rc = cs_plot_phase_data(data, kind);
         }
         if (rc == CS_OK)
-            rc = cs_plot_run_script(sel, o, fig, act, path, data);
+            /* The diagram's activation goes as act=, not activation=:
+             * tanh need not be one of the runs'. */
+            rc = cs_plot_run_script(sel, o, fig, phase ? NULL : act, path, data,
+                                    phase ? act : NULL);
         cs_free(data);
         if (rc != CS_OK)
             return rc;
