@@ -5,6 +5,7 @@
 
 #include "cs_alloc.h"
 #include "cs_error.h"
+#include "cs_layer.h"
 
 cs_theory_kind cs_theory_kind_of(const cs_run_params *p)
 {
@@ -49,7 +50,7 @@ int cs_theory_input_moments(const cs_run_params *p, char phase, double *second, 
  * norm g when n_out <= n_in, columns of norm g otherwise. */
 static double cs_theory_sw2(const cs_run_params *p, int layer)
 {
-    double n_in = layer == 1 ? p->input_dim : p->width, n_out = p->width;
+    double n_in = (double)cs_layer_n_in(p, layer), n_out = (double)cs_layer_units(p, layer);
     switch (p->init) {
     case CS_INIT_XAVIER:
         return 2.0 * n_in / (n_in + n_out);
