@@ -41,9 +41,11 @@ unset key
 tq(a, c, ph) = sprintf("SELECT layer, avg(%s) AS m FROM meanfield_by_run WHERE %s AND activation = %s " . \
                        "AND condition = %s AND phase = '%s' AND %s IS NOT NULL GROUP BY layer ORDER BY layer", \
                        col, wherer, sqlq(a), cq(c), ph, col)
-mq(a, c, ph) = sprintf("SELECT layer, avg(v) AS m FROM (SELECT run_id, layer, avg(corr_mean) AS v FROM layer_stats_by_run " . \
-                       "WHERE %s AND activation = %s AND condition = %s AND site = %s AND phase = '%s' " . \
-                       "GROUP BY run_id, layer) GROUP BY layer ORDER BY layer", where, sqlq(a), cq(c), sqlq(site), ph)
+# From layer_stats itself, not its view: the column may be newer than the view.
+mq(a, c, ph) = sprintf("SELECT layer, avg(v) AS m FROM (SELECT run_id, layer, avg(corr_mean) AS v FROM layer_stats " . \
+                       "WHERE run_id IN (SELECT run_id FROM run_params WHERE %s AND activation = %s AND condition = %s) " . \
+                       "AND site = %s AND phase = '%s' GROUP BY run_id, layer) GROUP BY layer ORDER BY layer", \
+                       wherer, sqlq(a), cq(c), sqlq(site), ph)
 
 do for [ia = 1:nacts] {
     a = word(acts, ia)
