@@ -799,7 +799,8 @@ static size_t cs_w1_plan_refinement(cs_w1 *w, const cs_w1_grid *g, size_t npendi
     return nrefined;
 }
 
-int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w1_sample *b)
+/* The checks both entry points make first: out and w given, NaN results. */
+static int cs_w1_start(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w1_sample *b)
 {
     if (!out || !w)
         return cs_error_set(CS_EINVAL, "cs_w1_compute: %s is NULL (expected a %s)",
@@ -811,15 +812,56 @@ int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w
     int rc = cs_w1_check_sample(a, "A");
     if (rc == CS_OK)
         rc = cs_w1_check_sample(b, "B");
+    return rc;
+}
+
+static int cs_w1_from_summaries(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a,
+                                const cs_w1_summary *sa, const cs_w1_sample *b,
+                                const cs_w1_summary *sb);
+
+int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w1_sample *b)
+{
+    int rc = cs_w1_start(out, w, a, b);
     if (rc != CS_OK)
         return rc;
-
     /* Pass 1: the range of A's and B's finite values, A's shifted sums. */
-    double lo_a, hi_a, lo_b, hi_b, m1, m2;
+    cs_w1_summary sa, sb;
+    double m1, m2;
     const double pilot = cs_w1_pilot(a);
-    cs_w1_range(a, &out->n_a, &out->nonfinite_a, &lo_a, &hi_a, pilot, &m1, &m2);
-    cs_w1_range(b, &out->n_b, &out->nonfinite_b, &lo_b, &hi_b, 0.0, NULL, NULL);
-    out->passes = 1;
+    cs_w1_range(a, &sa.n, &sa.nonfinite, &sa.lo, &sa.hi, pilot, &m1, &m2);
+    cs_w1_range(b, &sb.n, &sb.nonfinite, &sb.lo, &sb.hi, 0.0, NULL, NULL);
+    /* var = sum (x - p)^2 / n - (mean - p)^2, losing only ~u ((mean - p) / sd)^2 */
+    double mean_off = sa.n ? m1 / (double)sa.n : 0.0;
+    sa.mean = pilot + mean_off;
+    sa.var = sa.n ? m2 / (double)sa.n - mean_off * mean_off : NAN;
+    sb.mean = sb.var = NAN;
+    rc = cs_w1_from_summaries(out, w, a, &sa, b, &sb);
+    out->passes++;
+    return rc;
+}
+
+int cs_w1_compute_known(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a,
+                        const cs_w1_summary *sa, const cs_w1_sample *b, const cs_w1_summary *sb)
+{
+    int rc = cs_w1_start(out, w, a, b);
+    if (rc != CS_OK)
+        return rc;
+    if (!sa || !sb)
+        return cs_error_set(CS_EINVAL, "cs_w1_compute_known: the summary of %s is NULL",
+                            sa ? "B" : "A");
+    return cs_w1_from_summaries(out, w, a, sa, b, sb);
+}
+
+/* Passes 2 and on, from what pass 1 found (or the caller knew). */
+static int cs_w1_from_summaries(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a,
+                                const cs_w1_summary *sa, const cs_w1_sample *b,
+                                const cs_w1_summary *sb)
+{
+    out->n_a = sa->n;
+    out->n_b = sb->n;
+    out->nonfinite_a = sa->nonfinite;
+    out->nonfinite_b = sb->nonfinite;
+    const double lo_a = sa->lo, hi_a = sa->hi, lo_b = sb->lo, hi_b = sb->hi;
     const uint64_t most = ((uint64_t)1 << 31) - 1;
     if (out->n_a > most || out->n_b > most)
         return cs_error_set(CS_EINVAL,
@@ -838,6 +880,12 @@ int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w
         out->hi = n_a ? hi_a : n_b ? hi_b : NAN;
         return CS_OK;
     }
+    if (!(lo_a <= hi_a && lo_b <= hi_b && isfinite(lo_a) && isfinite(hi_a) && isfinite(lo_b) &&
+          isfinite(hi_b)))
+        return cs_error_set(CS_EINVAL,
+                            "cs_w1_compute: ranges [%g, %g] of A and [%g, %g] of B are not "
+                            "finite ranges",
+                            lo_a, hi_a, lo_b, hi_b);
     out->lo = lo_a < lo_b ? lo_a : lo_b;
     out->hi = hi_a > hi_b ? hi_a : hi_b;
     out->w1_err = 0.0;
@@ -861,8 +909,7 @@ int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w
 
     /* A's variance, scaled; a constant A has sd 0 exactly, not the
      * rounding of its shifted sums. */
-    double mean_off = m1 / (double)n_a;
-    double var_a = lo_a == hi_a ? 0.0 : m2 / (double)n_a - mean_off * mean_off;
+    double var_a = lo_a == hi_a ? 0.0 : sa->var;
     var_a = var_a > 0.0 ? var_a * g.scale * g.scale : 0.0;
 
     /* Pass 2: the fine histogram. */
@@ -871,7 +918,7 @@ int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w
     memset(w->bin_b, 0, ncells * sizeof *w->bin_b);
     cs_w1_histogram(w->bin_a, &g, a);
     cs_w1_histogram(w->bin_b, &g, b);
-    out->passes = 2;
+    out->passes = 1;
 
     /* Every bin: exact, or a task to sort. */
     size_t ntasks = 0;

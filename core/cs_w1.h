@@ -93,4 +93,25 @@ void cs_w1_free(cs_w1 *w);
  * than the workspace's bins were sized for. */
 int cs_w1_compute(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a, const cs_w1_sample *b);
 
+/* What the range pass of cs_w1_compute finds about one sample, for a
+ * caller that knows it already (the statistics recorder has every step's
+ * extremes and moments): its finite and nonfinite counts, the smallest and
+ * largest finite value, and (A only; B's are not read) the mean and biased
+ * variance of its finite values. */
+typedef struct {
+    uint64_t n, nonfinite;
+    double lo, hi;
+    double mean, var;
+} cs_w1_summary;
+
+/* cs_w1_compute without its range pass: the same W1 from sa and sb, which
+ * must describe a and b exactly (an lo above a finite value, or an hi
+ * below one, would lose that value; this is not checked). sa->var enters
+ * only through sd_a, so a variance pooled from per-chunk moments gives w1
+ * to within the rounding of that pooling. One pass fewer over the values
+ * (passes counts the others). Returns what cs_w1_compute returns, and
+ * CS_EINVAL for a NULL summary or a range that is not finite lo <= hi. */
+int cs_w1_compute_known(cs_w1_result *out, cs_w1 *w, const cs_w1_sample *a,
+                        const cs_w1_summary *sa, const cs_w1_sample *b, const cs_w1_summary *sb);
+
 #endif

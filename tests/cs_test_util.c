@@ -300,5 +300,5 @@ void cs_test_assert_results_identical(const cs_result *a, const cs_result *b)
     assert_memory_equal(a->hist, b->hist, hist * sizeof(uint64_t));
     assert_memory_equal(a->hist_lo, b->hist_lo, a->nslots * sizeof(double));
     assert_memory_equal(a->hist_hi, b->hist_hi, a->nslots * sizeof(double));
-    assert_memory_equal(a->drift, b->drift, a->nslots * sizeof(cs_drift));
+    assert_memory_equal(a->drift, b->drift, a->nslots * sizeof(cs_drift_row));
 }

@@ -450,7 +450,7 @@ static void test_json_escapes_and_infinities(void **state)
     o.format = CS_EXPORT_CSV;
     text = export_text(&o, CS_OK);
     assert_non_null(strstr(text, ",inf,"));
-    assert_non_null(strstr(text, ",-inf\n"));
+    assert_non_null(strstr(text, ",-inf,")); /* w1, before the columns of schema 4 */
     free(text);
     /* for a terminal, CSV shows control bytes escaped */
     o.table = "experiments";

@@ -128,7 +128,8 @@ $(diff <(echo "$ref") <(sums all.db))"
 [[ $(q all.db "SELECT count(*), sum(runs_done), min(position), max(position) FROM merge_shards") == "12|48|1|12" ]] ||
     fail "merge_shards: $(q all.db 'SELECT * FROM merge_shards')"
 [[ $(q all.db "SELECT count(*) FROM merges WHERE finished_at IS NOT NULL") == 1 ]] || fail "merges row"
-[[ $(q all.db "SELECT count(*) FROM merge_shards WHERE hosts LIKE '$(uname -n) (%' AND blas LIKE '%core %'") == 12 ]] ||
+# (a shard the jump hash gave no run has no host to record)
+[[ $(q all.db "SELECT count(*) FROM merge_shards WHERE runs_present = 0 OR (hosts LIKE '$(uname -n) (%' AND blas LIKE '%core %')") == 12 ]] ||
     fail "merge_shards provenance: $(q all.db 'SELECT hosts, blas FROM merge_shards LIMIT 1')"
 whole all.db
 ok "12 shards merged: result rows bit-identical to one process, each run once, provenance per shard"

@@ -31,7 +31,7 @@ static const cs_stats *stat_at(const cs_result *r, int step, int layer, cs_site 
     return &r->stats[(size_t)step * r->nslots + cs_result_slot(layer, site)];
 }
 
-static const cs_drift *drift_at(const cs_result *r, int layer, cs_site site)
+static const cs_drift_row *drift_at(const cs_result *r, int layer, cs_site site)
 {
     return &r->drift[cs_result_slot(layer, site)];
 }
@@ -81,7 +81,7 @@ static void check_input_drift(double shift_mean, double shift_scale)
     p.shift_mean = shift_mean;
     p.shift_scale = shift_scale;
     cs_result *r = run_net(&p);
-    const cs_drift *d = drift_at(r, 0, CS_SITE_POST);
+    const cs_drift_row *d = drift_at(r, 0, CS_SITE_POST);
 
     double m = p.batch, n_a = p.steps_a * m, n_b = p.steps_b * m;
     double dof_a = p.steps_a * (m - 1), dof_b = p.steps_b * (m - 1);
@@ -139,14 +139,14 @@ static void test_bn_batch_mode_removes_shift_at_every_layer(void **state)
     cs_run_params p;
     bn_params(&p, CS_NORM_BATCH, CS_PHASE_B_BATCH);
     cs_result *r = run_net(&p);
-    const cs_drift *pre1 = drift_at(r, 1, CS_SITE_PRE);
+    const cs_drift_row *pre1 = drift_at(r, 1, CS_SITE_PRE);
     print_message("layer 1 pre: mean_shift %.3f var_log_ratio %.3f\n", pre1->mean_shift,
                   pre1->var_log_ratio);
     assert_true(pre1->mean_shift > 0.3);
     assert_true(pre1->var_log_ratio > 0.5);
     double worst_shift = 0, worst_logvar = 0;
     for (int l = 1; l <= p.depth; l++) {
-        const cs_drift *d = drift_at(r, l, CS_SITE_NORM);
+        const cs_drift_row *d = drift_at(r, l, CS_SITE_NORM);
         assert_true(isfinite(d->mean_shift) && isfinite(d->var_log_ratio));
         worst_shift = fmax(worst_shift, d->mean_shift);
         worst_logvar = fmax(worst_logvar, d->var_log_ratio);
@@ -180,7 +180,7 @@ static void test_bn_frozen_mode_keeps_the_shift_of_the_pre_site(void **state)
     p.shift_scale = 1.5;
     p.momentum = 0.1;
     cs_result *r = run_net(&p);
-    const cs_drift *pre = drift_at(r, 1, CS_SITE_PRE), *norm = drift_at(r, 1, CS_SITE_NORM);
+    const cs_drift_row *pre = drift_at(r, 1, CS_SITE_PRE), *norm = drift_at(r, 1, CS_SITE_NORM);
     double shift_ratio = norm->mean_shift / pre->mean_shift;
     double logvar_ratio = norm->var_log_ratio / pre->var_log_ratio;
     print_message("layer 1: mean_shift pre %.4f norm %.4f (ratio %.3f); var_log_ratio pre %.4f "
@@ -552,7 +552,7 @@ static void check_slots_filled(const cs_run_params *p)
                          layer, cs_site_name(site), "AB"[ph], (unsigned long long)total,
                          (unsigned long long)want);
         }
-        const cs_drift *d = &r->drift[slot];
+        const cs_drift_row *d = &r->drift[slot];
         assert_true(d->mean_shift >= 0 && isfinite(d->mean_shift));
         assert_true(d->var_log_ratio >= 0 && isfinite(d->var_log_ratio));
         assert_true(d->kl_sym >= 0 && isfinite(d->kl_sym));

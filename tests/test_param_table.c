@@ -89,7 +89,8 @@ static int runs_agree(sqlite3 *db, char *why, size_t size)
             return 0;
         }
         if (param->column == CS_COLUMN_DEFAULT)
-            cs_param_format(param, param->def, CS_FORMAT_SQL, want_def, sizeof want_def);
+            cs_param_format(param, cs_param_prior(param), CS_FORMAT_SQL, want_def,
+                            sizeof want_def);
         int want_notnull = param->column != CS_COLUMN_NULLABLE;
         if (strcmp(type, cs_param_sql_type(param)) != 0 || notnull != want_notnull ||
             strcmp(def, want_def) != 0) {

@@ -143,7 +143,7 @@ static void test_finish_layer_pools_every_step_per_phase(void **state)
         }
         if (layer > 0 && site == CS_SITE_NORM) {
             size_t pre = cs_result_slot(layer, CS_SITE_PRE);
-            assert_memory_equal(&r->drift[slot], &r->drift[pre], sizeof(cs_drift));
+            assert_memory_equal(&r->drift[slot], &r->drift[pre], sizeof(cs_drift_row));
             assert_memory_equal(r->hist + slot * stride, r->hist + pre * stride,
                                 stride * sizeof(uint64_t));
         }

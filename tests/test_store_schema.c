@@ -324,13 +324,14 @@ static void test_dropped_or_replaced_views_and_indexes_are_recreated(void **stat
 
 /* ---- older schema versions ---- */
 
-/* Versions 1 and 2 are read as they are, the file untouched: the views
- * carry the columns later versions added (at the values those runs had),
- * tables added later read empty, and covshift list prints them. */
+/* Versions 1 to 3 are read as they are, the file untouched: the views
+ * carry the columns later versions added (at the values those runs had:
+ * metrics 1, the drift columns of version 2 NULL), tables added later read
+ * empty, and covshift list prints them. */
 static void test_older_versions_are_read_without_a_write(void **state)
 {
     fixture *f = *state;
-    for (int version = 1; version <= 2; version++) {
+    for (int version = 1; version <= 3; version++) {
         char path[4300];
         snprintf(path, sizeof path, "%s/v%d.db", f->dir, version);
         make_old_database(path, version);
@@ -344,6 +345,11 @@ static void test_older_versions_are_read_without_a_write(void **state)
         free(row);
         assert_int_equal(s_int(s, "SELECT count(*) FROM runs WHERE holder_pid IS NULL"), 2);
         assert_int_equal(s_int(s, "SELECT count(*) FROM drift_by_depth WHERE w1 = 0.3"), 1);
+        assert_int_equal(s_int(s, "SELECT count(*) FROM run_params WHERE metrics = 1"), 2);
+        assert_int_equal(s_int(s, "SELECT count(*) FROM drift_by_depth WHERE metrics = 1 AND"
+                                  " hellinger_sq IS NULL AND n_const_a IS NULL AND"
+                                  " n_const_b IS NULL"),
+                         1);
         assert_int_equal(s_int(s, "SELECT count(*) FROM grad_stats") +
                              s_int(s, "SELECT count(*) FROM running_gap_by_run"), 0);
         char *text = NULL;
@@ -356,7 +362,9 @@ static void test_older_versions_are_read_without_a_write(void **state)
             fail_msg("list of a version-%d database:\n%s", version, text);
         free(text);
         cs_store_close(s);
-        assert_unchanged(path, &before, version == 1 ? "reading version 1" : "reading version 2");
+        char what[32];
+        snprintf(what, sizeof what, "reading version %d", version);
+        assert_unchanged(path, &before, what);
     }
 }
 
@@ -373,6 +381,10 @@ static void test_version_2_database_is_upgraded_to_claims(void **state)
     assert_int_equal(q_int(db, "PRAGMA user_version"), CS_SCHEMA_VERSION);
     assert_int_equal(q_int(db, "SELECT count(*) FROM pragma_table_info('runs') WHERE name IN"
                                " ('holder_host', 'holder_pid', 'holder_start')"), 3);
+    /* and on to version 4: its runs hold drift metrics version 1 */
+    assert_int_equal(q_int(db, "SELECT count(*) FROM runs WHERE metrics = 1"), 2);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM drift WHERE hellinger_sq IS NULL AND"
+                               " n_const_a IS NULL AND n_const_b IS NULL"), 1);
     assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_master WHERE name ="
                                " 'runs_one_claim'"), 1);
     assert_int_equal(q_int(db, "SELECT count(*) FROM runs WHERE holder_pid IS NULL"), 2);
@@ -392,6 +404,35 @@ static void test_version_2_database_is_upgraded_to_claims(void **state)
     cs_store_close(s);
 }
 
+/* A version-3 database is upgraded in place to version 4: runs.metrics 1
+ * for every run stored before (drift version 1, docs/database.md), the new
+ * drift columns NULL, its rows kept; a run of this covshift has
+ * metrics 2 and so a key that run had not (metrics 1). */
+static void test_version_3_database_is_upgraded_to_metrics_2(void **state)
+{
+    fixture *f = *state;
+    make_old_database(f->path, 3);
+    cs_store *s = NULL;
+    assert_ok(cs_store_open(&s, f->path), "upgrade");
+    sqlite3 *db = cs_test_db(cs_store_path(s));
+    assert_int_equal(q_int(db, "PRAGMA user_version"), 4);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM runs WHERE metrics = 1"), 2);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM drift WHERE w1 = 0.3 AND hellinger_sq IS"
+                               " NULL AND n_const_a IS NULL AND n_const_b IS NULL"),
+                     1);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM drift_by_depth WHERE metrics = 1"), 1);
+    cs_run_params p = small_params(1);
+    assert_int_equal(p.metrics, 2);
+    char key2[17], key1[17];
+    cs_params_run_key(&p, key2);
+    p.metrics = 1;
+    cs_params_run_key(&p, key1);
+    assert_string_not_equal(key1, key2);
+    cs_store_close(s);
+    assert_ok(cs_store_open(&s, f->path), "reopen");
+    cs_store_close(s);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -401,6 +442,7 @@ int main(void)
         T(test_dropped_or_replaced_views_and_indexes_are_recreated),
         T(test_older_versions_are_read_without_a_write),
         T(test_version_2_database_is_upgraded_to_claims),
+        T(test_version_3_database_is_upgraded_to_metrics_2),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

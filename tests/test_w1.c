@@ -560,6 +560,72 @@ static void test_w1_failure_paths(void **state)
     }
 }
 
+/* cs_w1_compute_known, given the summaries the range pass finds (the
+ * extremes and counts exactly, A's moments from the sample), gives the bits
+ * cs_w1_compute gives, on every kind of sample; an lo or hi that is not a
+ * finite range, or a missing summary, is CS_EINVAL. */
+static void test_w1_known_summaries_give_the_same_w1(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    static double a[N], b[N];
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 11);
+    cs_w1 *w = NULL;
+    assert_int_equal(cs_w1_alloc(&w, 2 * N, 2 * N), CS_OK);
+    for (int kind = 0; kind < KIND_COUNT; kind++) {
+        draw(a, N, b, N, kind, rng);
+        size_t n = N;
+        const double *pa = a, *pb = b;
+        cs_w1_sample sa = one_chunk(&pa, &n), sb = one_chunk(&pb, &n);
+        cs_w1_result full, known;
+        assert_int_equal(cs_w1_compute(&full, w, &sa, &sb), CS_OK);
+        cs_w1_summary qa = {0, 0, INFINITY, -INFINITY, 0.0, 0.0}, qb = qa;
+        double sum = 0.0, sq = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            qa.lo = fmin(qa.lo, a[i]);
+            qa.hi = fmax(qa.hi, a[i]);
+            qb.lo = fmin(qb.lo, b[i]);
+            qb.hi = fmax(qb.hi, b[i]);
+            sum += a[i];
+        }
+        qa.n = qb.n = n;
+        qa.mean = sum / (double)n;
+        for (size_t i = 0; i < n; i++)
+            sq += (a[i] - qa.mean) * (a[i] - qa.mean);
+        qa.var = sq / (double)n;
+        assert_int_equal(cs_w1_compute_known(&known, w, &sa, &qa, &sb, &qb), CS_OK);
+        /* the raw integral does not read the moments: bit-identical */
+        assert_memory_equal(&known.w1_raw, &full.w1_raw, sizeof(double));
+        assert_true(known.lo == full.lo && known.hi == full.hi && known.n_a == full.n_a);
+        assert_true(known.passes + 1 == full.passes);
+        /* values a few ulps apart have an sd that is the rounding of their
+         * mean, which no two ways of summing agree on */
+        double scale = fmax(fabs(full.lo), fabs(full.hi));
+        if (full.sd_a > 1e-6 * scale) {
+            if (!(fabs(known.w1 - full.w1) <= 1e-12 * full.w1))
+                fail_msg("kind %d: w1 %.17g from the summaries, %.17g from the values (sd %.17g, "
+                         "%.17g)", kind, known.w1, full.w1, known.sd_a, full.sd_a);
+        } else if (full.sd_a == 0 && known.sd_a != 0) {
+            fail_msg("kind %d: sd %.17g from the summaries, %.17g from the values", kind,
+                     known.sd_a, full.sd_a);
+        }
+        cs_w1_summary bad = qa;
+        bad.hi = INFINITY;
+        assert_int_equal(cs_w1_compute_known(&known, w, &sa, &bad, &sb, &qb), CS_EINVAL);
+        assert_non_null(strstr(cs_error_message(), "not finite ranges"));
+    }
+    size_t n = N;
+    const double *pa = a;
+    cs_w1_sample sa = one_chunk(&pa, &n);
+    cs_w1_summary qa = {N, 0, 0.0, 1.0, 0.5, 0.1};
+    cs_w1_result r;
+    assert_int_equal(cs_w1_compute_known(&r, w, &sa, &qa, &sa, NULL), CS_EINVAL);
+    assert_non_null(strstr(cs_error_message(), "summary of B"));
+    cs_w1_free(w);
+    gsl_rng_free(rng);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -569,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_w1_invariant_to_scale),
         cmocka_unit_test(test_w1_special_cases),
         cmocka_unit_test(test_w1_failure_paths),
+        cmocka_unit_test(test_w1_known_summaries_give_the_same_w1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

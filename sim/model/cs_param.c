@@ -144,6 +144,12 @@ const cs_param cs_param_table[] = {
     {.name = "affine", .section = CS_SECTION_NORM, .type = CS_PARAM_BOOL,
      .offset = CS_FIELD(affine), .def.i = 0, .when = CS_WHEN_BATCH_NORM,
      .doc = "learned scale gamma and shift beta after batch norm (1 and 0 at init)"},
+    /* docs/design.md §2: version 2 changed every drift value, so its runs
+     * have keys of their own; metrics = 1 gives the runs (and keys) of a
+     * database written before it. */
+    {.name = "metrics", .section = CS_SECTION_RUN, CS_INT(1, 2), .offset = CS_FIELD(metrics),
+     .def.i = 2, .has_prior = 1, .prior.i = 1,
+     .doc = "drift metrics version: 2 scale-free with exact w1, 1 as before schema 4"},
 };
 const size_t cs_param_count = sizeof cs_param_table / sizeof cs_param_table[0];
 _Static_assert(sizeof cs_param_table / sizeof cs_param_table[0] <= CS_PARAM_MAX,
@@ -157,6 +163,11 @@ const cs_param *cs_param_find(const char *name)
         if (strcmp(cs_param_table[k].name, name) == 0)
             return &cs_param_table[k];
     return NULL;
+}
+
+cs_param_value cs_param_prior(const cs_param *param)
+{
+    return param->has_prior ? param->prior : param->def;
 }
 
 const char *cs_param_section_name(cs_param_section section)
@@ -234,7 +245,7 @@ int cs_param_in_canonical(const cs_param *param, const cs_run_params *p)
     if (!cs_param_applies(param, p))
         return 0;
     return param->canon == CS_CANON_MEANING ||
-           !cs_param_equal(param, cs_param_get(param, p), param->def);
+           !cs_param_equal(param, cs_param_get(param, p), cs_param_prior(param));
 }
 
 const char *cs_param_when_sql(cs_param_when when)
@@ -413,7 +424,7 @@ void cs_param_sql_definition(const cs_param *param, char *buf, size_t size)
     case CS_COLUMN_REQUIRED: snprintf(buf, size, "%s NOT NULL", cs_param_sql_type(param)); return;
     case CS_COLUMN_NULLABLE: snprintf(buf, size, "%s", cs_param_sql_type(param)); return;
     case CS_COLUMN_DEFAULT:
-        cs_param_format(param, param->def, CS_FORMAT_SQL, def, sizeof def);
+        cs_param_format(param, cs_param_prior(param), CS_FORMAT_SQL, def, sizeof def);
         snprintf(buf, size, "%s NOT NULL DEFAULT %s", cs_param_sql_type(param), def);
         return;
     }

@@ -84,6 +84,12 @@ typedef struct {
     cs_param_canon canon;
     cs_param_column column;
     const char *doc; /* the meaning, one line of --help */
+    /* 1 when every run stored before the parameter existed had `prior`
+     * rather than `def` (a new default that changes results): the column's
+     * default and what CS_CANON_CHANGED compares with are then prior, so
+     * older runs keep their keys and a new run with def gets a new one. */
+    int has_prior;
+    cs_param_value prior;
 } cs_param;
 
 /* The table, in canonical-text order (new parameters are appended, so
@@ -104,6 +110,11 @@ const char *cs_param_section_name(cs_param_section section);
 /* The value of param in p, and setting it (BOOL as 0/1; REAL as given). */
 cs_param_value cs_param_get(const cs_param *param, const cs_run_params *p);
 void cs_param_set(const cs_param *param, cs_run_params *p, cs_param_value v);
+
+/* The value runs stored before param existed had: prior when has_prior,
+ * else def. The runs column defaults to it and CS_CANON_CHANGED leaves
+ * it out of the canonical text. */
+cs_param_value cs_param_prior(const cs_param *param);
 
 /* Whether param has meaning for p (its CS_WHEN_* rule). */
 int cs_param_applies(const cs_param *param, const cs_run_params *p);

@@ -50,6 +50,8 @@ typedef struct {
                              many held-out A examples */
     int affine;           /* 0/1 (norm = batch): learned gamma, beta after batch norm,
                              1 and 0 at initialisation (docs/design.md §1, §7) */
+    int metrics;          /* 1 or 2: the version of the drift metrics (docs/design.md §2);
+                             2 unless a run must match a database written before it */
 } cs_run_params;
 
 /* Upper bounds of the integer keys (the parameter table uses them; --help

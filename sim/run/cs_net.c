@@ -28,10 +28,10 @@ int cs_net_threads(void)
     return cs_net_threads_wanted > 0 ? cs_net_threads_wanted : cs_team_threads_for_jobs(1);
 }
 
-/* What one team thread needs for a step, sized once per run. */
+/* What one team thread needs, sized once per run. */
 typedef struct {
-    double *z;                /* (m, width): the norm site of the step in hand */
     gsl_rng *rng;             /* input and dropout streams, reseeded per use */
+    cs_recorder_scratch *scratch; /* finishing a slot (histograms, drift) */
     int error_task;           /* the first task of a phase that failed here, -1 if none */
     char error[CS_ERROR_MAX]; /* its message (messages are per thread) */
 } cs_net_thread;
@@ -48,8 +48,11 @@ typedef struct {
     int steps, layer;
     cs_weights *weights;     /* regenerated in 2 slots: this layer's and the next's */
     cs_layer cur, next;      /* layer `layer` (>= 1) and layer + 1, made beside step 0 */
-    double *x_prev, *x_next; /* steps batches of (m, max units) at depths l-1, l; a step's
-                                slot of x_next holds its h, then its post */
+    double *x_prev, *x_next; /* steps batches of (m, max units) at depths l-1, l: post */
+    /* (steps, m, width): every step's pre and (norm = batch) norm site, kept
+     * until the layer is finished, since the exact W1 reads every value of a
+     * slot (docs/design.md §2); with norm = none, z is h */
+    double *h, *z;
     double *running_mean, *running_var; /* (width) */
     double *batch_mean, *batch_var;     /* (steps, width): each step's BN batch statistics */
     double *ema_mean, *ema_var;         /* (steps, width): ema, running stats after step s */
@@ -68,14 +71,16 @@ static void cs_net_work_free(cs_net_work *w)
 {
     cs_team_free(w->team);
     for (int k = 0; w->thread && k < w->nthreads; k++) {
-        cs_free(w->thread[k].z);
         cs_rng_free(w->thread[k].rng);
+        cs_recorder_scratch_free(w->thread[k].scratch);
     }
     cs_free(w->thread);
     cs_recorder_free(w->rec);
     cs_weights_free(w->weights);
     cs_free(w->x_prev);
     cs_free(w->x_next);
+    cs_free(w->h);
+    cs_free(w->z);
     cs_free(w->running_mean);
     cs_free(w->running_var);
     cs_free(w->batch_mean);
@@ -101,6 +106,9 @@ static void cs_net_work_arrays(cs_net_work *w, const cs_run_params *p, int nthre
                   steps, m, dmax);
     CS_ALLOC_TAKE(plan, w->x_next, "the activations of every step at the next layer",
                   activations, steps, m, dmax);
+    CS_ALLOC_TAKE(plan, w->h, "the pre sites of every step", activations, steps, m, width);
+    if (p->norm == CS_NORM_BATCH)
+        CS_ALLOC_TAKE(plan, w->z, "the norm sites of every step", activations, steps, m, width);
     CS_ALLOC_TAKE(plan, w->running_mean, "the running statistics", "width", width);
     CS_ALLOC_TAKE(plan, w->running_var, "the running statistics", "width", width);
     CS_ALLOC_TAKE(plan, w->batch_mean, "the batch statistics of every step", per_step, steps,
@@ -112,27 +120,30 @@ static void cs_net_work_arrays(cs_net_work *w, const cs_run_params *p, int nthre
     CS_ALLOC_TAKE_ZERO(plan, w->task_rc, "the task codes of every step", "steps_a or steps_b",
                        steps + 1);
     CS_ALLOC_TAKE_ZERO(plan, w->thread, "the thread workspaces", NULL, nthreads);
+    /* every value of a layer stays in place until it is finished, so the
+     * recorder keeps their addresses; slots are finished on the team */
+    const cs_recorder_opts ro = {.threads = nthreads, .layers = 1, .borrow = 1, .own_scratch = 0};
     if (plan->count_only) {
         cs_weights_plan(p, &cs_net_weights_mode, plan);
         if (record)
-            cs_recorder_plan(p, nthreads, 1, plan);
+            cs_recorder_plan_opts(p, &ro, plan);
         cs_source_plan(p, plan);
-        for (int k = 0; k < nthreads; k++)
-            CS_ALLOC_NOTE(plan, "a thread's normalised batch", "batch or width", sizeof(double), m,
-                          width);
+        for (int k = 0; record && k < nthreads; k++)
+            cs_recorder_scratch_plan(p, plan);
         return;
     }
     if (plan->rc == CS_OK && cs_weights_alloc(&w->weights, p, &cs_net_weights_mode) != CS_OK)
         cs_alloc_plan_failed(plan, "the weights of the layer-major schedule", NULL);
-    if (plan->rc == CS_OK && r && cs_recorder_alloc(&w->rec, p, r, nthreads, 1) != CS_OK)
+    if (plan->rc == CS_OK && r && cs_recorder_alloc_opts(&w->rec, p, r, &ro) != CS_OK)
         cs_alloc_plan_failed(plan, "the statistics recorder", NULL);
     if (plan->rc == CS_OK && cs_source_alloc(&w->src, p) != CS_OK)
         cs_alloc_plan_failed(plan, "the input source", NULL);
     for (int k = 0; k < nthreads && plan->rc == CS_OK; k++) {
         cs_net_thread *t = &w->thread[k];
-        CS_ALLOC_TAKE(plan, t->z, "a thread's normalised batch", "batch or width", m, width);
-        if (plan->rc == CS_OK && cs_rng_alloc(&t->rng) != CS_OK)
+        if (cs_rng_alloc(&t->rng) != CS_OK)
             cs_alloc_plan_failed(plan, "a thread's random stream", NULL);
+        else if (r && cs_recorder_scratch_alloc(&t->scratch, p) != CS_OK)
+            cs_alloc_plan_failed(plan, "a thread's drift workspace", NULL);
     }
 }
 
@@ -182,23 +193,35 @@ static int cs_net_input_step(cs_net_work *w, int thread, int step)
  * steps (docs/design.md §1 Phases: frozen and ema in phase B). */
 static int cs_net_deferred(cs_bn_use use) { return use == CS_BN_RUNNING || use == CS_BN_EMA; }
 
-/* The end of a step once z is in t->z: the norm site (with norm = none a
- * copy of the pre site's record, z being h), post = dropout(phi(z)) into
- * the step's slot (over h), the post site. */
+/* The step's rows of h and z (z is h with norm = none). */
+static double *cs_net_h(const cs_net_work *w, int step)
+{
+    return w->h + (size_t)step * w->m * w->width;
+}
+
+static double *cs_net_z(const cs_net_work *w, int step)
+{
+    return w->z ? w->z + (size_t)step * w->m * w->width : cs_net_h(w, step);
+}
+
+/* The end of a step once its z is known: the norm site (with norm = none
+ * a copy of the pre site's record, z being h), post = dropout(phi(z)) into
+ * the step's slot, the post site. */
 static int cs_net_step_post(cs_net_work *w, int thread, int step, double *slot)
 {
     cs_net_thread *t = &w->thread[thread];
+    const double *z = cs_net_z(w, step);
     int rc = CS_OK;
     if (w->rec) {
         if (cs_layer_bn_use(w->p, step) == CS_BN_NONE)
             cs_recorder_copy(w->rec, step, w->layer, CS_SITE_NORM, CS_SITE_PRE);
-        else if ((rc = cs_recorder_record(w->rec, thread, step, w->layer, CS_SITE_NORM, t->z,
+        else if ((rc = cs_recorder_record(w->rec, thread, step, w->layer, CS_SITE_NORM, z,
                                           NULL)) != CS_OK)
             return rc;
     }
-    cs_layer_post(slot, t->z, &w->cur, w->p, (uint64_t)step, w->m, t->rng);
+    cs_layer_post(slot, z, &w->cur, w->p, (uint64_t)step, w->m, t->rng);
     if (w->rec)
-        rc = cs_recorder_record(w->rec, thread, step, w->layer, CS_SITE_POST, slot, t->z);
+        rc = cs_recorder_record(w->rec, thread, step, w->layer, CS_SITE_POST, slot, z);
     return rc;
 }
 
@@ -211,13 +234,11 @@ static int cs_net_layer_step(cs_net_work *w, int thread, int step)
 {
     const cs_run_params *p = w->p;
     const cs_layer *L = &w->cur;
-    cs_net_thread *t = &w->thread[thread];
     size_t m = w->m, n = L->n_out;
     const double *x = w->x_prev + (size_t)step * m * L->n_in;
     double *slot = w->x_next + (size_t)step * m * n;
     cs_bn_use use = cs_layer_bn_use(p, step);
-    /* norm = none: z = h, so h goes straight to z */
-    double *h = use == CS_BN_NONE ? t->z : slot;
+    double *h = cs_net_h(w, step);
     int rc;
     cs_layer_pre(h, x, L, m);
     if (w->rec && (rc = cs_recorder_record(w->rec, thread, step, w->layer, CS_SITE_PRE, h,
@@ -226,7 +247,7 @@ static int cs_net_layer_step(cs_net_work *w, int thread, int step)
     /* Batch statistics for every use that has them; ema's z is overwritten
      * later by the normalisation with its updated running statistics. */
     if (use != CS_BN_NONE && use != CS_BN_RUNNING)
-        cs_layer_norm_batch(t->z, w->batch_mean + (size_t)step * n,
+        cs_layer_norm_batch(cs_net_z(w, step), w->batch_mean + (size_t)step * n,
                             w->batch_var + (size_t)step * n, h, L, p, m);
     if (cs_net_deferred(use))
         return CS_OK;
@@ -245,18 +266,32 @@ static int cs_net_layer_step_deferred(cs_net_work *w, int thread, int step)
         rm = w->ema_mean + (size_t)step * n;
         rv = w->ema_var + (size_t)step * n;
     }
-    cs_layer_norm_stats(w->thread[thread].z, slot, rm, rv, &w->cur, p, m);
+    cs_layer_norm_stats(cs_net_z(w, step), cs_net_h(w, step), rm, rv, &w->cur, p, m);
     return cs_net_step_post(w, thread, step, slot);
 }
 
 /* Phases of a layer, as team tasks. Each task stores its code and, on
  * error, its message (messages are per thread). */
-typedef enum { CS_NET_FIRST, CS_NET_REST, CS_NET_DEFERRED } cs_net_phase;
+typedef enum { CS_NET_FIRST, CS_NET_REST, CS_NET_DEFERRED, CS_NET_FINISH } cs_net_phase;
 
 typedef struct {
     cs_net_work *w;
     cs_net_phase phase;
 } cs_net_job;
+
+/* The sites a layer finishes itself: layer 0 has only post; with norm =
+ * none the norm site is the pre site's, copied once that is finished. */
+static int cs_net_finish_tasks(const cs_net_work *w)
+{
+    return w->layer == 0 ? 1 : w->p->norm == CS_NORM_NONE ? 2 : CS_SITE_COUNT;
+}
+
+static cs_site cs_net_finish_site(const cs_net_work *w, int task)
+{
+    if (w->layer == 0 || (w->p->norm == CS_NORM_NONE && task == 1))
+        return CS_SITE_POST;
+    return (cs_site)task;
+}
 
 static void cs_net_task(void *ctx, int task, int thread)
 {
@@ -276,8 +311,11 @@ static void cs_net_task(void *ctx, int task, int thread)
         rc = w->layer == 0 ? cs_net_input_step(w, thread, task + 1)
                            : cs_net_layer_step(w, thread, task + 1);
         break;
-    default:
+    case CS_NET_DEFERRED:
         rc = cs_net_layer_step_deferred(w, thread, w->p->steps_a + task);
+        break;
+    default:
+        rc = cs_recorder_finish_slot(w->rec, w->layer, cs_net_finish_site(w, task), t->scratch);
         break;
     }
     w->task_rc[task] = rc;
@@ -335,7 +373,7 @@ static void cs_net_running_update(cs_net_work *w)
  *   2. the other steps, each as far as it goes alone;
  *   3. the running update in step order (norm = batch);
  *   4. the frozen or ema steps of phase B, normalised by its result;
- *   5. histograms and drift from the per-step records. */
+ *   5. histograms and drift of each site from the per-step records. */
 static int cs_net_schedule(const cs_run_params *p, cs_result *r)
 {
     int rc = cs_params_validate(p);
@@ -366,8 +404,12 @@ static int cs_net_schedule(const cs_run_params *p, cs_result *r)
             if (deferred && (rc = cs_net_phase_run(&w, CS_NET_DEFERRED, p->steps_b)) != CS_OK)
                 break;
         }
-        if (w.rec)
-            cs_recorder_finish_layer(w.rec, layer);
+        if (w.rec) {
+            if ((rc = cs_net_phase_run(&w, CS_NET_FINISH, cs_net_finish_tasks(&w))) != CS_OK)
+                break;
+            if (layer > 0 && p->norm == CS_NORM_NONE)
+                cs_recorder_copy_slot(w.rec, layer, CS_SITE_NORM, CS_SITE_PRE);
+        }
         if (layer > 0) { /* layer 0 drew into x_prev */
             double *t = w.x_prev;
             w.x_prev = w.x_next;

@@ -1,7 +1,8 @@
 /* The simulated network and its layer-major schedule (docs/design.md §1 Schedules):
  * for each layer, make W and b, push every batch of the run through it in
  * step order, record docs/design.md §2 statistics at sites pre, norm and post, and
- * drop W. Memory: one layer's weights plus all batches at one depth. */
+ * drop W. Memory: one layer's weights plus all batches at two depths and
+ * the pre and norm sites of every step of one layer. */
 #ifndef CS_NET_H
 #define CS_NET_H
 

@@ -45,6 +45,15 @@ typedef struct {
     double var_ratio; /* mean_j rv_j / pv_j */
 } cs_gap_row;
 
+/* A drift row (docs/design.md §2), in the version params.metrics says.
+ * The first four are cs_drift's (version 1) or cs_drift_rel's and the
+ * exact W1's (version 2); the rest only version 2 has. */
+typedef struct {
+    double mean_shift, var_log_ratio, kl_sym, w1;
+    double hellinger_sq;          /* NaN (stored NULL) for metrics 1 */
+    int64_t n_const_a, n_const_b; /* units constant in A, in B; -1 (NULL) for metrics 1 */
+} cs_drift_row;
+
 typedef struct {
     cs_run_params params;
     int steps;             /* steps_a + steps_b */
@@ -57,7 +66,7 @@ typedef struct {
      * ... + 1 + k is bin k, ... + bins + 1 is overflow */
     uint64_t *hist;
     double *hist_lo, *hist_hi; /* per slot: the range fixed by A's first batch */
-    cs_drift *drift;           /* per slot */
+    cs_drift_row *drift;       /* per slot */
     double wall_s;             /* compute time of the run */
     /* grad_stats: grad[step * (depth + 1) + layer]; NULL unless params.grad */
     cs_grad_row *grad;

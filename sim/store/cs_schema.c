@@ -48,6 +48,12 @@ static const struct {
     {3, "runs", "holder_host", "TEXT", "NULL"},
     {3, "runs", "holder_pid", "INTEGER", "NULL"},
     {3, "runs", "holder_start", "TEXT", "NULL"},
+    /* docs/design.md §2 drift metrics version 2: runs.metrics says which
+     * version a run's drift rows hold (1 for every run stored before). */
+    {4, "runs", "metrics", NULL, NULL},
+    {4, "drift", "hellinger_sq", "REAL", "NULL"},
+    {4, "drift", "n_const_a", "INTEGER", "NULL"},
+    {4, "drift", "n_const_b", "INTEGER", "NULL"},
     {CS_SCHEMA_ANY_VERSION, "meanfield", NULL, NULL, NULL},
     {CS_SCHEMA_ANY_VERSION, "merges", NULL, NULL, NULL},
     {CS_SCHEMA_ANY_VERSION, "merge_shards", NULL, NULL, NULL},
@@ -81,7 +87,7 @@ static void cs_schema_param_column(const cs_param *param, cs_schema_added *a)
         return;
     }
     char literal[64];
-    cs_param_format(param, param->def, CS_FORMAT_SQL, literal, sizeof literal);
+    cs_param_format(param, cs_param_prior(param), CS_FORMAT_SQL, literal, sizeof literal);
     if (param->type == CS_PARAM_REAL)
         snprintf(a->value, sizeof a->value, "CAST(%s AS REAL)", literal);
     else

@@ -11,7 +11,7 @@ struct sqlite3;
 
 /* The PRAGMA user_version that sim/store/schema.sql sets last (a test checks
  * that the two agree). */
-#define CS_SCHEMA_VERSION 3
+#define CS_SCHEMA_VERSION 4
 
 typedef struct {
     int64_t version; /* PRAGMA user_version */

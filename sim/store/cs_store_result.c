@@ -105,13 +105,23 @@ static int cs_store_result_drift(cs_store *s, sqlite3_stmt *st, int64_t run_id, 
         int layer;
         cs_site site;
         cs_result_slot_decode(slot, &layer, &site);
-        const cs_drift *d = &r->drift[slot];
+        const cs_drift_row *d = &r->drift[slot];
         sqlite3_bind_int(st, 2, layer);
         sqlite3_bind_text(st, 3, cs_site_name(site), -1, SQLITE_STATIC);
         sqlite3_bind_double(st, 4, d->mean_shift);
         sqlite3_bind_double(st, 5, d->var_log_ratio);
         sqlite3_bind_double(st, 6, d->kl_sym);
         sqlite3_bind_double(st, 7, d->w1);
+        /* version 2 only: NULL in a metrics 1 run's rows (NaN binds as NULL) */
+        sqlite3_bind_double(st, 8, d->hellinger_sq);
+        if (d->n_const_a >= 0)
+            sqlite3_bind_int64(st, 9, d->n_const_a);
+        else
+            sqlite3_bind_null(st, 9);
+        if (d->n_const_b >= 0)
+            sqlite3_bind_int64(st, 10, d->n_const_b);
+        else
+            sqlite3_bind_null(st, 10);
         if (cs_store_result_step_reset(st) != CS_OK)
             return cs_store_fail(s, "writing run %" PRId64 ": drift row (layer %d, site %s)",
                                  run_id, layer, cs_site_name(site));
@@ -299,8 +309,8 @@ int cs_store_result_write(cs_store *s, int64_t run_id, const cs_result *r)
                                &hist, "finishing a run: histograms")) != CS_OK ||
         (rc = cs_store_prepare(s,
                                "INSERT INTO drift (run_id, layer, site, mean_shift,"
-                               " var_log_ratio, kl_sym, w1) VALUES (?1, ?2, ?3, ?4, ?5,"
-                               " ?6, ?7)",
+                               " var_log_ratio, kl_sym, w1, hellinger_sq, n_const_a,"
+                               " n_const_b) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                                &drift, "finishing a run: drift")) != CS_OK)
         goto done;
     if ((rc = cs_store_result_stats(s, stats, run_id, r)) != CS_OK ||

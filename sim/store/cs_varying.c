@@ -32,7 +32,9 @@ int cs_varying_find(cs_store *s, const char *where, cs_varying_bind bind, void *
         const cs_param *param = &cs_param_table[k];
         char def[64], used[192], expr[160];
         cs_varying_expr(param, "", expr, sizeof expr);
-        cs_param_format(param, param->def, CS_FORMAT_SQL, def, sizeof def);
+        /* the value runs stored before the parameter existed had, which
+         * cs_param_in_canonical leaves out too */
+        cs_param_format(param, cs_param_prior(param), CS_FORMAT_SQL, def, sizeof def);
         /* quote() keeps a REAL's every digit, so "distinct" is "a
          * different stored value"; count() leaves out the runs where the
          * parameter has no meaning (NULL) */

@@ -79,7 +79,10 @@ CREATE TABLE IF NOT EXISTS runs (
     -- run of its experiment.
     holder_host   TEXT,            -- uname nodename
     holder_pid    INTEGER,
-    holder_start  TEXT             -- 'BOOT_ID/TICKS': boot id and start time of that pid
+    holder_start  TEXT,            -- 'BOOT_ID/TICKS': boot id and start time of that pid
+    -- Schema version 4: the version of the run's drift rows (docs/design.md
+    -- §2); 1 for every run stored before, 2 for runs of covshift since.
+    metrics       INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS runs_by_key ON runs (run_key, status);
 CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment_id);
@@ -129,7 +132,9 @@ CREATE TABLE IF NOT EXISTS histograms (
     PRIMARY KEY (run_id, phase, layer, site, bin)
 ) WITHOUT ROWID;
 
--- Drift between phases A and B per run, layer and site (docs/design.md §2).
+-- Drift between phases A and B per run, layer and site (docs/design.md §2),
+-- in the version runs.metrics names: 2 scale-free, with an exact w1; 1
+-- (databases before schema version 4) as docs/database.md describes.
 CREATE TABLE IF NOT EXISTS drift (
     run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     layer         INTEGER NOT NULL,
@@ -138,6 +143,11 @@ CREATE TABLE IF NOT EXISTS drift (
     var_log_ratio REAL,
     kl_sym        REAL,
     w1            REAL,
+    -- Schema version 4 (metrics 2; NULL for metrics 1): the bounded
+    -- per-unit divergence and the units constant in A (left out) and in B.
+    hellinger_sq  REAL,
+    n_const_a     INTEGER,
+    n_const_b     INTEGER,
     PRIMARY KEY (run_id, layer, site)
 ) WITHOUT ROWID;
 
@@ -267,7 +277,7 @@ SELECT r.id AS run_id, e.name AS experiment, r.experiment_id, r.run_key, r.statu
        r.shift_mean, r.shift_scale, r.steps_a, r.steps_b, r.bins,
        r.started_at, r.finished_at, r.wall_s, r.error,
        r.dropout, r.grad, r.noise_probes, r.noise_batches, r.mixture_k, r.mixture_sep,
-       r.shuffle, r.population, r.affine
+       r.shuffle, r.population, r.affine, r.metrics
 FROM runs r JOIN experiments e ON e.id = r.experiment_id;
 
 -- docs/design.md §3: drift joined with the run's parameters, e.g.
@@ -276,7 +286,8 @@ CREATE VIEW IF NOT EXISTS drift_by_depth AS
 SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_dim,
        p.batch, p.activation, p.init, p.sigma_w, p.sigma_b, p.norm, p.bn_phase_b,
        p.momentum, p.eps, p.input, p.shift_mean, p.shift_scale, p.steps_a, p.steps_b,
-       p.bins, d.layer, d.site, d.mean_shift, d.var_log_ratio, d.kl_sym, d.w1
+       p.bins, d.layer, d.site, d.mean_shift, d.var_log_ratio, d.kl_sym, d.w1,
+       d.hellinger_sq, d.n_const_a, d.n_const_b, p.metrics
 FROM drift d JOIN run_params p ON p.run_id = d.run_id;
 
 -- layer_stats joined with the run's parameters; step_in_phase counts from
@@ -319,7 +330,6 @@ SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_di
        g.layer, g.mean_gap, g.var_gap, g.var_ratio
 FROM running_gap g JOIN run_params p ON p.run_id = g.run_id;
 
--- The schema version cs_store_open checks (CS_SCHEMA_VERSION).
 -- meanfield with the run's parameters, e.g. theory against measurement:
 --   SELECT m.layer, m.q, avg(s.var + s.mean * s.mean) FROM meanfield_by_run m
 --   JOIN layer_stats s ON s.run_id = m.run_id AND s.phase = m.phase
@@ -331,4 +341,5 @@ SELECT p.experiment, p.run_id, p.condition, p.seed, p.depth, p.width, p.input_di
        m.c, m.c_post, m.q_star, m.c_star, m.chi_1, m.xi_q, m.xi_c, m.bn_grad_rate
 FROM meanfield m JOIN run_params p ON p.run_id = m.run_id;
 
-PRAGMA user_version = 3;
+-- The schema version cs_store_open checks (CS_SCHEMA_VERSION).
+PRAGMA user_version = 4;
