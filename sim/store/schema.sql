@@ -308,13 +308,14 @@ CREATE TABLE IF NOT EXISTS train_layers (
     ics_l2          REAL,
     ics_cos         REAL,
     PRIMARY KEY (run_id, step, layer)
+) WITHOUT ROWID;
 
 -- Mean-field predictions (docs/design.md §9), per run, phase and layer, from
 -- the run's parameters alone: rows for runs with norm = none (every column)
 -- and for norm = batch with relu (bn_grad_rate only, layers 1..depth, the
 -- rest NULL); none with dropout or input = mixture. Layer 0 is the input: q
 -- and q_post its second moment per feature, c and c_post the correlation of
--- two independent inputs. q is E h^2 at site pre (compare var + mean^2 of
+-- two independent inputs (c0 with input = correlated). q is E h^2 at site pre (compare var + mean^2 of
 -- layer_stats), q_post E phi(h)^2 at site post, c and c_post the correlation
 -- map of two inputs at pre and post. q_star .. xi_c, the same on every row of
 -- a run, are the fixed points and depth scales of the hidden layers' rule:
