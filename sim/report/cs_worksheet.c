@@ -138,32 +138,10 @@ static void cs_ws_summarize(cs_worksheet_summary *s, const double *x, size_t ima
 
 /* standdata = (x - x.mean(axis=0)) / x.std(axis=0) for x (m, 1024): numpy
  * reduces axis 0 of a C-ordered array image by image (a running sum per
- * pixel), std = sqrt(sum((x - mean)^2) / m). Written here rather than
- * through cs_norm_standardize, whose corrected two-pass variance differs
- * from numpy's in the last bits. */
-static void cs_ws_standardize(double *out, const double *x, size_t m)
-{
-    double mean[CS_IMAGE_PIXELS], sd[CS_IMAGE_PIXELS];
-    for (size_t j = 0; j < CS_IMAGE_PIXELS; j++)
-        mean[j] = sd[j] = 0.0;
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < CS_IMAGE_PIXELS; j++)
-            mean[j] += x[i * CS_IMAGE_PIXELS + j];
-    for (size_t j = 0; j < CS_IMAGE_PIXELS; j++)
-        mean[j] /= (double)m;
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < CS_IMAGE_PIXELS; j++) {
-            double d = x[i * CS_IMAGE_PIXELS + j] - mean[j];
-            sd[j] += d * d;
-        }
-    for (size_t j = 0; j < CS_IMAGE_PIXELS; j++)
-        sd[j] = sqrt(sd[j] / (double)m);
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < CS_IMAGE_PIXELS; j++) {
-            size_t k = i * CS_IMAGE_PIXELS + j;
-            out[k] = (x[k] - mean[j]) / sd[j];
-        }
-}
+ * pixel), std = sqrt(sum((x - mean)^2) / m). That is case 3a's rule below
+ * with eps = 0 (sqrt(v + 0) is sqrt(v) to the bit). Not through
+ * cs_norm_standardize, whose corrected two-pass variance differs from
+ * numpy's in the last bits. */
 
 /* The notebook's images, cell by cell: for each of the 30,
  * np.random.randn(32, 32) * np.random.randint(5) + np.random.randint(60),
@@ -189,15 +167,16 @@ static int cs_ws_numpy_images(double *x, uint64_t seed)
 
 /* ---- case 3a: batch norm by hand, the worksheet's cell verbatim ---- */
 
-/* For each pixel j over the m images of x (m, 1024):
+/* For each pixel j over the m images of x (m, 1024), with eps = 1e-8 (case
+ * 3a) or 0 (case 2's standardisation):
  *   mini_batch_mean = first10_data.sum(axis=0) / len(first10_data)
  *   mini_batch_var  = ((first10_data - mini_batch_mean) ** 2).sum(axis=0) / len
- *   batchnorm_data  = (first10_data - mini_batch_mean) / (mini_batch_var + 1e-8) ** 0.5
+ *   batchnorm_data  = (first10_data - mini_batch_mean) / (mini_batch_var + eps) ** 0.5
  * Sums run over the images in order, as numpy's sum(axis=0) does. No gamma,
  * beta: the worksheet stops at x-hat. Deliberately independent of
  * core/cs_norm.c (plain two-pass, no correction term), so 3a vs 3b is a
  * real check. */
-static void cs_ws_bn_by_hand(double *out, const double *x, size_t m)
+static void cs_ws_column_normalize(double *out, const double *x, size_t m, double eps)
 {
     double mean[CS_IMAGE_PIXELS], var[CS_IMAGE_PIXELS];
     for (size_t j = 0; j < CS_IMAGE_PIXELS; j++)
@@ -218,7 +197,7 @@ static void cs_ws_bn_by_hand(double *out, const double *x, size_t m)
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < CS_IMAGE_PIXELS; j++) {
             size_t k = i * CS_IMAGE_PIXELS + j;
-            out[k] = (x[k] - mean[j]) / sqrt(var[j] + CS_WORKSHEET_EPS);
+            out[k] = (x[k] - mean[j]) / sqrt(var[j] + eps);
         }
 }
 
@@ -241,8 +220,8 @@ int cs_worksheet_compute(cs_worksheet *ws, uint64_t seed, cs_worksheet_stream st
 
     /* Cases 1 and 2 normalise each pixel over the image axis (axis=0). */
     cs_norm_minmax(ws->minmax, ws->raw, CS_WORKSHEET_IMAGES, CS_IMAGE_PIXELS);
-    cs_ws_standardize(ws->standardized, ws->raw, CS_WORKSHEET_IMAGES);
-    cs_ws_bn_by_hand(ws->bn_hand, ws->raw, CS_WORKSHEET_BATCH);
+    cs_ws_column_normalize(ws->standardized, ws->raw, CS_WORKSHEET_IMAGES, 0.0);
+    cs_ws_column_normalize(ws->bn_hand, ws->raw, CS_WORKSHEET_BATCH, CS_WORKSHEET_EPS);
     /* Case 3b: TensorFlow's batch_normalization with offset 0, scale 1. */
     cs_bn_forward_batch(ws->bn_kernel, NULL, NULL, ws->raw, NULL, NULL, CS_WORKSHEET_BATCH,
                         CS_IMAGE_PIXELS, CS_WORKSHEET_EPS);
