@@ -1,4 +1,4 @@
-# The second moment of the pre-activations by depth (DESIGN §1 site pre,
+# The second moment of the pre-activations by depth (docs/design.md §1 site pre,
 # §2 var): a panel per activation, a curve per condition; phase B solid
 # with a min–max band over seeds (when there are two or more), phase A
 # dashed. Each run's var is first averaged over the steps of the phase. A
@@ -126,7 +126,7 @@ legend_top = H - legend_h(leg_n)
 eval set_term(W, H)
 set output out_file
 set multiplot title tt @title_font
-# Layer 0 is the input, recorded at site post only (DESIGN §1): x0 above.
+# Layer 0 is the input, recorded at site post only (docs/design.md §1): x0 above.
 eval int_tics(maxdepth - x0, pw(ncols))
 set xrange [x0:maxdepth > x0 ? maxdepth : x0 + 1]
 # Past 40 layers, lines without points (a macro of the script's own text).
