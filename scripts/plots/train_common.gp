@@ -39,7 +39,7 @@ do for [s in series] { key_len = imax(key_len, strlen(s)) }
 
 # What every run shares, from the database (shown through enh).
 tv(label, col) = "'" . label . "' || CASE WHEN count(DISTINCT " . col . ") = 1 THEN printf(CASE typeof(min(" . col . \
-                 ")) WHEN 'real' THEN '%g' ELSE '%s' END, min(" . col . ")) ELSE ' varies' END"
+                 ")) WHEN 'real' THEN '%g' ELSE '%s' END, min(" . col . ")) ELSE 'varies' END"
 train_fixed = sql("SELECT " . tv("", "task") . " || ', ' || " . tv("depth ", "depth") . " || ' x ' || " . \
     tv("", "width") . " || ' ' || " . tv("", "activation") . " || ', batch ' || " . tv("", "batch") . \
     " || ', lr ' || " . tv("", "lr") . " || ', momentum ' || " . tv("", "sgd_momentum") . \

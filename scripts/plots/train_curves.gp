@@ -27,7 +27,8 @@ win = steps >= 200 ? int(steps / 100) : 1
 lg_pt = 7
 eval leg_series
 tt = train_title("training loss and held-out " . metric, \
-                 sprintf("loss in windows of %d steps; A and B in inference mode (frozen running statistics, or no norm); ", win) . \
+                 (win > 1 ? sprintf("loss in windows of %d steps", win) : "loss per step") . \
+                 "; A and B in inference mode (frozen running statistics, or no norm); " . \
                  "line: mean over seeds, band: min to max")
 ml = 0.72; mr = 0.2; gx = 0.68; gy = 0.5
 mt = train_title_h(tt)

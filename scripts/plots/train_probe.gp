@@ -24,13 +24,14 @@ if (int(sql(sprintf("SELECT count(*) FROM train_probe_by_run WHERE %s AND layer 
     exit error sprintf("experiment '%s' has no probe rows at layer %d (train_probe; probe_layer = 0 or %d)", experiment, probe_l, probe_l)
 }
 steps = int(sql("SELECT max(train_steps) FROM run_params WHERE " . wheret))
-# A panel per configuration, three to a row, at most three rows to a page.
+# A panel per configuration, three to a row (four as two by two), at most
+# three rows to a page.
 per_page = 9
 s_first = part_first(nseries, per_page)
 s_last = part_last(nseries, per_page)
 if (s_first > nseries) { exit error sprintf("part %d: experiment '%s' has %d configurations, %d to a part", part, experiment, nseries, per_page) }
 np = s_last - s_first + 1
-nc = imin(np, 3)
+nc = np == 4 ? 2 : imin(np, 3)
 nr = (np + nc - 1) / nc
 
 lg_c = '#555555'; lg_dt = 1; lg_pt = 0; lg_t = "unit 0: p50 (line), p15 to p85 (dark)"
