@@ -1,4 +1,4 @@
-/* Micro-benchmark of cs_stats_compute (DESIGN §2) on a 256 x 1024 batch:
+/* Micro-benchmark of cs_stats_compute (docs/design.md §2) on a 256 x 1024 batch:
  * selection-based quantiles against a baseline that sorts a copy with qsort
  * and takes the same moments, and against one 256 x 1024 x 1024 dgemm (the
  * layer that produced the batch) for scale. Times are medians within this
@@ -13,7 +13,7 @@
 
 /* GSL's CBLAS prototypes, not OpenBLAS's cblas.h: gsl_randist.h pulls in
  * gsl_cblas.h and the two headers clash. The symbols are OpenBLAS's at link
- * time either way (DESIGN §6). */
+ * time either way (docs/design.md §6). */
 #include <gsl/gsl_cblas.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -188,7 +188,7 @@ int main(void)
         return 1;
     }
 
-    /* Histogram of the same batch on 64 bins (DESIGN §2), per call. */
+    /* Histogram of the same batch on 64 bins (docs/design.md §2), per call. */
     double t_hist[REPS], lo, hi;
     uint64_t counts[64] = {0}, under = 0, over = 0;
     cs_hist_range(&lo, &hi, 0.0, 1.0);

@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""The PyTorch peer of issue 5: what a sweep runner would write instead of
-covshift, doing the same work (DESIGN §1 model, §2 statistics, §3 rows).
+"""The PyTorch peer of the benchmark (bench/README.md): what a sweep runner would write instead of
+covshift, doing the same work (docs/design.md §1 model, §2 statistics, §3 rows).
 
 A typical PyTorch user's program: the whole model as nn.Sequential of
 nn.Linear / nn.BatchNorm1d / activation in float64, batches pushed through it
 step by step (phase A, then B) under torch.no_grad(), forward hooks computing
-every statistic of DESIGN §2 at the sites pre, norm and post, histograms on
+every statistic of docs/design.md §2 at the sites pre, norm and post, histograms on
 bins fixed by phase A's first batch, drift per layer and site, and all rows of
 a run written to SQLite in one transaction. Written to be fast where a careful
 user would: per-unit moments with the whole-matrix ones derived from them,
@@ -33,8 +33,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-QUANTILES = (0.01, 0.15, 0.50, 0.85, 0.99)  # DESIGN §2: p01 p15 p50 p85 p99
-DRIFT_EPS = 1e-12                           # DESIGN §2: e
+QUANTILES = (0.01, 0.15, 0.50, 0.85, 0.99)  # docs/design.md §2: p01 p15 p50 p85 p99
+DRIFT_EPS = 1e-12                           # docs/design.md §2: e
 SITES = ("pre", "norm", "post")
 
 # Keys the peer understands, with covshift's defaults (docs/experiments.md, Keys).
@@ -51,7 +51,7 @@ INTS = {"depth", "width", "input_dim", "batch", "steps_a", "steps_b", "seed", "b
 FLOATS = {"sigma_w", "sigma_b", "dropout", "momentum", "eps", "shift_mean", "shift_scale"}
 
 
-# ---- the experiment file: the same sweep covshift runs (DESIGN §4) ----
+# ---- the experiment file: the same sweep covshift runs (docs/design.md §4) ----
 
 def expand_value(key, text):
     """'1..3, 7' -> ['1', '2', '3', '7']; ranges for integer keys only."""
@@ -116,7 +116,7 @@ def read_runs(path, overrides):
 # ---- the model, as a PyTorch user writes it ----
 
 class EmaBatchNorm1d(nn.BatchNorm1d):
-    """BatchNorm1d with covshift's phase-B 'ema' mode (DESIGN §1): update the
+    """BatchNorm1d with covshift's phase-B 'ema' mode (docs/design.md §1): update the
     running statistics with the batch, then normalise with the updated ones."""
     ema = False
 
@@ -136,7 +136,7 @@ ACTIVATIONS = {"linear": nn.Identity, "relu": nn.ReLU, "tanh": nn.Tanh,
 
 def build_model(p, gen):
     """nn.Sequential of depth blocks Linear -> [BatchNorm1d] -> activation,
-    float64, W ~ N(0, sigma_w^2 / fan_in), b ~ N(0, sigma_b^2) (DESIGN §1)."""
+    float64, W ~ N(0, sigma_w^2 / fan_in), b ~ N(0, sigma_b^2) (docs/design.md §1)."""
     blocks, n_in = [], p["input_dim"]
     for _ in range(p["depth"]):
         lin = nn.Linear(n_in, p["width"], dtype=torch.float64)
@@ -156,7 +156,7 @@ def build_model(p, gen):
 
 
 def saturated(act, z, y):
-    """frac_saturated (DESIGN §2): share of phi'(z) < 0.05 max phi'; z, y the
+    """frac_saturated (docs/design.md §2): share of phi'(z) < 0.05 max phi'; z, y the
     activation's input and output as NumPy arrays."""
     if act == "linear":
         return 0.0
@@ -175,7 +175,7 @@ def saturated(act, z, y):
     return count / z.size
 
 
-# ---- statistics of one site of one batch (DESIGN §2) ----
+# ---- statistics of one site of one batch (docs/design.md §2) ----
 
 class Recorder:
     """Statistics rows, pooled histograms and drift accumulators of one run."""
@@ -285,7 +285,7 @@ class Recorder:
 
 
 def hist_range(mean, var):
-    """DESIGN §2 bins: [mean - 6 sd, mean + 6 sd], as covshift's cs_hist_range."""
+    """docs/design.md §2 bins: [mean - 6 sd, mean + 6 sd], as covshift's cs_hist_range."""
     sd = math.sqrt(var) if var == var and var >= 0 else float("nan")
     if not math.isfinite(mean):
         return -1.0, 1.0
@@ -311,7 +311,7 @@ def run_one(p, db, experiment_id):
         if kind == 0:
             def pre_hook(mod, inp, out, layer=layer):
                 rec.record(layer, "pre", out)
-                if per_block == 2:          # norm = none: z = h (DESIGN §1)
+                if per_block == 2:          # norm = none: z = h (docs/design.md §1)
                     rec.record(layer, "norm", out)
             module.register_forward_hook(pre_hook)
         elif kind == per_block - 1:
@@ -348,7 +348,7 @@ def run_one(p, db, experiment_id):
             model(x)
 
     wall = time.time() - t0
-    with db:  # one transaction per run (DESIGN §3)
+    with db:  # one transaction per run (docs/design.md §3)
         cur = db.execute(
             "INSERT INTO runs (experiment_id, status, seed, depth, width, input_dim, batch,"
             " activation, norm, bn_phase_b, momentum, eps, shift_mean, shift_scale,"

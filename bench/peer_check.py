@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks that the PyTorch peer (bench/peer.py) computes what covshift does:
 both run the same small workload over several seeds, and the per-layer drift
-(DESIGN §2) of each condition must agree in distribution. The random numbers
+(docs/design.md §2) of each condition must agree in distribution. The random numbers
 differ (GSL against torch), so the test is on seed means: for each
 (condition, layer, site, metric),
 

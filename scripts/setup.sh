@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs covshift's build and run-time dependencies (DESIGN §6), all
+# Installs covshift's build and run-time dependencies (docs/design.md §6), all
 # Debian packages. As root it runs apt-get for what is missing; otherwise it
 # prints the exact apt-get line and stops. Run by quickstart.sh, test.sh and
 # bench/bench.sh; CS_EXTRA_PACKAGES (space-separated) adds a caller's own

@@ -5,7 +5,7 @@ Writes tests/fixtures/numpy_stats.txt and numpy_drift.txt in the block format
 of tests/cs_test_util.h ("@name count" then the values, repr() of each double,
 which round-trips exactly). Inputs are drawn here from a fixed NumPy seed and
 written into the fixture, so the C tests read the very same inputs.
-DESIGN §2: moments, quantiles (order statistic at round(q (N-1))), histograms,
+docs/design.md §2: moments, quantiles (order statistic at round(q (N-1))), histograms,
 drift metrics (mean_shift, var_log_ratio, kl_sym, w1).
 
 Every reference value is computed the plain NumPy way (np.sort / np.partition,
@@ -23,8 +23,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "fixtures")
 rng = np.random.default_rng(20240612)
 
-LEVELS = [0.01, 0.15, 0.50, 0.85, 0.99]  # DESIGN §2: p01 p15 p50 p85 p99
-EPS = 1e-12  # DESIGN §2: e
+LEVELS = [0.01, 0.15, 0.50, 0.85, 0.99]  # docs/design.md §2: p01 p15 p50 p85 p99
+EPS = 1e-12  # docs/design.md §2: e
 
 
 class Fixture:
@@ -60,7 +60,7 @@ def quantile_ranks(n):
 
 # ---------------------------------------------------------------- statistics
 stats = Fixture("numpy_stats", """
-DESIGN §2 statistics of (m, n) row-major matrices. Per case C:
+docs/design.md §2 statistics of (m, n) row-major matrices. Per case C:
   C_shape (m, n), C_x the matrix, C_ranks round(q (N-1)) with C's rounding,
   C_q the order statistics at those ranks (np.partition, checked against np.sort),
   C_moments mean var mean_spread var_within min max frac_zero,
@@ -119,7 +119,7 @@ assert quantile_ranks(51) == [1, 8, 25, 43, 50]
 # ---------------------------------------------------------------- histograms
 # hist_x: Gaussian values plus the edge cases (lo itself, hi itself, just
 # below hi, +-Inf, NaN, far outside). Reference counts: floor((x - lo) / w)
-# as DESIGN §2 and cs_hist.h define the bins, checked against np.histogram
+# as docs/design.md §2 and cs_hist.h define the bins, checked against np.histogram
 # on the finite values inside [lo, hi) (np.histogram's last bin is closed,
 # so hi itself is removed before that check).
 lo, hi, nbins = -2.25, 3.0, 21
@@ -152,7 +152,7 @@ stats.write()
 
 # ---------------------------------------------------------------- drift
 drift = Fixture("numpy_drift", """
-DESIGN §2 drift metrics. units_in holds n rows of (mu_a, v_a, mu_b, v_b);
+docs/design.md §2 drift metrics. units_in holds n rows of (mu_a, v_a, mu_b, v_b);
 units_out = mean_shift var_log_ratio kl_sym with KL from its definition
   KL(N(m1,v1) || N(m2,v2)) = (log(v2/v1) + (v1 + (m1-m2)^2)/v2 - 1) / 2, v += e = 1e-12.
 w1_*: two histograms on the same bins and W1 = sum_k |F_A(k) - F_B(k)| width / sd_a.

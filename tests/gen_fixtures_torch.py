@@ -5,7 +5,7 @@ Writes tests/fixtures/torch_activation.txt, torch_bn.txt, torch_dense.txt,
 torch_layer.txt and torch_rownorm.txt in the block format of tests/cs_test_util.h ("@name count" then the values,
 repr() of each double, which round-trips exactly). Inputs are drawn here from
 a fixed NumPy seed and written into the fixture, so the C tests read the very
-same inputs. DESIGN §1: activations, batch norm (PyTorch BatchNorm1d), dense.
+same inputs. docs/design.md §1: activations, batch norm (PyTorch BatchNorm1d), dense.
 
 Run with the Python that has torch (Debian's): /usr/bin/python3 tests/gen_fixtures_torch.py
 """
@@ -119,7 +119,7 @@ def gen_bn_case(fx, prefix, m, n):
     fx.block(prefix + "dgamma", bn.weight.grad)
     fx.block(prefix + "dbeta", bn.bias.grad)
 
-    # gamma = 1, beta = 0 (the init, DESIGN §1): the C side passes NULL.
+    # gamma = 1, beta = 0 (the init, docs/design.md §1): the C side passes NULL.
     plain = torch.nn.BatchNorm1d(n, eps=eps, affine=False)
     plain.train()
     ht = t(h, grad=True)

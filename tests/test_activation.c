@@ -1,6 +1,6 @@
 /* Activations and derivatives against PyTorch autograd (fixture from
  * tests/gen_fixtures_torch.py), kink conventions, sup phi', parsing:
- * DESIGN §1 (activations), §2 (frac_saturated uses max phi'). */
+ * docs/design.md §1 (activations), §2 (frac_saturated uses max phi'). */
 #include "cs_test_util.h"
 
 #include "cs_activation.h"
@@ -80,7 +80,7 @@ static void test_activation_derivative_at_kink_follows_autograd(void **state)
     assert_true(d[0] == 0.5);
 }
 
-/* max phi' (DESIGN §2's saturation threshold) is the sup of phi' over a
+/* max phi' (docs/design.md §2's saturation threshold) is the sup of phi' over a
  * fine grid: no grid value exceeds it, and the grid comes within 1e-8 of it
  * (for gelu the peak z = sqrt 2 lies between grid points; the gap is
  * O(h^2) = 1e-8 times gelu''' ~ 0.3). */
@@ -127,7 +127,7 @@ static void test_activation_forward_in_place(void **state)
     free(z);
 }
 
-/* A diverged stack must be recorded (DESIGN §2 nonfinite): no activation
+/* A diverged stack must be recorded (docs/design.md §2 nonfinite): no activation
  * turns NaN into a finite number. */
 static void test_activation_propagates_nan(void **state)
 {

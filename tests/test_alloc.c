@@ -110,7 +110,7 @@ static void test_array_whose_size_overflows_is_einval_without_allocating(void **
 }
 
 /* A failing allocation says how much and, in a plan, for what and which
- * keys to reduce (STYLE 5: what, where, what was expected). */
+ * keys to reduce: what, where, what was expected. */
 static void test_out_of_memory_names_the_size_what_and_the_keys(void **state)
 {
     (void)state;

@@ -1,8 +1,8 @@
-/* STYLE 8 for issue 6's passes: a run with every measurement (gradients,
- * noise, running gap, dropout, a mixture) made to fail at each allocation
- * in turn returns CS_ENOMEM, leaks nothing (AddressSanitizer in
- * build-asan) and, once allocations succeed again, gives the same result
- * as a run that never failed. */
+/* SQLite-style failure injection for the claim passes (docs/claims.md):
+ * a run with every measurement (gradients, noise, running gap, dropout,
+ * a mixture) made to fail at each allocation in turn returns CS_ENOMEM,
+ * leaks nothing (AddressSanitizer in build-asan) and, once allocations
+ * succeed again, gives the same result as a run that never failed. */
 #include "cs_test_util.h"
 
 #include <string.h>

@@ -4,7 +4,7 @@
  * (renamed column) is refused by run and list naming the column; a
  * version-1 database is listed; text from a hostile database reaches the
  * terminal escaped; --quiet still says why each run failed; a path longer
- * than the system allows creates no directory. DESIGN §3, §4. */
+ * than the system allows creates no directory. docs/design.md §3, §4. */
 #include "cs_test_util.h"
 
 #include <sqlite3.h>

@@ -1,4 +1,4 @@
-/* Several covshift run processes on one sweep, and signals (DESIGN §3:
+/* Several covshift run processes on one sweep, and signals (docs/design.md §3:
  * runs are claimed atomically, each done exactly once). Four processes on
  * a 40-run sweep do every run once with no failure; with one of them
  * SIGKILLed mid-run the other three reclaim its run and finish the sweep;

@@ -1,5 +1,5 @@
 /* Dense layer h = x W^T + b and its backward against torch's F.linear and
- * autograd (fixture from tests/gen_fixtures_torch.py): DESIGN §1 (pre). */
+ * autograd (fixture from tests/gen_fixtures_torch.py): docs/design.md §1 (pre). */
 #include "cs_test_util.h"
 
 #include "cs_dense.h"

@@ -1,4 +1,4 @@
-/* Drift metrics between phases A and B (DESIGN §2) against NumPy (fixture
+/* Drift metrics between phases A and B (docs/design.md §2) against NumPy (fixture
  * from tests/gen_fixtures_numpy.py) and cases checkable by hand: identical
  * phases, a pure mean shift, point masses, W1 of shifted Gaussian samples
  * (metrics version 1); and the scale-free per-unit metrics of version 2:
@@ -84,7 +84,7 @@ static void test_drift_identical_inputs_give_zero(void **state)
 
 /* Per-unit N(mu_j, 1) in A and N(mu_j + m, 1) in B:
  *   mean_shift = m / sqrt(1 + e),  kl_sym = m^2 / (2 (1 + e)),  var_log_ratio = 0,
- * i.e. m and m^2 / 2 up to the e = 1e-12 of DESIGN §2 (5e-13 relative),
+ * i.e. m and m^2 / 2 up to the e = 1e-12 of docs/design.md §2 (5e-13 relative),
  * and to rounding of the mean over 8 units (rtol 1e-15). */
 static void test_drift_mean_shift_m_gives_m_and_kl_m2_over_2(void **state)
 {
@@ -117,7 +117,7 @@ static void test_drift_mean_shift_m_gives_m_and_kl_m2_over_2(void **state)
 /* var_log_ratio is symmetric and reads the variance factor: v_B = 4 v_A
  * gives log 4 either way round; kl_sym of a pure variance change is
  * (va/vb + vb/va - 2) / 4 = (vb - va)^2 / (4 va vb), with the e of
- * DESIGN §2 in va = 1 + e, vb = 4 + e (it moves the result by ~1e-12). */
+ * docs/design.md §2 in va = 1 + e, vb = 4 + e (it moves the result by ~1e-12). */
 static void test_drift_variance_change_gives_log_ratio(void **state)
 {
     (void)state;

@@ -1,4 +1,4 @@
-/* Running statistics against population statistics (issue 6,
+/* Running statistics against population statistics (docs/claims.md,
  * sim/run/cs_gap.c, input = mixture, shuffle = false): small or unshuffled
  * batches leave larger gaps than large shuffled ones, at the rates theory
  * gives at layer 0; running_gap rows as documented. */

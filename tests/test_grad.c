@@ -1,4 +1,4 @@
-/* Gradients at initialisation (issue 6, sim/run/cs_grad.c): the backward pass
+/* Gradients at initialisation (docs/claims.md, sim/run/cs_grad.c): the backward pass
  * through the whole stack agrees with central finite differences of the
  * same loss, with and without batch norm, through batch statistics, frozen
  * and ema running statistics and dropout; checkpointing and weight

@@ -1,6 +1,6 @@
 /* Weight and bias initialisation: the variance each kind promises, exact
  * orthogonality and the QR sign convention of orthogonal init, seeded
- * reproducibility, argument errors and allocation failure: DESIGN §1 (init). */
+ * reproducibility, argument errors and allocation failure: docs/design.md §1 (init). */
 #include "cs_test_util.h"
 
 #include "cs_alloc.h"
@@ -44,7 +44,7 @@ static void assert_gaussian_variance(const double *w, size_t N, double var, cons
         fail_msg("%s: empirical mean %.3g, expected 0 within 6 sd", what, mean);
 }
 
-/* DESIGN §1: Var W_ij = sigma_w^2 / fan_in for gaussian, 2 / (fan_in +
+/* docs/design.md §1: Var W_ij = sigma_w^2 / fan_in for gaussian, 2 / (fan_in +
  * fan_out) for xavier, 2 / fan_in for he. A 512 x 256 layer (non-square, so
  * xavier and he differ) has N = 131072 weights: 6 sd = 2.3% relative. */
 static void test_init_weight_variance_matches_each_kind(void **state)
@@ -75,7 +75,7 @@ static void test_init_weight_variance_matches_each_kind(void **state)
 }
 
 /* b_i ~ N(0, sigma_b^2) for every kind; 20000 biases give 6 sd = 6%.
- * sigma_b = 0 gives exact +0 (frac_zero counts them, DESIGN §2). */
+ * sigma_b = 0 gives exact +0 (frac_zero counts them, docs/design.md §2). */
 static void test_init_bias_sd_is_sigma_b(void **state)
 {
     (void)state;
@@ -188,7 +188,7 @@ static void test_init_orthogonal_is_q_of_gaussian_with_positive_diag_r(void **st
     }
 }
 
-/* DESIGN §1 randomness: the same seeded streams give the same W and b, bit
+/* docs/design.md §1 randomness: the same seeded streams give the same W and b, bit
  * for bit; and the bias stream never shifts the weights. */
 static void test_init_same_seed_gives_same_weights(void **state)
 {
@@ -272,7 +272,7 @@ static void test_init_parse_roundtrips_and_rejects_unknown(void **state)
     assert_int_equal(kind, CS_INIT_HE);
 }
 
-/* SQLite-style failure injection (STYLE 8): make the k-th allocation of
+/* SQLite-style failure injection: make the k-th allocation of
  * orthogonal init fail for k = 0, 1, ... until the call succeeds. Each
  * failure must return CS_ENOMEM with a message and free what it made (ASan's
  * leak check runs at exit in the sanitizer build); then the successful call

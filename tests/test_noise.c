@@ -1,4 +1,4 @@
-/* Batch-norm and dropout noise (issue 6, sim/run/cs_noise.c): exactly zero
+/* Batch-norm and dropout noise (docs/claims.md, sim/run/cs_noise.c): exactly zero
  * without either, batch norm's ~ 1/sqrt(batch) law at layer 1, dropout's
  * analytic sqrt(q / (1 - q)), and bn_noise rows as documented. */
 #include "cs_test_util.h"

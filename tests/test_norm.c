@@ -2,7 +2,7 @@
  * eval mode, autograd backward with batch and with given statistics), the
  * worksheet's min-max and standardisation against NumPy, stability at a
  * large mean, and the column blocking of core/cs_norm.c against a plain
- * reference: DESIGN §1 (norm). */
+ * reference: docs/design.md §1 (norm). */
 #include "cs_test_util.h"
 
 #include "cs_norm.h"
@@ -79,7 +79,7 @@ static void test_bn_forward_defaults_and_in_place_match_torch(void **state)
     }
 }
 
-/* DESIGN §1: running = (1 - momentum) running + momentum batch, with the
+/* docs/design.md §1: running = (1 - momentum) running + momentum batch, with the
  * unbiased batch variance, from running_mean = 0, running_var = 1 (torch's
  * initial buffers), over the fixture's 3 training batches. */
 static void test_bn_running_stats_match_torch(void **state)
@@ -234,7 +234,7 @@ static double lcg_normal(unsigned long long *s)
     return acc - 6.0;
 }
 
-/* DESIGN §1 asks for a two-pass variance: a column with mean 1e6 and
+/* docs/design.md §1 asks for a two-pass variance: a column with mean 1e6 and
  * variance ~1 (256 x 1024, the hot-path shape) must give the variance of the
  * offsets to 1e-6 relative, where E[h^2] - mu^2 would lose ~12 digits. The
  * reference is the variance of the offsets u themselves, computed before the

@@ -1,10 +1,10 @@
-/* covshift plot / report end to end (issue 4; DESIGN §3 store, §5
+/* covshift plot / report end to end (docs/figures.md; docs/design.md §3 store, §5
  * scripts/plots): a tiny database made by the CLI from
  * tests/fixtures/plot_small.ini (tanh, no norm and BN frozen, 2 seeds,
  * depth 4), every standard figure rendered in png, svg and pdf and checked
  * valid and not blank, the scripts run alone with gnuplot -c, and every
  * error a user can make: exit status 2 with the message. The claim figures
- * of issue 6 (grad_by_depth, bn_noise, running_gap) from a second database
+ * of the notes (docs/claims.md: grad_by_depth, bn_noise, running_gap) from a second database
  * made from tests/fixtures/plot_claims.ini: each in every format, and none
  * of them for a database without claim rows. report.md's tables are
  * tests/test_report.c's. gnuplot and sqlite3 are declared
@@ -23,7 +23,7 @@
 static const char *const figures[] = {"drift_by_depth", "second_moment", "percentile_bands",
                                       "heatmap_mean",   "heatmap_var",   "histograms"};
 #define NFIGURES (sizeof figures / sizeof figures[0])
-/* Issue 6: drawn only when the runs have rows in their tables. */
+/* The claim figures: drawn only when the runs have rows in their tables. */
 static const char *const claim_figures[] = {"grad_by_depth", "bn_noise", "running_gap"};
 #define NCLAIMS (sizeof claim_figures / sizeof claim_figures[0])
 static const char *const formats[] = {"png", "svg", "pdf"};
@@ -311,7 +311,7 @@ static void check_figure(const char *prefix, const char *figure, char *const out
 }
 
 /* Legends name conditions in words, titles name the experiment and its
- * fixed parameters (issue 4). Checked in the SVG, where text is text. */
+ * fixed parameters. Checked in the SVG, where text is text. */
 static void test_plot_titles_and_legends_name_experiment_and_conditions(void **state)
 {
     (void)state;
@@ -479,7 +479,7 @@ static void test_plot_and_report_help(void **state)
     free(out);
 }
 
-/* ---- the notes' claims (issue 6) ---- */
+/* ---- the notes' claims (docs/claims.md) ---- */
 
 /* The claim figures in every format, beside the standard set, with no
  * gnuplot warning: each of them has rows to draw. */

@@ -1,4 +1,4 @@
-/* covshift plot / report on runs that diverged (DESIGN §2 nonfinite: a
+/* covshift plot / report on runs that diverged (docs/design.md §2 nonfinite: a
  * stack whose values overflow is recorded, not dropped): every figure is
  * drawn, exit 0, a warning per diverged run naming the first layer with a
  * non-finite value, the panels marked, report.md listing the runs, and the

@@ -1,5 +1,5 @@
 /* Nothing a path, an environment variable or a database holds runs as code
- * (DESIGN §5 scripts/plots; docs/figures.md): every payload
+ * (docs/design.md §5 scripts/plots; docs/figures.md): every payload
  * of the adversarial review — a newline followed by a gnuplot command
  * (!cmd, system("cmd")) in the database path, in an experiment or
  * activation name stored in the database and in COVSHIFT_PLOTS_DIR, shell

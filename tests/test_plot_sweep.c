@@ -1,4 +1,4 @@
-/* Figures of a sweep (docs/figures.md, "Keys that vary"; DESIGN §4 sweeps):
+/* Figures of a sweep (docs/figures.md, "Keys that vary"; docs/design.md §4 sweeps):
  * a database of two swept keys, depth (2, 5) and batch (8, 32), made by the
  * CLI from tests/fixtures/plot_sweep.ini. Every figure draws one curve (or
  * panel) per value of each key or holds a key at a value its title names;

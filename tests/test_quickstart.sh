@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 3 acceptance for the README's main job: the quickstart experiment
-# runs whole into a fresh database, with the row counts of DESIGN §3:
+# The README's main job: the quickstart experiment
+# runs whole into a fresh database, with the row counts of docs/design.md §3:
 # steps x (3 depth + 1) layer_stats rows and 3 depth + 1 drift rows per run;
 # and the README's table of its result is what its one query,
 # scripts/queries/quickstart_table.sql, prints on that database.

@@ -1,4 +1,4 @@
-/* Statistics of one batch (DESIGN §2) against NumPy (fixture from
+/* Statistics of one batch (docs/design.md §2) against NumPy (fixture from
  * tests/gen_fixtures_numpy.py) and hand-checkable cases: quantiles by
  * selection, moments, nonfinite entries, frac_saturated, histograms,
  * workspace misuse and allocation failure. */
@@ -90,7 +90,7 @@ static void compute_ok(cs_stats *st, const double *x, size_t m, size_t n, const 
     cs_stats_work_free(w);
 }
 
-/* DESIGN §2: order statistic round(q (N-1)), with C's half-away rounding
+/* docs/design.md §2: order statistic round(q (N-1)), with C's half-away rounding
  * (the "halves" case has q (N-1) = 0.5, 7.5, 42.5, 49.5). */
 static void test_quantiles_match_numpy(void **state)
 {
@@ -390,7 +390,7 @@ static void test_empty_matrix_gives_nan(void **state)
     cs_stats_work_free(w);
 }
 
-/* DESIGN §2 frac_saturated = #{phi'(z) < 0.05 max phi'} / (m n), on z
+/* docs/design.md §2 frac_saturated = #{phi'(z) < 0.05 max phi'} / (m n), on z
  * chosen either side of each threshold:
  *   tanh:  1 - tanh(z)^2 < 0.05  <=>  |z| > atanh(sqrt 0.95) = 2.1783...
  *   relu:  relu'(z) = 0 for z <= 0 (autograd's choice at the kink)
@@ -426,7 +426,7 @@ static void test_frac_saturated_tanh_relu_linear(void **state)
     assert_true(tanh_want == 3.0 / 8.0 && relu_want == 4.0 / 8.0);
 }
 
-/* The brute-force frac_saturated: phi' per entry, as DESIGN §2 reads. */
+/* The brute-force frac_saturated: phi' per entry, as docs/design.md §2 reads. */
 static double saturated_by_derivative(const double *z, size_t n, cs_activation act)
 {
     double cutoff = 0.05 * cs_activation_max_derivative(act), d;
@@ -645,7 +645,7 @@ static void test_hist_top_edge_rounding_stays_in_last_bin(void **state)
     assert_true(under == 1 && over == 1);
 }
 
-/* DESIGN §2: [mean - 6 sd, mean + 6 sd]; [mean - 1, mean + 1] when sd is 0
+/* docs/design.md §2: [mean - 6 sd, mean + 6 sd]; [mean - 1, mean + 1] when sd is 0
  * or not finite; [-1, 1] when the mean is not finite. */
 static void test_hist_range_rules(void **state)
 {

@@ -148,9 +148,38 @@ static void test_sh_quote_round_trips_through_sh(void **state)
     assert_string_equal(out, "'a ");
 }
 
+/* cs_text_pyfloat writes what Python's repr (and NumPy's str of a float64)
+ * writes, for 4000+ doubles of tests/fixtures/python_repr.txt
+ * (tests/gen_fixtures_worksheet.py): decades, the switch to exponents at
+ * 1e-4 and 1e16, signed zero, infinities, subnormals, random bit patterns. */
+static void test_pyfloat_matches_python_repr(void **state)
+{
+    (void)state;
+    FILE *f = fopen(CS_FIXTURES "/python_repr.txt", "r");
+    assert_non_null(f);
+    char line[128], got[40];
+    size_t n = 0, bad = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long bits;
+        char want[64];
+        assert_int_equal(sscanf(line, "%llx %63s", &bits, want), 2);
+        double x;
+        memcpy(&x, &bits, sizeof x);
+        cs_text_pyfloat(got, sizeof got, x);
+        if (strcmp(got, want) != 0 && bad++ < 10)
+            print_error("%016llx: got %s, Python %s\n", bits, got, want);
+        n++;
+    }
+    fclose(f);
+    print_message("%zu doubles, %zu differ from Python's repr\n", n, bad);
+    assert_true(n > 4000);
+    assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pyfloat_matches_python_repr),
         cmocka_unit_test(test_controls_and_escapes_are_shown_not_obeyed),
         cmocka_unit_test(test_a_short_buffer_cuts_between_escapes),
         cmocka_unit_test(test_md_inline_escapes_markup_and_cells),

@@ -14,19 +14,26 @@
 #include "cs_alloc.h"
 #include "cs_dist.h"
 #include "cs_error.h"
+#include "cs_randomstate.h"
 #include "cs_rng.h"
+#include "cs_text.h"
 #include "cs_worksheet.h"
 
 #define ALL (CS_WORKSHEET_IMAGES * CS_IMAGE_PIXELS)
 #define BN_ALL (CS_WORKSHEET_BATCH * CS_IMAGE_PIXELS)
 
-static cs_worksheet *computed(uint64_t seed)
+static cs_worksheet *computed_on(uint64_t seed, cs_worksheet_stream stream)
 {
     cs_worksheet *ws = NULL;
     assert_int_equal(cs_worksheet_alloc(&ws), CS_OK);
     assert_non_null(ws);
-    assert_int_equal(cs_worksheet_compute(ws, seed), CS_OK);
+    assert_int_equal(cs_worksheet_compute(ws, seed, stream), CS_OK);
     return ws;
+}
+
+static cs_worksheet *computed(uint64_t seed)
+{
+    return computed_on(seed, CS_WORKSHEET_NUMPY);
 }
 
 static void assert_shape(const cs_worksheet_summary *s, size_t images)
@@ -72,12 +79,14 @@ static void assert_summary_matches(const cs_worksheet_summary *s, const double *
         fail_msg("%s var %.17g, reference %.17g", what, s->var, var);
 }
 
-/* The raw images are exactly cs_dist_images on stream (seed, worksheet, 0),
- * and every printed summary agrees with a long-double recomputation. */
+/* With --stream gsl the raw images are exactly cs_dist_images on stream
+ * (seed, worksheet, 0), and every printed summary agrees with a
+ * long-double recomputation (the numpy stream's summaries are checked
+ * digit for digit against numpy itself below). */
 static void test_worksheet_summaries_match_recomputation(void **state)
 {
     (void)state;
-    cs_worksheet *ws = computed(CS_WORKSHEET_SEED);
+    cs_worksheet *ws = computed_on(CS_WORKSHEET_SEED, CS_WORKSHEET_GSL);
     gsl_rng *r;
     assert_int_equal(cs_rng_alloc(&r), CS_OK);
     double *raw = malloc(ALL * sizeof *raw);
@@ -307,7 +316,7 @@ static void test_worksheet_cli_end_to_end(void **state)
     if (status != 0)
         fail_msg("covshift worksheet exited %d:\n%s", status, out);
     assert_contains(out, "seed 678");
-    assert_contains(out, "NOT numpy's numbers");
+    assert_contains(out, "NumPy's legacy");
     assert_contains(out, "Data Shape:  (30, 32, 32, 1)  (# of Images, Image Width, Image "
                          "Height, Channels)");
     assert_contains(out, "============== Normalized Data ==============");
@@ -318,10 +327,12 @@ static void test_worksheet_cli_end_to_end(void **state)
     assert_contains(out, "Max |case 3a - case 3b|:  ");
     /* The printed numbers are the library's, to the last digit. */
     cs_worksheet *ws = computed(CS_WORKSHEET_SEED);
-    char line[128];
-    snprintf(line, sizeof line, "Data Mean:  %.17g\n", ws->raw_summary.mean);
+    char line[128], num[40];
+    snprintf(line, sizeof line, "Data Mean:  %s\n",
+             cs_text_pyfloat(num, sizeof num, ws->raw_summary.mean));
     assert_contains(out, line);
-    snprintf(line, sizeof line, "Data Variance:  %.17g\n", ws->standardized_summary.var);
+    snprintf(line, sizeof line, "Data Variance:  %s\n",
+             cs_text_pyfloat(num, sizeof num, ws->standardized_summary.var));
     assert_contains(out, line);
     cs_worksheet_free(ws);
     assert_png(dir, "worksheet_raw.png");
@@ -335,6 +346,13 @@ static void test_worksheet_cli_end_to_end(void **state)
     assert_int_equal(status, 0);
     assert_contains(out, "seed 1:");
     free(out);
+    /* covshift's own stream, which takes seeds past numpy's 2^32 - 1 */
+    status = cs_test_shell(&out, "'%s' worksheet --stream gsl --seed 4294967296 --out '%s'",
+                           CS_BINARY, dir);
+    if (status != 0)
+        fail_msg("worksheet --stream gsl exited %d:\n%s", status, out);
+    assert_contains(out, "NOT numpy's numbers");
+    free(out);
     cs_test_rmdir(tmp);
     free(tmp);
 }
@@ -345,7 +363,8 @@ static void test_worksheet_cli_rejects_bad_input(void **state)
     (void)state;
     static const char *const bad[] = {
         "--seed abc", "--seed -1", "--seed ''", "--seed 12x", "--seed 99999999999999999999",
-        "--bogus",    "extra",     "--seed",
+        "--bogus",    "extra",     "--seed",  "--seed 4294967296", "--stream torch",
+        "--stream",
     };
     char *tmp = cs_test_mkdtemp();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -467,6 +486,123 @@ static void test_worksheet_refuses_bad_out_before_computing(void **state)
     free(tmp);
 }
 
+/* A fixture section "@tag N" ... "@end" of tests/fixtures/numpy_worksheet.txt
+ * (tests/gen_fixtures_worksheet.py), the lines between; NULL past the last.
+ * *at is where to look next. */
+static char *fixture_section(const char *text, const char *tag, size_t *at, uint64_t *seed)
+{
+    char head[32];
+    snprintf(head, sizeof head, "@%s ", tag);
+    const char *p = text + *at;
+    while ((p = strstr(p, head)) != NULL && p != text && p[-1] != '\n')
+        p++;
+    if (!p)
+        return NULL;
+    *seed = strtoull(p + strlen(head), NULL, 10);
+    const char *body = strchr(p, '\n') + 1;
+    const char *end = strstr(body, "@end\n");
+    assert_non_null(end);
+    *at = (size_t)(end - text) + 5;
+    char *out = malloc((size_t)(end - body) + 1);
+    assert_non_null(out);
+    memcpy(out, body, (size_t)(end - body));
+    out[end - body] = '\0';
+    return out;
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *s = malloc((size_t)n + 1);
+    assert_non_null(s);
+    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* NumPy's legacy RandomState, primitive by primitive: the first draws of
+ * np.random.RandomState(seed) for six seeds (0, which GSL's own seeding
+ * would map to 4357, and 2^32 - 1, the largest numpy takes, among them):
+ * random_sample and randn as repr (exact doubles), randint(5), (60),
+ * (2^32), and randint(1), which must draw nothing. */
+static void test_randomstate_draws_match_numpy(void **state)
+{
+    (void)state;
+    char *text = read_text(CS_FIXTURES "/numpy_worksheet.txt");
+    size_t at = 0, sections = 0;
+    uint64_t seed;
+    char *body;
+    while ((body = fixture_section(text, "draws", &at, &seed)) != NULL) {
+        cs_randomstate *rs = NULL;
+        assert_int_equal(cs_randomstate_alloc(&rs, seed), CS_OK);
+        char *save = NULL, *line = strtok_r(body, "\n", &save);
+        for (int i = 0; line; i++, line = strtok_r(NULL, "\n", &save)) {
+            double want = strtod(line, NULL), got;
+            if (i < 5 || i == 36)
+                got = cs_randomstate_random_sample(rs);
+            else if (i < 12)
+                got = cs_randomstate_gauss(rs);
+            else if (i < 22)
+                got = (double)cs_randomstate_randint(rs, 5);
+            else if (i < 32)
+                got = (double)cs_randomstate_randint(rs, 60);
+            else if (i < 35)
+                got = (double)cs_randomstate_randint(rs, 4294967296ull);
+            else
+                got = (double)cs_randomstate_randint(rs, 1);
+            if (got != want)
+                fail_msg("seed %llu draw %d: %.17g, numpy %s", (unsigned long long)seed, i, got,
+                         line);
+        }
+        cs_randomstate_free(rs);
+        free(body);
+        sections++;
+    }
+    assert_int_equal(sections, 6);
+    cs_randomstate *rs = NULL;
+    assert_int_equal(cs_randomstate_alloc(&rs, 4294967296ull), CS_EINVAL);
+    assert_null(rs);
+    cs_randomstate_free(NULL);
+    free(text);
+}
+
+/* `covshift worksheet --seed N` prints, between its own notes, exactly the
+ * lines the notebook's cells print under np.random.seed(N), every digit,
+ * for six seeds (tests/gen_fixtures_worksheet.py runs the cells verbatim). */
+static void test_worksheet_prints_the_notebooks_numbers(void **state)
+{
+    (void)state;
+    char *text = read_text(CS_FIXTURES "/numpy_worksheet.txt");
+    char *tmp = cs_test_mkdtemp();
+    size_t at = 0, sections = 0;
+    uint64_t seed;
+    char *want;
+    while ((want = fixture_section(text, "seed", &at, &seed)) != NULL) {
+        char *out = NULL;
+        int status = cs_test_shell(&out, "'%s' worksheet --seed %llu --out '%s'", CS_BINARY,
+                                   (unsigned long long)seed, tmp);
+        if (status != 0)
+            fail_msg("covshift worksheet --seed %llu exited %d:\n%s", (unsigned long long)seed,
+                     status, out);
+        if (!strstr(out, want))
+            fail_msg("seed %llu: the output lacks numpy's block\n--- numpy:\n%s--- covshift:\n%s",
+                     (unsigned long long)seed, want, out);
+        free(out);
+        free(want);
+        sections++;
+    }
+    assert_int_equal(sections, 6);
+    cs_test_rmdir(tmp);
+    free(tmp);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +617,8 @@ int main(void)
         cmocka_unit_test(test_worksheet_cli_rejects_bad_input),
         cmocka_unit_test(test_worksheet_cli_io_failures),
         cmocka_unit_test(test_worksheet_refuses_bad_out_before_computing),
+        cmocka_unit_test(test_randomstate_draws_match_numpy),
+        cmocka_unit_test(test_worksheet_prints_the_notebooks_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,6 +102,8 @@ do for [i = 1:script_argc] {
     if (key eq "phase") { phase = val }
     if (key eq "key") { sweep_key = val }
     if (key eq "part") { part = val }
+    if (key eq "data") { data = val }
+    if (key eq "act") { act = val }
 }
 if (!exists("db") || db eq "") { exit error "db=DATABASE is required (" . usage . ")" }
 if (!exists("out") || out eq "") { exit error "out=FILE is required, the figure to write (" . usage . ")" }

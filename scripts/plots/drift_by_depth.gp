@@ -1,4 +1,4 @@
-# Drift from phase A to phase B by layer (DESIGN §2 drift metrics): a
+# Drift from phase A to phase B by layer (docs/design.md §2 drift metrics): a
 # panel per metric and activation, a curve per condition, the mean over
 # seeds with a band from the smallest to the largest seed (when there are
 # two or more). The headline figure (docs/figures.md). A key that varies

@@ -1,4 +1,4 @@
-# Drift at the last layer against a swept key (DESIGN §2 drift metrics,
+# Drift at the last layer against a swept key (docs/design.md §2 drift metrics,
 # §4 sweeps): what a sweep of depth, batch, shift_mean, shift_scale,
 # sigma_w ... did to the drift that reaches the network's output. A
 # panel per metric and activation, a curve per condition, the mean over

@@ -1,4 +1,4 @@
-# A statistic over depth and steps as a heat map (DESIGN §2 layer_stats):
+# A statistic over depth and steps as a heat map (docs/design.md §2 layer_stats):
 # a panel per condition, and per value of a swept key when there is room
 # (common.gp, roles "run"; every other key held at one value, which the
 # title names), each panel one run (one activation and seed) with its

@@ -1,4 +1,4 @@
-# Histograms of phase A against phase B at chosen layers (DESIGN §2: counts
+# Histograms of phase A against phase B at chosen layers (docs/design.md §2: counts
 # pooled over each phase's batches on bins fixed by phase A's first batch,
 # shared by A and B). One run per row (one activation and seed): a row per
 # condition, and per value of a swept key when there is room (common.gp,

@@ -1,5 +1,5 @@
 # Percentile bands over steps at chosen layers, as Ioffe & Szegedy (2015)
-# Figure 1: p15, p50 and p85 of a layer's values at each step (DESIGN §2
+# Figure 1: p15, p50 and p85 of a layer's values at each step (docs/design.md §2
 # exact quantiles), p01–p99 lighter, the A → B switch marked. One run per
 # row (one activation and seed): a row per condition, and per value of a
 # swept key when there is room (common.gp, roles "run"); every other key

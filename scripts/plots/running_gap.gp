@@ -73,7 +73,7 @@ lg_c = '#777777'; lg_dt = 3; lg_pt = 0; lg_t = "∝ 1/√batch (guide)"
 eval leg_line
 leg_note = ""
 do for [m in metric] { leg_note = leg_note . (leg_note eq "" ? "" : "; ") . enh(m) . " = " . metric_label(m) }
-leg_note = wrap(leg_note, 92)
+leg_note = wrap(leg_note, 78)
 tt = figure_title("batch norm's running statistics after phase A against the population's", how_words)
 ml = 0.6; mr = 0.2; gx = 0.6; gy = 0.55
 mt = title_h(tt) + 0.36

@@ -1,4 +1,4 @@
--- Drift between phases A and B by layer (DESIGN §2 drift, §3
+-- Drift between phases A and B by layer (docs/design.md §2 drift, §3
 -- drift_by_depth): w1, mean_shift, var_log_ratio and kl_sym, the mean over
 -- seeds, one row per configuration (every parameter but the seed; the
 -- commonly swept ones are shown) and layer. Layer 0 is the input: the

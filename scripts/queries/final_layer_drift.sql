@@ -1,7 +1,7 @@
 -- Drift at the last layer of each run, the mean and the sample standard
 -- deviation over seeds, one row per configuration (every parameter but
 -- the seed; the commonly swept ones are shown): how much of the input
--- shift reaches the output. DESIGN §2, §3. Numbers print with 4
+-- shift reaches the output. docs/design.md §2, §3. Numbers print with 4
 -- significant digits (the sd with 2); an empty cell is NULL.
 -- Parameters (.parameter set; unset: as said):
 --   @experiment  one experiment's runs (unset: every experiment)

@@ -1,6 +1,6 @@
 -- Phase A and phase B histograms of one (run, layer, site) side by side,
 -- as fractions of each phase's entries, on the bins A's first batch fixed
--- (DESIGN §2 histograms). Bin -1 is underflow (lo NULL, shown -inf), bin =
+-- (docs/design.md §2 histograms). Bin -1 is underflow (lo NULL, shown -inf), bin =
 -- bins is overflow (hi NULL, shown +inf). Edges and fractions print with
 -- 4 significant digits.
 -- Parameters (.parameter set; unset: as said):

@@ -1,5 +1,5 @@
 -- Statistics of one layer over the steps of one run: mean, var and the
--- percentile band p01..p99, phase A then B (DESIGN §2 layer_stats).
+-- percentile band p01..p99, phase A then B (docs/design.md §2 layer_stats).
 -- Numbers print with 4 significant digits; an empty cell is NULL (no
 -- finite entry in that batch: see nonfinite).
 -- Parameters (.parameter set; unset: as said):

@@ -2,7 +2,7 @@
 -- revision (with -dirty when the tree had uncommitted changes), compiler,
 -- BLAS and its kernel, RNG, host, the command line (shell-quoted: paste it
 -- to run it again) and when; then the builds and hosts its runs actually
--- ran on (a resumed sweep may mix them). DESIGN §3 experiments.
+-- ran on (a resumed sweep may mix them). docs/design.md §3 experiments.
 -- Parameters (.parameter set; unset: as said):
 --   @experiment  one experiment (unset: every experiment)
 --   sqlite3 results/quickstart.db < scripts/queries/provenance.sql

@@ -1,5 +1,5 @@
 -- Runs per experiment and status, with total wall time, then every run
--- that did not finish with its error (DESIGN §3 runs). A 'running' run
+-- that did not finish with its error (docs/design.md §3 runs). A 'running' run
 -- whose process is gone is redone by the next `covshift run`; `covshift
 -- list DB --status failed` shows the same with the keys that vary.
 -- Parameters (.parameter set; unset: as said):

@@ -1,4 +1,4 @@
-/* Which process holds a claimed run (DESIGN §3: several processes on one
+/* Which process holds a claimed run (docs/design.md §3: several processes on one
  * machine share a sweep): a process is named by host, pid and start, so a
  * pid the kernel gave to a new process after the holder died is not taken
  * for the holder. Linux: the start is read from /proc. */

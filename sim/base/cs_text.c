@@ -2,6 +2,8 @@
 #include "cs_text.h"
 
 #include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -223,4 +225,60 @@ char *cs_text_trim(char *s)
     while (n > 0 && isspace((unsigned char)s[n - 1]))
         s[--n] = '\0';
     return s;
+}
+
+char *cs_text_pyfloat(char *dst, size_t size, double x)
+{
+    if (isnan(x)) {
+        snprintf(dst, size, "nan");
+        return dst;
+    }
+    if (isinf(x)) {
+        snprintf(dst, size, "%sinf", x < 0 ? "-" : "");
+        return dst;
+    }
+    /* The shortest %.*e that round-trips gives the digits and the decimal
+     * exponent (David Gay's shortest repr, which Python uses, is the same
+     * digit string: the fewest digits, correctly rounded). */
+    char sci[40];
+    int prec = 0;
+    for (; prec < 17; prec++) {
+        snprintf(sci, sizeof sci, "%.*e", prec, x);
+        if (strtod(sci, NULL) == x)
+            break;
+    }
+    /* sci is [-]d[.ddd]e[+-]XX: split sign, digits, exponent. */
+    const char *p = sci;
+    int neg = *p == '-';
+    if (neg)
+        p++;
+    char digits[24];
+    size_t nd = 0;
+    for (; *p && *p != 'e'; p++)
+        if (*p != '.')
+            digits[nd++] = *p;
+    digits[nd] = '\0';
+    int exp10 = atoi(p + 1);
+    /* Python's repr drops trailing zeros of the digit string (0 -> "0"). */
+    while (nd > 1 && digits[nd - 1] == '0')
+        digits[--nd] = '\0';
+    char body[64];
+    if (exp10 < -4 || exp10 >= 16) {
+        snprintf(body, sizeof body, "%c%s%se%c%02d", digits[0], nd > 1 ? "." : "", digits + 1,
+                 exp10 < 0 ? '-' : '+', abs(exp10));
+    } else if (exp10 < 0) {
+        /* 0.000ddd: -exp10 - 1 (0 .. 3) zeros after the point */
+        char zeros[4] = {0};
+        memset(zeros, '0', (size_t)(-exp10 - 1));
+        snprintf(body, sizeof body, "0.%s%s", zeros, digits);
+    } else if ((size_t)exp10 + 1 >= nd) {
+        /* integer value: digits, the zeros up to the point, ".0" */
+        char zeros[20] = {0};
+        memset(zeros, '0', (size_t)exp10 + 1 - nd);
+        snprintf(body, sizeof body, "%s%s.0", digits, zeros);
+    } else {
+        snprintf(body, sizeof body, "%.*s.%s", exp10 + 1, digits, digits + exp10 + 1);
+    }
+    snprintf(dst, size, "%s%s", neg ? "-" : "", body);
+    return dst;
 }

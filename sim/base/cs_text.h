@@ -54,4 +54,11 @@ size_t cs_text_sh_quote(char *dst, size_t size, const char *s);
  * character that is not blank (within s). */
 char *cs_text_trim(char *s);
 
+/* x as Python's repr(float) and NumPy's str(np.float64) write it: the
+ * fewest significant digits (1 .. 17) that read back as x, positional for
+ * 1e-4 <= |x| < 1e16 with ".0" on an integer value, else d.ddde+XX with at
+ * least two exponent digits; "nan", "inf", "-inf". Writes at most size - 1
+ * characters and a NUL; returns dst. size >= 32 always suffices. */
+char *cs_text_pyfloat(char *dst, size_t size, double x);
+
 #endif

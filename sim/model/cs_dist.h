@@ -20,7 +20,7 @@
  * Returns CS_OK or CS_EINVAL (images with dim != 1024). */
 int cs_dist_sample(cs_input_kind kind, double *x, size_t m, size_t dim, gsl_rng *r);
 
-/* The worksheet's generator (seeds/ worksheet): for each image, in the
+/* The worksheet's generator (docs/worksheet.md): for each image, in the
  * order numpy draws them there, randn(32, 32), then k = randint(5),
  * c = randint(60); pixels = randn * k + c. x: (count, 1024). */
 void cs_dist_images(double *x, size_t count, gsl_rng *r);

@@ -5,14 +5,19 @@
  * alone. */
 #include "cs_plot.h"
 
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cs_activation.h"
 #include "cs_alloc.h"
 #include "cs_error.h"
 #include "cs_fs.h"
 #include "cs_gnuplot.h"
+#include "cs_meanfield.h"
 #include "cs_text.h"
 
 #ifndef CS_PLOTS_DIR
@@ -52,8 +57,9 @@ static FILE *cs_plot_warnings(const cs_plot_options *o)
 /* ---- the figures ---- */
 
 /* How many files a figure is: one for all the runs, one per activation
- * (the per-run figures), or one per numeric key that varies (drift_vs). */
-typedef enum { CS_PLOT_ONE, CS_PLOT_PER_ACTIVATION, CS_PLOT_PER_KEY } cs_plot_copies;
+ * (the per-run figures), one per numeric key that varies (drift_vs), or
+ * the phase diagram's: one per activation of the runs, and tanh's. */
+typedef enum { CS_PLOT_ONE, CS_PLOT_PER_ACTIVATION, CS_PLOT_PER_KEY, CS_PLOT_PHASE } cs_plot_copies;
 
 /* One figure of the standard set: a script with its variables. */
 typedef struct {
@@ -115,6 +121,18 @@ static const cs_plot_figure cs_plot_figures[] = {
      "population's, against the batch size, a colour per layer, shuffled batches solid and "
      "one-component batches dashed.",
      "running_gap_by_run"},
+    /* Mean-field theory (docs/design.md §9): drawn when the runs have its rows. */
+    {"correlation_by_depth", "correlation_by_depth", NULL, CS_PLOT_ONE, 4, "Correlation of two inputs by depth",
+     "The mean-field correlation map c^l of two inputs at site pre (docs/design.md §9), phase B "
+     "solid and A dashed, a curve per condition without normalisation; the measured mean "
+     "cosine similarity of the batch's rows as points where the database has it.",
+     "meanfield_by_run"},
+    {"phase_diagram", "phase_diagram", NULL, CS_PLOT_PHASE, 0, "Order to chaos",
+     "The mean-field phase diagram of the activation (docs/design.md §9): sigma_w against "
+     "sigma_b, the depth scale xi_c of the correlation map as colour, the chi_1 = 1 line "
+     "between the ordered and the chaotic phase, and the runs' own (sigma_w, sigma_b) marked; "
+     "one for tanh and one for each activation of the runs.",
+     "meanfield_by_run"},
     /* Training runs (docs/training.md): drawn when the runs trained. */
     {"train_curves", "train_curves", NULL, CS_PLOT_ONE, 0, "Training curves",
      "The training loss step by step (averaged over windows), and the accuracy on held-out A "
@@ -168,13 +186,15 @@ static char *cs_plot_arg(const char *key, const char *value)
  * ARGV, never program text. */
 static int cs_plot_run_script(const cs_selection *sel, const cs_plot_options *o,
                               const cs_plot_figure *fig, const char *activation,
-                              const char *key, const char *part, const char *path)
+                              const char *key, const char *part, const char *path,
+                              const char *data, const char *act)
 {
     const char *dir = cs_plot_scripts_dir();
     size_t len = strlen(dir) + strlen(fig->script) + sizeof "./" "/.gp";
     char *script = cs_malloc(len);
-    /* -c SCRIPT db out term experiment [runs] [activation] [metric] [key] [part] NULL */
-    enum { CS_PLOT_MAX_ARGS = 12 };
+    /* -c SCRIPT db out term experiment [runs] [activation] [metric] [key] [part]
+     * [data] [act] NULL */
+    enum { CS_PLOT_MAX_ARGS = 14 };
     const char *args[CS_PLOT_MAX_ARGS + 1] = {0};
     char *owned[CS_PLOT_MAX_ARGS] = {0};
     size_t n = 0, n_owned = 0;
@@ -198,6 +218,8 @@ static int cs_plot_run_script(const cs_selection *sel, const cs_plot_options *o,
         {"metric", fig->metric},
         {"key", key},
         {"part", part},
+        {"data", data},
+        {"act", act},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         if (!pairs[i][1])
@@ -225,6 +247,80 @@ done:
     return rc;
 }
 
+/* ---- the phase diagram's data (docs/design.md §9) ---- */
+
+#define CS_PHASE_NW 36 /* sigma_w = 0.55, 0.65, ..., 4.05: never exactly 1 */
+#define CS_PHASE_NB 31 /* sigma_b = 0, 0.05, ..., 1.5 */
+#define CS_PHASE_NODES 16 /* ~1e-6 relative: finer than a colour step */
+
+/* chi_1 at q* of (act, sigma_w, sigma_b), by iterating the length map
+ * (at most 2000 steps: near the critical point q* is close enough for a
+ * line drawn on a 36 x 31 grid); NaN when the length diverges. */
+static double cs_plot_phase_chi1(cs_meanfield *mf, cs_activation act, double sw, double sb)
+{
+    cs_meanfield_net net = {act, sw * sw, sb * sb};
+    double q = 1.0;
+    for (int it = 0; it < 2000; it++) {
+        double next = cs_meanfield_length(mf, &net, q);
+        if (!(next < 1e200))
+            return NAN;
+        int done = fabs(next - q) <= 1e-12 * q;
+        q = next;
+        if (done || q < 1e-300)
+            break;
+    }
+    return cs_meanfield_chi1(mf, &net, q > 1e-200 ? q : 1e-200);
+}
+
+/* Writes the grid "sigma_w sigma_b log10(xi_c)" (blank line between
+ * sigma_w blocks; NaN where the length diverges, 3 for xi_c >= 1000 or
+ * infinite), two blank lines, then the chi_1 = 1 line "sigma_w sigma_b"
+ * found by bisection on sigma_w in [0.05, 8] for each sigma_b. */
+static int cs_plot_phase_data(const char *path, cs_activation act)
+{
+    cs_meanfield *mf = NULL;
+    int rc = cs_meanfield_alloc(&mf, CS_PHASE_NODES);
+    if (rc != CS_OK)
+        return rc;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        cs_meanfield_free(mf);
+        return cs_error_set(CS_EIO, "cannot write %s: %s", path, strerror(errno));
+    }
+    for (int i = 0; i < CS_PHASE_NW; i++) {
+        double sw = 0.55 + 0.1 * i;
+        for (int j = 0; j < CS_PHASE_NB; j++) {
+            double sb = 0.05 * j;
+            cs_meanfield_net net = {act, sw * sw, sb * sb};
+            cs_meanfield_fixed fx;
+            double v = NAN;
+            if (cs_meanfield_fixed_points(mf, &net, 1.0, &fx) == CS_OK && !isnan(fx.xi_c))
+                v = fx.xi_c >= 1000 ? 3.0 : fx.xi_c > 0 ? log10(fx.xi_c) : -1.0;
+            fprintf(f, "%.4f %.4f %.6g\n", sw, sb, v);
+        }
+        fputc('\n', f);
+    }
+    fputs("\n", f);
+    for (int j = 0; j < CS_PHASE_NB; j++) {
+        double sb = 0.05 * j, lo = 0.05, hi = 8.0;
+        double glo = cs_plot_phase_chi1(mf, act, lo, sb) - 1, ghi = cs_plot_phase_chi1(mf, act, hi, sb) - 1;
+        if (!(glo < 0) || !(ghi > 0 || isnan(ghi)))
+            continue;
+        for (int it = 0; it < 40 && hi - lo > 1e-4; it++) {
+            double mid = 0.5 * (lo + hi), g = cs_plot_phase_chi1(mf, act, mid, sb) - 1;
+            if (g > 0 || isnan(g))
+                hi = mid;
+            else
+                lo = mid;
+        }
+        fprintf(f, "%.6f %.4f\n", 0.5 * (lo + hi), sb);
+    }
+    cs_meanfield_free(mf);
+    if (fclose(f) != 0)
+        return cs_error_set(CS_EIO, "cannot write %s: %s", path, strerror(errno));
+    return CS_OK;
+}
+
 /* ---- before drawing: figures, tools, output directory ---- */
 
 /* Which figures to draw: the standard set always, a claim figure when its
@@ -236,7 +332,13 @@ static int cs_plot_find_figures(cs_selection *sel, unsigned char *draw)
     for (size_t f = 0; f < CS_PLOT_NFIGURES; f++) {
         int64_t rows = 1;
         if (cs_plot_figures[f].needs) {
-            int rc = cs_selection_int(sel, &rows, "SELECT EXISTS (SELECT 1 FROM %s WHERE %s)",
+            /* A database older than the view (the mean-field and training
+             * views are added without a schema version) has none of its rows. */
+            int rc = cs_selection_int(sel, &rows,
+                                      "SELECT count(*) FROM sqlite_master WHERE name = '%s'",
+                                      cs_plot_figures[f].needs);
+            if (rc == CS_OK && rows)
+                rc = cs_selection_int(sel, &rows, "SELECT EXISTS (SELECT 1 FROM %s WHERE %s)",
                                       cs_plot_figures[f].needs, sel->filter);
             if (rc != CS_OK)
                 return rc;
@@ -417,12 +519,55 @@ static int cs_plot_draw_figure(cs_selection *sel, const cs_plot_options *o, FILE
                 return CS_ENOMEM;
             drawn->paths[drawn->n_paths++] = path;
             const char *act = groups > 1 || fig->copies == CS_PLOT_PER_ACTIVATION ? acts : NULL;
-            int rc = cs_plot_run_script(sel, o, fig, act, key, pages > 1 ? number : NULL, path);
+            int rc = cs_plot_run_script(sel, o, fig, act, key, pages > 1 ? number : NULL, path,
+                                        NULL, NULL);
             if (rc != CS_OK)
                 return rc;
             char shown[4096];
             fprintf(log, "%s\n", cs_text_escape(shown, sizeof shown, path));
         }
+    }
+    return CS_OK;
+}
+
+/* Draws the phase diagram (docs/design.md §9): one file per activation of
+ * the runs, and one for tanh when the runs have none (the activation the
+ * theory's papers draw), each with its grid computed here into a .dat
+ * file beside it; the activation goes as act=, not activation=, since
+ * tanh need not be one of the runs'. */
+static int cs_plot_draw_phase(cs_selection *sel, const cs_plot_options *o, FILE *log,
+                              const cs_plot_figure *fig, const char *out_dir,
+                              cs_plot_figure_drawn *drawn)
+{
+    int add_tanh = 1;
+    for (size_t a = 0; a < sel->n_activations; a++)
+        if (strcmp(sel->activations[a], "tanh") == 0)
+            add_tanh = 0;
+    size_t copies = sel->n_activations + (size_t)add_tanh;
+    /* not per_activation for the report: the last file may be tanh's */
+    *drawn = (cs_plot_figure_drawn){fig->script, fig->title, fig->what, 0, NULL, 0, NULL, NULL, 1};
+    if (!(drawn->paths = cs_calloc(copies, sizeof *drawn->paths)))
+        return CS_ENOMEM;
+    for (size_t a = 0; a < copies; a++) {
+        const char *act = a < sel->n_activations ? sel->activations[a] : "tanh";
+        char *path = cs_plot_file(out_dir, fig->stem, act, cs_plot_format_name(o->format));
+        if (!path)
+            return CS_ENOMEM;
+        drawn->paths[drawn->n_paths++] = path;
+        char *data = cs_plot_file(out_dir, fig->stem, act, "dat");
+        if (!data)
+            return CS_ENOMEM;
+        cs_activation kind;
+        int rc = cs_activation_parse(act, &kind);
+        if (rc == CS_OK)
+            rc = cs_plot_phase_data(data, kind);
+        if (rc == CS_OK)
+            rc = cs_plot_run_script(sel, o, fig, NULL, NULL, NULL, path, data, act);
+        cs_free(data);
+        if (rc != CS_OK)
+            return rc;
+        char shown[4096];
+        fprintf(log, "%s\n", cs_text_escape(shown, sizeof shown, path));
     }
     return CS_OK;
 }
@@ -459,6 +604,12 @@ int cs_plot_draw(cs_plot_set **out, cs_selection *sel, const cs_plot_options *o,
         const cs_plot_figure *fig = &cs_plot_figures[f];
         if (!draw[f])
             continue;
+        if (fig->copies == CS_PLOT_PHASE) {
+            if ((rc = cs_plot_draw_phase(sel, o, log, fig, set->out_dir,
+                                         &set->figures[set->n_figures++])) != CS_OK)
+                goto fail;
+            continue;
+        }
         if (fig->copies != CS_PLOT_PER_KEY) {
             /* a per-run figure has a row (a panel) per condition, and puts
              * max_rows of them on a page (common.gp: then no key gets rows) */

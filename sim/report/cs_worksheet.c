@@ -19,7 +19,9 @@
 #include "cs_gnuplot.h"
 #include "cs_hist.h"
 #include "cs_norm.h"
+#include "cs_randomstate.h"
 #include "cs_rng.h"
+#include "cs_text.h"
 
 #define CS_WS_ALL (CS_WORKSHEET_IMAGES * CS_IMAGE_PIXELS)
 #define CS_WS_BN_ALL (CS_WORKSHEET_BATCH * CS_IMAGE_PIXELS)
@@ -60,20 +62,56 @@ void cs_worksheet_free(cs_worksheet *ws)
 
 /* ---- summaries ---- */
 
-/* sum_i x_i by pairwise summation, as numpy's add.reduce: rounding error
- * grows as O(log n) rather than O(n) (Higham, "Accuracy and Stability of
- * Numerical Algorithms", §4.2). With center c it sums (x_i - c)^2 instead,
- * the second pass of numpy's var. */
+/* sum_i x_i as numpy's add.reduce over a contiguous array sums it
+ * (numpy/core/src/umath/loops_utils.h, pairwise_sum): below 8 values a
+ * plain loop; up to 128 eight interleaved partial sums, combined as
+ * ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the rest; above,
+ * halves whose split is rounded down to a multiple of 8. Rounding error
+ * grows as O(log n) (Higham, "Accuracy and Stability of Numerical
+ * Algorithms", §4.2), and the same tree gives numpy's very bits. With
+ * squared it sums (x_i - c)^2, the second pass of numpy's var. */
+static double cs_ws_term(double x, double c, int squared)
+{
+    return squared ? (x - c) * (x - c) : x;
+}
+
 static double cs_ws_pairwise(const double *x, size_t n, double c, int squared)
 {
-    if (n <= 128) {
+    if (n < 8) {
         double s = 0.0;
         for (size_t i = 0; i < n; i++)
-            s += squared ? (x[i] - c) * (x[i] - c) : x[i];
+            s += cs_ws_term(x[i], c, squared);
+        return s;
+    }
+    if (n <= 128) {
+        double r[8];
+        for (size_t j = 0; j < 8; j++)
+            r[j] = cs_ws_term(x[j], c, squared);
+        size_t i = 8;
+        for (; i < n - n % 8; i += 8)
+            for (size_t j = 0; j < 8; j++)
+                r[j] += cs_ws_term(x[i + j], c, squared);
+        double s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++)
+            s += cs_ws_term(x[i], c, squared);
         return s;
     }
     size_t half = n / 2;
+    half -= half % 8;
     return cs_ws_pairwise(x, half, c, squared) + cs_ws_pairwise(x + half, n - half, c, squared);
+}
+
+/* numpy's add.reduce over a whole array: its iterator hands the loop
+ * buffers of 8192 values (NPY_BUFSIZE), each summed pairwise and added in
+ * turn to the running total that starts at 0. */
+#define CS_WS_NPY_BUFSIZE 8192
+static double cs_ws_numpy_sum(const double *x, size_t n, double c, int squared)
+{
+    double s = 0.0;
+    for (size_t k = 0; k < n; k += CS_WS_NPY_BUFSIZE)
+        s += cs_ws_pairwise(x + k, n - k < CS_WS_NPY_BUFSIZE ? n - k : CS_WS_NPY_BUFSIZE, c,
+                            squared);
+    return s;
 }
 
 /* numpy's max, min, mean and var of x (images, 1024): a NaN propagates to
@@ -92,8 +130,61 @@ static void cs_ws_summarize(cs_worksheet_summary *s, const double *x, size_t ima
         if (x[i] < s->min || x[i] != x[i])
             s->min = x[i];
     }
-    s->mean = cs_ws_pairwise(x, n, 0.0, 0) / (double)n;
-    s->var = cs_ws_pairwise(x, n, s->mean, 1) / (double)n;
+    s->mean = cs_ws_numpy_sum(x, n, 0.0, 0) / (double)n;
+    s->var = cs_ws_numpy_sum(x, n, s->mean, 1) / (double)n;
+}
+
+/* ---- case 2: standardisation in numpy's order ---- */
+
+/* standdata = (x - x.mean(axis=0)) / x.std(axis=0) for x (m, 1024): numpy
+ * reduces axis 0 of a C-ordered array image by image (a running sum per
+ * pixel), std = sqrt(sum((x - mean)^2) / m). Written here rather than
+ * through cs_norm_standardize, whose corrected two-pass variance differs
+ * from numpy's in the last bits. */
+static void cs_ws_standardize(double *out, const double *x, size_t m)
+{
+    double mean[CS_IMAGE_PIXELS], sd[CS_IMAGE_PIXELS];
+    for (size_t j = 0; j < CS_IMAGE_PIXELS; j++)
+        mean[j] = sd[j] = 0.0;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < CS_IMAGE_PIXELS; j++)
+            mean[j] += x[i * CS_IMAGE_PIXELS + j];
+    for (size_t j = 0; j < CS_IMAGE_PIXELS; j++)
+        mean[j] /= (double)m;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < CS_IMAGE_PIXELS; j++) {
+            double d = x[i * CS_IMAGE_PIXELS + j] - mean[j];
+            sd[j] += d * d;
+        }
+    for (size_t j = 0; j < CS_IMAGE_PIXELS; j++)
+        sd[j] = sqrt(sd[j] / (double)m);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < CS_IMAGE_PIXELS; j++) {
+            size_t k = i * CS_IMAGE_PIXELS + j;
+            out[k] = (x[k] - mean[j]) / sd[j];
+        }
+}
+
+/* The notebook's images, cell by cell: for each of the 30,
+ * np.random.randn(32, 32) * np.random.randint(5) + np.random.randint(60),
+ * drawn in that order (randn's 1024 values in C order first). */
+static int cs_ws_numpy_images(double *x, uint64_t seed)
+{
+    cs_randomstate *rs = NULL;
+    int rc = cs_randomstate_alloc(&rs, seed);
+    if (rc != CS_OK)
+        return rc;
+    for (size_t i = 0; i < CS_WORKSHEET_IMAGES; i++) {
+        double *img = x + i * CS_IMAGE_PIXELS;
+        for (size_t p = 0; p < CS_IMAGE_PIXELS; p++)
+            img[p] = cs_randomstate_gauss(rs);
+        double k = (double)cs_randomstate_randint(rs, 5);
+        double c = (double)cs_randomstate_randint(rs, 60);
+        for (size_t p = 0; p < CS_IMAGE_PIXELS; p++)
+            img[p] = img[p] * k + c;
+    }
+    cs_randomstate_free(rs);
+    return CS_OK;
 }
 
 /* ---- case 3a: batch norm by hand, the worksheet's cell verbatim ---- */
@@ -131,19 +222,26 @@ static void cs_ws_bn_by_hand(double *out, const double *x, size_t m)
         }
 }
 
-int cs_worksheet_compute(cs_worksheet *ws, uint64_t seed)
+int cs_worksheet_compute(cs_worksheet *ws, uint64_t seed, cs_worksheet_stream stream)
 {
-    gsl_rng *r;
-    if (cs_rng_alloc(&r) != CS_OK)
-        return CS_ENOMEM;
     ws->seed = seed;
-    cs_rng_seed(r, seed, CS_STREAM_WORKSHEET, 0);
-    cs_dist_images(ws->raw, CS_WORKSHEET_IMAGES, r);
-    gsl_rng_free(r);
+    ws->stream = stream;
+    if (stream == CS_WORKSHEET_NUMPY) {
+        int rc = cs_ws_numpy_images(ws->raw, seed);
+        if (rc != CS_OK)
+            return rc;
+    } else {
+        gsl_rng *r;
+        if (cs_rng_alloc(&r) != CS_OK)
+            return CS_ENOMEM;
+        cs_rng_seed(r, seed, CS_STREAM_WORKSHEET, 0);
+        cs_dist_images(ws->raw, CS_WORKSHEET_IMAGES, r);
+        gsl_rng_free(r);
+    }
 
     /* Cases 1 and 2 normalise each pixel over the image axis (axis=0). */
     cs_norm_minmax(ws->minmax, ws->raw, CS_WORKSHEET_IMAGES, CS_IMAGE_PIXELS);
-    cs_norm_standardize(ws->standardized, ws->raw, CS_WORKSHEET_IMAGES, CS_IMAGE_PIXELS);
+    cs_ws_standardize(ws->standardized, ws->raw, CS_WORKSHEET_IMAGES);
     cs_ws_bn_by_hand(ws->bn_hand, ws->raw, CS_WORKSHEET_BATCH);
     /* Case 3b: TensorFlow's batch_normalization with offset 0, scale 1. */
     cs_bn_forward_batch(ws->bn_kernel, NULL, NULL, ws->raw, NULL, NULL, CS_WORKSHEET_BATCH,
@@ -165,55 +263,65 @@ int cs_worksheet_compute(cs_worksheet *ws, uint64_t seed)
 
 /* ---- printing ---- */
 
-/* One block as the worksheet prints it: print("Data Max: ", x.max()) puts
- * two spaces after the colon. %.17g round-trips every double. */
+/* One block as the notebook prints it: print("Data Max: ", x.max()) puts
+ * two spaces after the colon and writes the number as str(np.float64),
+ * the shortest digits that read back (cs_text_pyfloat). close NULL: the
+ * cell prints no closing rule (case 3a). */
 static void cs_ws_print_block(FILE *out, const char *open, const char *shape_note,
                               const cs_worksheet_summary *s, const char *close)
 {
+    char num[4][40];
     fprintf(out, "%s\n", open);
     fprintf(out, "Data Shape:  (%zu, %zu, %zu, %zu)%s\n", s->shape[0], s->shape[1], s->shape[2],
             s->shape[3], shape_note);
-    fprintf(out, "Data Max:  %.17g\n", s->max);
-    fprintf(out, "Data Min:  %.17g\n", s->min);
-    fprintf(out, "Data Mean:  %.17g\n", s->mean);
-    fprintf(out, "Data Variance:  %.17g\n", s->var);
-    fprintf(out, "%s\n", close);
+    fprintf(out, "Data Max:  %s\n", cs_text_pyfloat(num[0], sizeof num[0], s->max));
+    fprintf(out, "Data Min:  %s\n", cs_text_pyfloat(num[1], sizeof num[1], s->min));
+    fprintf(out, "Data Mean:  %s\n", cs_text_pyfloat(num[2], sizeof num[2], s->mean));
+    fprintf(out, "Data Variance:  %s\n", cs_text_pyfloat(num[3], sizeof num[3], s->var));
+    if (close)
+        fprintf(out, "%s\n", close);
 }
 
 static void cs_ws_print(const cs_worksheet *ws, FILE *out)
 {
-    fprintf(out,
-            "covshift worksheet, seed %llu: the batch-norm worksheet in C.\n"
-            "30 images of 32 x 32, each randn(32, 32) * k + c with k = randint(5),\n"
-            "c = randint(60) drawn per image, from the random stream (seed, worksheet, 0)\n"
-            "of %s.\n"
-            "These are NOT numpy's numbers: np.random.seed(%d) draws other images, so\n"
-            "the values below differ from the worksheet's printed ones, while the\n"
-            "shapes, ranges and conclusions are the same.\n",
-            (unsigned long long)ws->seed, cs_rng_description(), CS_WORKSHEET_SEED);
+    if (ws->stream == CS_WORKSHEET_NUMPY)
+        fprintf(out,
+                "covshift worksheet, seed %llu: the batch-norm worksheet in C, on NumPy's legacy\n"
+                "random stream (np.random.seed(%llu); randn by the polar method, randint by\n"
+                "masked rejection, on MT19937). Below, between the rules, is what the\n"
+                "notebook's cells print, to the last digit: the 30 images, case 1 (min-max per\n"
+                "pixel), case 2 (standardisation per pixel), case 3a (batch norm of the first\n"
+                "10 images by hand, eps 1e-8).\n",
+                (unsigned long long)ws->seed, (unsigned long long)ws->seed);
+    else
+        fprintf(out,
+                "covshift worksheet, seed %llu: the batch-norm worksheet in C, on covshift's\n"
+                "random stream (seed, worksheet, 0) of %s.\n"
+                "These are NOT numpy's numbers (--stream numpy gives the notebook's): the\n"
+                "values differ from the notebook's, the shapes, ranges and conclusions do\n"
+                "not. The blocks are the notebook's cells': the 30 images, case 1, case 2,\n"
+                "case 3a.\n",
+                (unsigned long long)ws->seed, cs_rng_description());
     cs_ws_print_block(out, "\n===================================",
                       "  (# of Images, Image Width, Image Height, Channels)", &ws->raw_summary,
                       "===================================");
-    fputs("\nCase 1: min-max per pixel over the 30 images, (X - X.min(axis=0)) / "
-          "(X.max(axis=0) - X.min(axis=0))\n",
-          out);
     cs_ws_print_block(out, "============== Normalized Data ==============", "",
                       &ws->minmax_summary, "=============================================");
-    fputs("\nCase 2: standardisation per pixel, (X - X.mean(axis=0)) / X.std(axis=0)\n", out);
     cs_ws_print_block(out, "============== Standardized Data  ==============", "",
                       &ws->standardized_summary,
                       "================================================");
-    fputs("\nCase 3a: batch norm of the first 10 images by hand, eps 1e-8\n", out);
     cs_ws_print_block(out, "============== Case 3 Implementation ===================", "",
-                      &ws->bn_hand_summary,
-                      "========================================================");
-    fputs("\nCase 3b: the same 10 images through core cs_bn_forward_batch (gamma 1, beta 0, "
-          "eps 1e-8),\nin place of the worksheet's tf.nn.batch_normalization\n",
+                      &ws->bn_hand_summary, NULL);
+    fputs("\nCase 3b: the same 10 images through covshift's kernel cs_bn_forward_batch\n"
+          "(gamma 1, beta 0, eps 1e-8), in place of the notebook's\n"
+          "tf.nn.batch_normalization, whose digits are TensorFlow's and not reproduced:\n",
           out);
     cs_ws_print_block(out,
                       "============== Case 3b covshift cs_bn_forward_batch ===================",
                       "", &ws->bn_kernel_summary, "=================================");
-    fprintf(out, "Max |case 3a - case 3b|:  %.17g\n", ws->bn_max_abs_diff);
+    char num[40];
+    fprintf(out, "Max |case 3a - case 3b|:  %s\n",
+            cs_text_pyfloat(num, sizeof num, ws->bn_max_abs_diff));
 }
 
 /* ---- gnuplot ---- */

@@ -25,8 +25,16 @@ typedef struct {
 
 /* Everything the worksheet computes. Arrays are row-major, one image per
  * row of CS_IMAGE_PIXELS (1024) values, owned by the struct. */
+/* Where the images' random numbers come from: NumPy's legacy RandomState
+ * (np.random.seed(seed), randn, randint; sim/model/cs_randomstate.h), so
+ * the worksheet prints the notebook's own numbers, or covshift's stream
+ * (seed, CS_STREAM_WORKSHEET, 0) through cs_dist_images, as the runs'
+ * input = images draws. */
+typedef enum { CS_WORKSHEET_NUMPY = 0, CS_WORKSHEET_GSL } cs_worksheet_stream;
+
 typedef struct {
     uint64_t seed;
+    cs_worksheet_stream stream;
     double *raw;          /* (30, 1024) test_data */
     double *minmax;       /* (30, 1024) case 1, per pixel over the 30 images */
     double *standardized; /* (30, 1024) case 2, per pixel over the 30 images */
@@ -43,12 +51,15 @@ typedef struct {
 int cs_worksheet_alloc(cs_worksheet **out);
 void cs_worksheet_free(cs_worksheet *ws);
 
-/* Fills ws from seed: the images from cs_dist_images on the stream
- * (seed, CS_STREAM_WORKSHEET, 0), the four cases and every summary. Pure:
- * no I/O, and the generator is its only allocation; the same seed gives
- * bit-identical results on the same build. Returns CS_OK, or CS_ENOMEM
- * when the generator cannot be allocated. */
-int cs_worksheet_compute(cs_worksheet *ws, uint64_t seed);
+/* Fills ws from seed on stream: the 30 images (for CS_WORKSHEET_NUMPY,
+ * exactly the notebook's: randn(32, 32) * randint(5) + randint(60) per
+ * image), the four cases and every summary, each reduction in NumPy's
+ * order (pairwise sums over all values, sums over axis 0 image by image),
+ * so the summaries are the notebook's to the last bit. Pure: no I/O; the
+ * same seed gives bit-identical results on the same build. Returns CS_OK,
+ * CS_EINVAL (a NumPy seed above 2^32 - 1, which np.random.seed refuses) or
+ * CS_ENOMEM when the generator cannot be allocated. */
+int cs_worksheet_compute(cs_worksheet *ws, uint64_t seed, cs_worksheet_stream stream);
 
 /* Creates dir and its parents and checks that it is a writable directory
  * and that gnuplot is on PATH: what cs_worksheet_report needs, so that a

@@ -20,8 +20,9 @@ extern const char cs_schema_sql[]; /* sim/store/schema.sql, embedded by CMake */
  * it, whatever its version, with the parameter's default: every run stored
  * without the column ran with it. So adding a parameter needs no new
  * schema version, and a database never counts as damaged for lacking one.
- * The same holds for a table no result depends on (the merge records)
- * and for the training tables (an older database has no training run):
+ * The same holds for a table no result depends on (the merge records,
+ * the mean-field predictions derived from a run's parameters) and for
+ * the training tables (an older database has no training run):
  * created empty wherever it is missing. */
 #define CS_SCHEMA_ANY_VERSION INT_MAX
 
@@ -56,6 +57,7 @@ static const struct {
     {4, "drift", "n_const_b", "INTEGER", "NULL"},
     {CS_SCHEMA_ANY_VERSION, "runs", "c0", NULL, NULL},
     {CS_SCHEMA_ANY_VERSION, "layer_stats", "corr_mean", "REAL", "NULL"},
+    {CS_SCHEMA_ANY_VERSION, "meanfield", NULL, NULL, NULL},
     {CS_SCHEMA_ANY_VERSION, "merges", NULL, NULL, NULL},
     {CS_SCHEMA_ANY_VERSION, "merge_shards", NULL, NULL, NULL},
     {CS_SCHEMA_ANY_VERSION, "train_loss", NULL, NULL, NULL},

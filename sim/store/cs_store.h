@@ -121,9 +121,10 @@ int cs_store_run_finish(cs_store *s, int64_t run_id, const cs_result *r);
  * histograms (underflow and overflow included) and 3 depth + 1 drift
  * rows; with grad, steps x (depth + 1) grad_stats; with noise_probes > 0,
  * 3 depth bn_noise (layer 0 has no noise); with the running gap, depth + 1
- * running_gap rows (steps = steps_a + steps_b). */
+ * running_gap rows (steps = steps_a + steps_b); meanfield: 2 (depth + 1)
+ * for norm = none, 2 depth for batch norm with relu (cs_theory_kind_of). */
 typedef struct {
-    uint64_t layer_stats, histograms, drift, grad_stats, bn_noise, running_gap;
+    uint64_t layer_stats, histograms, drift, grad_stats, bn_noise, running_gap, meanfield;
     uint64_t train; /* the train_* tables together; a training run has no others */
 } cs_store_rows;
 void cs_store_rows_of(const cs_run_params *p, cs_store_rows *rows);

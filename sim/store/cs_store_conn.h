@@ -15,6 +15,7 @@
 
 #include "cs_result.h"
 #include "cs_store.h"
+#include "cs_theory.h"
 
 struct cs_store {
     sqlite3 *db;
@@ -70,5 +71,9 @@ int cs_store_result_write(cs_store *s, int64_t run_id, const cs_result *r);
  * train_prior, train_probe, train_layers; docs/design.md §7) for run_id
  * inside the caller's transaction, as cs_store_result_write does. */
 int cs_store_train_write(cs_store *s, int64_t run_id, const cs_result *r);
+
+/* Writes the meanfield rows of t (cs_theory.h) for run_id, inside the
+ * caller's transaction: none for CS_THEORY_NONE. CS_OK or CS_EDB. */
+int cs_store_result_theory(cs_store *s, int64_t run_id, const cs_theory *t);
 
 #endif

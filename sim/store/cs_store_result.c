@@ -3,6 +3,7 @@
  * and running_gap when the run measured them, written inside the
  * transaction that marks the run done (cs_store_run_finish). */
 #include <inttypes.h>
+#include <math.h>
 #include <sqlite3.h>
 
 #include "cs_error.h"
@@ -225,6 +226,56 @@ static int cs_store_result_gap(cs_store *s, int64_t run_id, const cs_result *r)
     return rc;
 }
 
+/* meanfield (docs/design.md §9): per phase, layers 0..depth with the maps,
+ * or 1..depth with only bn_grad_rate. NaN and infinities bind as NULL. */
+static void cs_store_bind_finite(sqlite3_stmt *st, int col, double v)
+{
+    if (isfinite(v))
+        sqlite3_bind_double(st, col, v);
+    else
+        sqlite3_bind_null(st, col);
+}
+
+int cs_store_result_theory(cs_store *s, int64_t run_id, const cs_theory *t)
+{
+    if (t->kind == CS_THEORY_NONE)
+        return CS_OK;
+    sqlite3_stmt *st = NULL;
+    int rc = cs_store_result_prepare(s,
+                                     "INSERT INTO meanfield (run_id, phase, layer, q, q_post, c,"
+                                     " c_post, q_star, c_star, chi_1, xi_q, xi_c, bn_grad_rate)"
+                                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                                     " ?12, ?13)",
+                                     &st, "meanfield");
+    sqlite3_bind_int64(st, 1, run_id);
+    const cs_meanfield_fixed *fx = &t->fixed;
+    for (int ph = 0; ph < 2 && rc == CS_OK; ph++) {
+        sqlite3_bind_text(st, 2, ph ? "B" : "A", 1, SQLITE_STATIC);
+        for (int l = t->kind == CS_THEORY_MAPS ? 0 : 1; l <= t->depth && rc == CS_OK; l++) {
+            sqlite3_bind_int(st, 3, l);
+            if (t->kind == CS_THEORY_MAPS) {
+                const cs_theory_layer *row = &t->layers[(size_t)ph * ((size_t)t->depth + 1) + l];
+                cs_store_bind_finite(st, 4, row->q);
+                cs_store_bind_finite(st, 5, row->q_post);
+                cs_store_bind_finite(st, 6, row->c);
+                cs_store_bind_finite(st, 7, row->c_post);
+                cs_store_bind_finite(st, 8, fx->q_star);
+                cs_store_bind_finite(st, 9, fx->c_star);
+                cs_store_bind_finite(st, 10, fx->chi_1);
+                cs_store_bind_finite(st, 11, fx->xi_q);
+                cs_store_bind_finite(st, 12, fx->xi_c);
+            } else {
+                for (int col = 4; col <= 12; col++)
+                    sqlite3_bind_null(st, col);
+            }
+            cs_store_bind_finite(st, 13, t->bn_grad_rate);
+            rc = cs_store_result_step(s, st, run_id, "meanfield", l);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* The row counts of the writers above (cs_store.h); a test compares them
  * with a real run's rows. */
 void cs_store_rows_of(const cs_run_params *p, cs_store_rows *rows)
@@ -247,6 +298,10 @@ void cs_store_rows_of(const cs_run_params *p, cs_store_rows *rows)
     rows->bn_noise = p->noise_probes > 0 ? slots - 1 : 0;
     rows->running_gap = cs_result_has_gap(p) ? layers : 0;
     rows->train = 0;
+    cs_theory_kind kind = cs_theory_kind_of(p);
+    rows->meanfield = kind == CS_THEORY_MAPS      ? 2 * layers
+                      : kind == CS_THEORY_BN_RATE ? 2 * (uint64_t)p->depth
+                                                  : 0;
 }
 
 int cs_store_result_write(cs_store *s, int64_t run_id, const cs_result *r)

@@ -361,19 +361,30 @@ int cs_store_run_finish(cs_store *s, int64_t run_id, const cs_result *r)
                             "cannot store run %" PRId64 ": result sized for %d steps, %zu "
                             "slots, %d bins does not match its parameters",
                             run_id, r->steps, r->nslots, r->bins);
-    int rc = cs_store_exec(s, "BEGIN IMMEDIATE", "finishing a run: starting its transaction");
+    /* The mean-field rows come from the parameters alone; computed before
+     * the write lock is taken, so other writers do not wait on quadrature. */
+    cs_theory theory;
+    int rc = cs_theory_compute(&theory, p);
     if (rc != CS_OK)
         return rc;
+    rc = cs_store_exec(s, "BEGIN IMMEDIATE", "finishing a run: starting its transaction");
+    if (rc != CS_OK) {
+        cs_theory_clear(&theory);
+        return rc;
+    }
     if ((rc = cs_store_run_mark_done(s, run_id, r->wall_s)) != CS_OK ||
-        (rc = cs_store_result_write(s, run_id, r)) != CS_OK)
+        (rc = cs_store_result_write(s, run_id, r)) != CS_OK ||
+        (rc = cs_store_result_theory(s, run_id, &theory)) != CS_OK)
         goto fail;
     if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         rc = cs_store_fail(s, "writing run %" PRId64 ": committing", run_id);
         goto fail;
     }
+    cs_theory_clear(&theory);
     return CS_OK;
 fail:
     cs_store_rollback(s);
+    cs_theory_clear(&theory);
     return rc;
 }
 
