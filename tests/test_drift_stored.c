@@ -162,6 +162,7 @@ static void test_stored_drift_is_invariant_to_the_scale_of_the_activations(void 
     assert_true(last->v[0] < 1e-3 * last_base->v[0]);
     free(rows);
     cs_test_rmdir(dir);
+    free(dir);
 }
 
 /* A relu layer with tiny weights and unit biases: unit j's pre-activation
@@ -222,6 +223,7 @@ static void test_dead_relu_units_are_counted_and_left_out(void **state)
     }
     free(rows);
     cs_test_rmdir(dir);
+    free(dir);
 }
 
 /* W1(N(0, 1), N(m, s^2)) = E|m + (s - 1) Z| for Z ~ N(0, 1) (the quantile
@@ -262,6 +264,7 @@ static void test_w1_of_a_large_shift_matches_the_closed_form(void **state)
     assert_true(rows[0].metrics == 1 && rows[0].v[4] < 0.9 * want);
     free(rows);
     cs_test_rmdir(dir);
+    free(dir);
 }
 
 int main(void)
