@@ -19,6 +19,7 @@
 
 #define SMALL_INI CS_FIXTURES "/e2e_small.ini"
 #define RESUME_INI CS_FIXTURES "/e2e_resume.ini"
+#define GROUPS_INI CS_FIXTURES "/e2e_groups.ini"
 /* e2e_small.ini: norm none (2 seeds) + batch x {batch, frozen, ema} (2 seeds) */
 #define SMALL_RUNS 8
 
@@ -329,8 +330,8 @@ static void test_thread_counts_store_bit_identical_results(void **state)
  * until at least `want_done` runs are done, then SIGKILLs the whole group
  * (parent and workers) mid-sweep. Returns the number done at the kill as
  * polled; fails if the sweep ended first. */
-static void kill_mid_sweep(const char *db_path, long long want_done, long long total,
-                           const char *jobs)
+static void kill_mid_sweep(const char *ini, const char *db_path, long long want_done,
+                           long long total, const char *jobs)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -338,7 +339,7 @@ static void kill_mid_sweep(const char *db_path, long long want_done, long long t
         setpgid(0, 0);
         if (chdir(tmp) != 0)
             _exit(127);
-        execl(CS_BINARY, CS_BINARY, "run", RESUME_INI, "--db", db_path, "--jobs", jobs, "--quiet",
+        execl(CS_BINARY, CS_BINARY, "run", ini, "--db", db_path, "--jobs", jobs, "--quiet",
               (char *)NULL);
         _exit(127);
     }
@@ -378,12 +379,13 @@ static void kill_mid_sweep(const char *db_path, long long want_done, long long t
 /* Killed with --jobs `killed_jobs` (1: one process, which runs each
  * seed's none and frozen runs as a group and holds both claims), resumed
  * with --jobs `resume_jobs`: only the missing runs are run, each once. */
-static void check_resume_after_sigkill(const char *killed_jobs, const char *resume_jobs)
+static void check_resume_after_sigkill(const char *ini, const char *killed_jobs,
+                                       const char *resume_jobs)
 {
-    const long long total = 24; /* e2e_resume.ini: seed = 1..12, norm none and batch */
+    const long long total = 24; /* e2e_resume.ini: 24 seeds; e2e_groups.ini: 12, none and batch */
     char db_path[4200];
     snprintf(db_path, sizeof db_path, "%s/resume_%s_%s.db", tmp, killed_jobs, resume_jobs);
-    kill_mid_sweep(db_path, 2, total, killed_jobs);
+    kill_mid_sweep(ini, db_path, 2, total, killed_jobs);
 
     sqlite3 *db = open_db(db_path);
     char *ok = q_text(db, "PRAGMA integrity_check");
@@ -399,7 +401,7 @@ static void check_resume_after_sigkill(const char *killed_jobs, const char *resu
 
     char *out = NULL;
     int status = cs_test_shell(&out, "cd '%s' && '%s' run '%s' --db '%s' --jobs %s", tmp,
-                               CS_BINARY, RESUME_INI, db_path, resume_jobs);
+                               CS_BINARY, ini, db_path, resume_jobs);
     if (status != 0)
         fail_msg("resume exited %d:\n%s", status, out);
     char want[128];
@@ -420,7 +422,7 @@ static void check_resume_after_sigkill(const char *killed_jobs, const char *resu
 static void test_resume_after_sigkill_completes_only_missing_runs(void **state)
 {
     (void)state;
-    check_resume_after_sigkill("2", "2");
+    check_resume_after_sigkill(RESUME_INI, "2", "2");
 }
 
 /* One process runs a seed's two runs together (docs/design.md §1
@@ -430,7 +432,7 @@ static void test_resume_after_sigkill_completes_only_missing_runs(void **state)
 static void test_resume_after_sigkill_of_a_grouped_sweep(void **state)
 {
     (void)state;
-    check_resume_after_sigkill("1", "1");
+    check_resume_after_sigkill(GROUPS_INI, "1", "1");
 }
 
 /* ---- DESIGN §4: --dry-run ---- */
