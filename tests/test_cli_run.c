@@ -3,7 +3,7 @@
  * counts, skip on re-run, --jobs and thread-count independence, resume
  * after SIGKILL, --gemm-only,
  * --dry-run, bad input (exit 2, nothing written) and the CLI's help and
- * exit statuses. DESIGN §3 (store contract), §4 (experiments, CLI). */
+ * exit statuses. docs/design.md §3 (store contract), §4 (experiments, CLI). */
 #include "cs_test_util.h"
 
 #include <signal.h>
@@ -103,7 +103,7 @@ static char *db_fingerprint(const char *path)
     return f;
 }
 
-/* DESIGN §3 row counts of one run: layer_stats steps x (3 depth + 1),
+/* docs/design.md §3 row counts of one run: layer_stats steps x (3 depth + 1),
  * drift 3 depth + 1, histograms 2 phases x (3 depth + 1) x (bins + 2)
  * (bins plus underflow -1 and overflow = bins). Checks every run of the
  * database: done runs have all their rows, other runs none. Returns the
@@ -212,7 +212,7 @@ static int teardown(void **state)
     return 0;
 }
 
-/* ---- DESIGN §3: every run stored whole ---- */
+/* ---- docs/design.md §3: every run stored whole ---- */
 
 static void test_small_experiment_stores_every_run_whole(void **state)
 {
@@ -223,7 +223,7 @@ static void test_small_experiment_stores_every_run_whole(void **state)
     assert_int_equal(q_int(db, "SELECT count(*) FROM runs"), SMALL_RUNS);
     assert_int_equal(q_int(db, "SELECT count(*) FROM runs WHERE status = 'done'"), SMALL_RUNS);
     assert_int_equal(q_int(db, "SELECT count(*) FROM experiments"), 1);
-    /* norm = none is not multiplied by bn_phase_b (DESIGN §1, §4) */
+    /* norm = none is not multiplied by bn_phase_b (docs/design.md §1, §4) */
     assert_int_equal(q_int(db, "SELECT count(*) FROM runs WHERE norm = 'none'"), 2);
     assert_int_equal(q_int(db, "SELECT count(DISTINCT run_key) FROM runs"), SMALL_RUNS);
     assert_int_equal(check_run_rows(db), SMALL_RUNS);
@@ -241,7 +241,7 @@ static void test_small_experiment_stores_every_run_whole(void **state)
     sqlite3_close(db);
 }
 
-/* DESIGN §3: re-running skips runs whose run_key is done; nothing changes. */
+/* docs/design.md §3: re-running skips runs whose run_key is done; nothing changes. */
 static void test_rerun_skips_every_done_run_and_leaves_db_unchanged(void **state)
 {
     (void)state;
@@ -261,7 +261,7 @@ static void test_rerun_skips_every_done_run_and_leaves_db_unchanged(void **state
     free(out);
 }
 
-/* DESIGN §1 Randomness: results do not depend on --jobs. */
+/* docs/design.md §1 Randomness: results do not depend on --jobs. */
 /* Fails unless the result tables of two databases of e2e_small hold the
  * same rows, matched by run_key. */
 static void assert_same_results(const char *path, const char *other_path, const char *what)
@@ -304,7 +304,7 @@ static void test_jobs_1_and_2_store_bit_identical_results(void **state)
     sqlite3_close(db);
 }
 
-/* Issue 5: the steps of a layer run on a thread team of cores / jobs,
+/* The steps of a layer run on a thread team of cores / jobs,
  * forced here by COVSHIFT_THREADS to 1 and 3 (more than the cores of a
  * small machine): the stored rows are those of the default run. */
 static void test_thread_counts_store_bit_identical_results(void **state)
@@ -324,7 +324,7 @@ static void test_thread_counts_store_bit_identical_results(void **state)
     }
 }
 
-/* ---- DESIGN §3: resume after a crash ---- */
+/* ---- docs/design.md §3: resume after a crash ---- */
 
 /* Starts the resume sweep in its own process group with --jobs `jobs`, waits
  * until at least `want_done` runs are done, then SIGKILLs the whole group
@@ -435,7 +435,7 @@ static void test_resume_after_sigkill_of_a_grouped_sweep(void **state)
     check_resume_after_sigkill(GROUPS_INI, "1", "1");
 }
 
-/* ---- DESIGN §4: --dry-run ---- */
+/* ---- docs/design.md §4: --dry-run ---- */
 
 static void test_dry_run_prints_runs_and_creates_no_database(void **state)
 {
@@ -484,7 +484,7 @@ static void test_dry_run_prints_runs_and_creates_no_database(void **state)
     assert_false(file_exists(results));
 }
 
-/* ---- DESIGN §4, STYLE 5: bad input exits 2, says where, writes nothing ---- */
+/* ---- docs/design.md §4: bad input exits 2, says where, writes nothing ---- */
 
 /* The lines of a valid one-run experiment; each bad case replaces one. */
 static const char *const base_lines[] = {
@@ -548,7 +548,7 @@ static void assert_no_database(const char *db_path, const char *context)
     assert_false(file_exists(side));
 }
 
-/* ---- issue 5: --gemm-only runs the schedule and writes nothing ---- */
+/* ---- --gemm-only runs the schedule and writes nothing (bench/README.md) ---- */
 
 static void test_gemm_only_runs_every_run_and_creates_no_database(void **state)
 {
@@ -691,7 +691,7 @@ static void test_bad_input_leaves_an_existing_database_unchanged(void **state)
     free(before);
 }
 
-/* ---- the CLI surface (STYLE 9) ---- */
+/* ---- the CLI surface ---- */
 
 static void test_help_list_and_unknown_commands_exit_as_documented(void **state)
 {

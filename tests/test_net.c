@@ -1,7 +1,7 @@
 /* The physics of the simulator, in process (cs_net_run, no database):
  * the injected shift at layer 0, batch norm in phase B (batch, frozen, ema),
  * signal propagation with He init, divergence, paired weights,
- * reproducibility and that every result slot is filled. DESIGN §1, §2. */
+ * reproducibility and that every result slot is filled. docs/design.md §1, §2. */
 #include "cs_test_util.h"
 
 #include <math.h>
@@ -49,7 +49,7 @@ static void small_params(cs_run_params *p)
     p->bins = 16;
 }
 
-/* ---- DESIGN §1 Distributions, §2 drift: the shift injected at layer 0 ---- */
+/* ---- docs/design.md §1 Distributions, §2 drift: the shift injected at layer 0 ---- */
 
 /* At layer 0 the input is N(0, 1) per feature in A and s x + mu in B.
  * Per unit j the drift estimators use mu_Pj = mean of the n_P = steps_P m
@@ -108,7 +108,7 @@ static void test_input_drift_matches_injected_shift(void **state)
     check_input_drift(-0.75, 0.5); /* signs: drift takes absolute values */
 }
 
-/* ---- DESIGN §1 Phases: batch norm in phase B ---- */
+/* ---- docs/design.md §1 Phases: batch norm in phase B ---- */
 
 /* A deep-ish tanh stack with a strong shift at the input. */
 static void bn_params(cs_run_params *p, cs_norm_kind norm, cs_bn_phase phase)
@@ -237,7 +237,7 @@ static void test_bn_ema_mode_decays_the_shift_at_the_momentum_rate(void **state)
     assert_true(fabs(ratio - want) <= 0.08);
 }
 
-/* ---- DESIGN §1 Initialisation: signal propagation with He init ---- */
+/* ---- docs/design.md §1 Initialisation: signal propagation with He init ---- */
 
 /* Seed-averaged ratio r_l = E[h^2](layer l, pre) / (sigma_w^2 E[x^2](input))
  * for a relu stack without norm, layers 1..depth; m2 = var + mean^2 of the
@@ -366,7 +366,7 @@ static void test_relu_without_norm_zeroes_half_the_post_entries(void **state)
     cs_result_free(r);
 }
 
-/* ---- DESIGN §2 nonfinite: a diverging stack is recorded, not crashed on ---- */
+/* ---- docs/design.md §2 nonfinite: a diverging stack is recorded, not crashed on ---- */
 
 /* linear, sigma_w 50: each layer multiplies the scale by ~50, and
  * 50^200 = 10^340 overflows a double (1.8e308) near layer 180. */
@@ -400,7 +400,7 @@ static void test_diverging_stack_records_nonfinite_and_returns_ok(void **state)
     cs_result_free(r);
 }
 
-/* ---- DESIGN §1 Randomness ---- */
+/* ---- docs/design.md §1 Randomness ---- */
 
 /* Weights come from (seed, weights, layer) streams only, so norm = none and
  * norm = batch see the same W at layer 1 and the same input: the pre site
@@ -454,7 +454,7 @@ static void test_two_runs_are_bit_identical(void **state)
     cs_result_free(b);
 }
 
-/* Issue 5: the steps of a layer run on a thread team, and the results are
+/* The steps of a layer run on a thread team, and the results are
  * bit-identical whatever its size: 1 thread (in step order), 2, and 3
  * (more threads than some phases have tasks), forced by COVSHIFT_THREADS,
  * for every phase-B mode (the running update and ema's sequential chain),
@@ -644,7 +644,7 @@ static void test_training_and_per_sample_norms_run_alone(void **state)
     assert_false(cs_net_groupable(&bn, &tr));
 }
 
-/* ---- DESIGN §2, §3: every row the store will write is filled ---- */
+/* ---- docs/design.md §2, §3: every row the store will write is filled ---- */
 
 /* For a healthy net every (step, slot) has finite positive variance,
  * ordered quantiles, no nonfinite entries, frac_saturated at every post
