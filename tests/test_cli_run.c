@@ -3,7 +3,7 @@
  * counts, skip on re-run, --jobs and thread-count independence, resume
  * after SIGKILL, --gemm-only,
  * --dry-run, bad input (exit 2, nothing written) and the CLI's help and
- * exit statuses. DESIGN §3 (store contract), §4 (experiments, CLI). */
+ * exit statuses. docs/design.md §3 (store contract), §4 (experiments, CLI). */
 #include "cs_test_util.h"
 
 #include <signal.h>
@@ -19,6 +19,7 @@
 
 #define SMALL_INI CS_FIXTURES "/e2e_small.ini"
 #define RESUME_INI CS_FIXTURES "/e2e_resume.ini"
+#define GROUPS_INI CS_FIXTURES "/e2e_groups.ini"
 /* e2e_small.ini: norm none (2 seeds) + batch x {batch, frozen, ema} (2 seeds) */
 #define SMALL_RUNS 8
 
@@ -102,7 +103,7 @@ static char *db_fingerprint(const char *path)
     return f;
 }
 
-/* DESIGN §3 row counts of one run: layer_stats steps x (3 depth + 1),
+/* docs/design.md §3 row counts of one run: layer_stats steps x (3 depth + 1),
  * drift 3 depth + 1, histograms 2 phases x (3 depth + 1) x (bins + 2)
  * (bins plus underflow -1 and overflow = bins). Checks every run of the
  * database: done runs have all their rows, other runs none. Returns the
@@ -211,7 +212,7 @@ static int teardown(void **state)
     return 0;
 }
 
-/* ---- DESIGN §3: every run stored whole ---- */
+/* ---- docs/design.md §3: every run stored whole ---- */
 
 static void test_small_experiment_stores_every_run_whole(void **state)
 {
@@ -222,7 +223,7 @@ static void test_small_experiment_stores_every_run_whole(void **state)
     assert_int_equal(q_int(db, "SELECT count(*) FROM runs"), SMALL_RUNS);
     assert_int_equal(q_int(db, "SELECT count(*) FROM runs WHERE status = 'done'"), SMALL_RUNS);
     assert_int_equal(q_int(db, "SELECT count(*) FROM experiments"), 1);
-    /* norm = none is not multiplied by bn_phase_b (DESIGN §1, §4) */
+    /* norm = none is not multiplied by bn_phase_b (docs/design.md §1, §4) */
     assert_int_equal(q_int(db, "SELECT count(*) FROM runs WHERE norm = 'none'"), 2);
     assert_int_equal(q_int(db, "SELECT count(DISTINCT run_key) FROM runs"), SMALL_RUNS);
     assert_int_equal(check_run_rows(db), SMALL_RUNS);
@@ -240,7 +241,7 @@ static void test_small_experiment_stores_every_run_whole(void **state)
     sqlite3_close(db);
 }
 
-/* DESIGN §3: re-running skips runs whose run_key is done; nothing changes. */
+/* docs/design.md §3: re-running skips runs whose run_key is done; nothing changes. */
 static void test_rerun_skips_every_done_run_and_leaves_db_unchanged(void **state)
 {
     (void)state;
@@ -260,7 +261,7 @@ static void test_rerun_skips_every_done_run_and_leaves_db_unchanged(void **state
     free(out);
 }
 
-/* DESIGN §1 Randomness: results do not depend on --jobs. */
+/* docs/design.md §1 Randomness: results do not depend on --jobs. */
 /* Fails unless the result tables of two databases of e2e_small hold the
  * same rows, matched by run_key. */
 static void assert_same_results(const char *path, const char *other_path, const char *what)
@@ -292,9 +293,18 @@ static void test_jobs_1_and_2_store_bit_identical_results(void **state)
     if (small_j2_status != 0)
         fail_msg("covshift run --jobs 2 exited %d:\n%s", small_j2_status, small_j2_output);
     assert_same_results(small_db, small_j2_db, "--jobs 1 vs --jobs 2");
+    /* one process ran each seed's four runs as a group (docs/design.md §1
+     * Schedules), whose time its runs share evenly: one wall_s per seed;
+     * the --jobs 2 workers ran them one by one */
+    sqlite3 *db = open_db(small_db);
+    assert_int_equal(q_int(db, "SELECT count(DISTINCT wall_s) FROM runs"), 2);
+    sqlite3_close(db);
+    db = open_db(small_j2_db);
+    assert_true(q_int(db, "SELECT count(DISTINCT wall_s) FROM runs") > 2);
+    sqlite3_close(db);
 }
 
-/* Issue 5: the steps of a layer run on a thread team of cores / jobs,
+/* The steps of a layer run on a thread team of cores / jobs,
  * forced here by COVSHIFT_THREADS to 1 and 3 (more than the cores of a
  * small machine): the stored rows are those of the default run. */
 static void test_thread_counts_store_bit_identical_results(void **state)
@@ -314,13 +324,14 @@ static void test_thread_counts_store_bit_identical_results(void **state)
     }
 }
 
-/* ---- DESIGN §3: resume after a crash ---- */
+/* ---- docs/design.md §3: resume after a crash ---- */
 
-/* Starts the resume sweep in its own process group with --jobs 2, waits
+/* Starts the resume sweep in its own process group with --jobs `jobs`, waits
  * until at least `want_done` runs are done, then SIGKILLs the whole group
  * (parent and workers) mid-sweep. Returns the number done at the kill as
  * polled; fails if the sweep ended first. */
-static void kill_mid_sweep(const char *db_path, long long want_done, long long total)
+static void kill_mid_sweep(const char *ini, const char *db_path, long long want_done,
+                           long long total, const char *jobs)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -328,7 +339,7 @@ static void kill_mid_sweep(const char *db_path, long long want_done, long long t
         setpgid(0, 0);
         if (chdir(tmp) != 0)
             _exit(127);
-        execl(CS_BINARY, CS_BINARY, "run", RESUME_INI, "--db", db_path, "--jobs", "2", "--quiet",
+        execl(CS_BINARY, CS_BINARY, "run", ini, "--db", db_path, "--jobs", jobs, "--quiet",
               (char *)NULL);
         _exit(127);
     }
@@ -365,13 +376,16 @@ static void kill_mid_sweep(const char *db_path, long long want_done, long long t
         fail_msg("killed with %lld of %lld runs done; want a kill mid-sweep", done, total);
 }
 
-static void test_resume_after_sigkill_completes_only_missing_runs(void **state)
+/* Killed with --jobs `killed_jobs` (1: one process, which runs each
+ * seed's none and frozen runs as a group and holds both claims), resumed
+ * with --jobs `resume_jobs`: only the missing runs are run, each once. */
+static void check_resume_after_sigkill(const char *ini, const char *killed_jobs,
+                                       const char *resume_jobs)
 {
-    (void)state;
-    const long long total = 24; /* e2e_resume.ini: seed = 1..24 */
+    const long long total = 24; /* e2e_resume.ini: 24 seeds; e2e_groups.ini: 12, none and batch */
     char db_path[4200];
-    snprintf(db_path, sizeof db_path, "%s/resume.db", tmp);
-    kill_mid_sweep(db_path, 2, total);
+    snprintf(db_path, sizeof db_path, "%s/resume_%s_%s.db", tmp, killed_jobs, resume_jobs);
+    kill_mid_sweep(ini, db_path, 2, total, killed_jobs);
 
     sqlite3 *db = open_db(db_path);
     char *ok = q_text(db, "PRAGMA integrity_check");
@@ -386,8 +400,8 @@ static void test_resume_after_sigkill_completes_only_missing_runs(void **state)
         fail_msg("after the kill %lld of %lld runs are done; want a kill mid-sweep", done, total);
 
     char *out = NULL;
-    int status = cs_test_shell(&out, "cd '%s' && '%s' run '%s' --db '%s' --jobs 2", tmp, CS_BINARY,
-                               RESUME_INI, db_path);
+    int status = cs_test_shell(&out, "cd '%s' && '%s' run '%s' --db '%s' --jobs %s", tmp,
+                               CS_BINARY, ini, db_path, resume_jobs);
     if (status != 0)
         fail_msg("resume exited %d:\n%s", status, out);
     char want[128];
@@ -405,7 +419,23 @@ static void test_resume_after_sigkill_completes_only_missing_runs(void **state)
     sqlite3_close(db);
 }
 
-/* ---- DESIGN §4: --dry-run ---- */
+static void test_resume_after_sigkill_completes_only_missing_runs(void **state)
+{
+    (void)state;
+    check_resume_after_sigkill(RESUME_INI, "2", "2");
+}
+
+/* One process runs a seed's two runs together (docs/design.md §1
+ * Schedules: they share layer 1's product) and claims both: a kill
+ * mid-group leaves both 'running', held by a dead process, and the resume
+ * takes them over; resumed in groups too. */
+static void test_resume_after_sigkill_of_a_grouped_sweep(void **state)
+{
+    (void)state;
+    check_resume_after_sigkill(GROUPS_INI, "1", "1");
+}
+
+/* ---- docs/design.md §4: --dry-run ---- */
 
 static void test_dry_run_prints_runs_and_creates_no_database(void **state)
 {
@@ -454,7 +484,7 @@ static void test_dry_run_prints_runs_and_creates_no_database(void **state)
     assert_false(file_exists(results));
 }
 
-/* ---- DESIGN §4, STYLE 5: bad input exits 2, says where, writes nothing ---- */
+/* ---- docs/design.md §4: bad input exits 2, says where, writes nothing ---- */
 
 /* The lines of a valid one-run experiment; each bad case replaces one. */
 static const char *const base_lines[] = {
@@ -518,7 +548,7 @@ static void assert_no_database(const char *db_path, const char *context)
     assert_false(file_exists(side));
 }
 
-/* ---- issue 5: --gemm-only runs the schedule and writes nothing ---- */
+/* ---- --gemm-only runs the schedule and writes nothing (bench/README.md) ---- */
 
 static void test_gemm_only_runs_every_run_and_creates_no_database(void **state)
 {
@@ -661,7 +691,7 @@ static void test_bad_input_leaves_an_existing_database_unchanged(void **state)
     free(before);
 }
 
-/* ---- the CLI surface (STYLE 9) ---- */
+/* ---- the CLI surface ---- */
 
 static void test_help_list_and_unknown_commands_exit_as_documented(void **state)
 {
@@ -711,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_jobs_1_and_2_store_bit_identical_results),
         cmocka_unit_test(test_thread_counts_store_bit_identical_results),
         cmocka_unit_test(test_resume_after_sigkill_completes_only_missing_runs),
+        cmocka_unit_test(test_resume_after_sigkill_of_a_grouped_sweep),
         cmocka_unit_test(test_dry_run_prints_runs_and_creates_no_database),
         cmocka_unit_test(test_gemm_only_runs_every_run_and_creates_no_database),
         cmocka_unit_test(test_bad_experiment_files_exit_2_name_the_line_and_write_nothing),

@@ -397,4 +397,17 @@ else
     ok "no page cites DESIGN.md or seeds/"
 fi
 
+# Comments say why and cite docs/design.md, never a ticket or the notes:
+# no tracked source file (the old schema fixtures excepted, which are
+# copies of what old versions wrote) carries such a tag.
+sources=$(cd "$src" && git ls-files -- '*.c' '*.h' '*.gp' '*.sql' '*.sh' '*.py' '*.cmake' '*.ini' \
+    'CMakeLists.txt' ':!tests/fixtures/schema_v*.sql' ':!tests/test_docs.sh')
+if (($(wc -l <<<"$sources") < 100)); then
+    bad "git ls-files in $src listed $(wc -l <<<"$sources") source files (a git checkout is needed)"
+elif out=$(cd "$src" && xargs grep -n -E '[Ii]ssues? [0-9]+|DESIGN(\.md)? ?§|STYLE(\.md)? ?[0-9§]|seeds/|\.\./shared' <<<"$sources"); then
+    bad "source comments cite tickets or material users do not have:"$'\n'"$out"
+else
+    ok "no source file of $(wc -l <<<"$sources") cites a ticket, DESIGN.md or seeds/"
+fi
+
 exit $fail

@@ -1,7 +1,7 @@
 /* The physics of the simulator, in process (cs_net_run, no database):
  * the injected shift at layer 0, batch norm in phase B (batch, frozen, ema),
  * signal propagation with He init, divergence, paired weights,
- * reproducibility and that every result slot is filled. DESIGN §1, §2. */
+ * reproducibility and that every result slot is filled. docs/design.md §1, §2. */
 #include "cs_test_util.h"
 
 #include <math.h>
@@ -49,7 +49,7 @@ static void small_params(cs_run_params *p)
     p->bins = 16;
 }
 
-/* ---- DESIGN §1 Distributions, §2 drift: the shift injected at layer 0 ---- */
+/* ---- docs/design.md §1 Distributions, §2 drift: the shift injected at layer 0 ---- */
 
 /* At layer 0 the input is N(0, 1) per feature in A and s x + mu in B.
  * Per unit j the drift estimators use mu_Pj = mean of the n_P = steps_P m
@@ -108,7 +108,7 @@ static void test_input_drift_matches_injected_shift(void **state)
     check_input_drift(-0.75, 0.5); /* signs: drift takes absolute values */
 }
 
-/* ---- DESIGN §1 Phases: batch norm in phase B ---- */
+/* ---- docs/design.md §1 Phases: batch norm in phase B ---- */
 
 /* A deep-ish tanh stack with a strong shift at the input. */
 static void bn_params(cs_run_params *p, cs_norm_kind norm, cs_bn_phase phase)
@@ -237,7 +237,7 @@ static void test_bn_ema_mode_decays_the_shift_at_the_momentum_rate(void **state)
     assert_true(fabs(ratio - want) <= 0.08);
 }
 
-/* ---- DESIGN §1 Initialisation: signal propagation with He init ---- */
+/* ---- docs/design.md §1 Initialisation: signal propagation with He init ---- */
 
 /* Seed-averaged ratio r_l = E[h^2](layer l, pre) / (sigma_w^2 E[x^2](input))
  * for a relu stack without norm, layers 1..depth; m2 = var + mean^2 of the
@@ -366,7 +366,7 @@ static void test_relu_without_norm_zeroes_half_the_post_entries(void **state)
     cs_result_free(r);
 }
 
-/* ---- DESIGN §2 nonfinite: a diverging stack is recorded, not crashed on ---- */
+/* ---- docs/design.md §2 nonfinite: a diverging stack is recorded, not crashed on ---- */
 
 /* linear, sigma_w 50: each layer multiplies the scale by ~50, and
  * 50^200 = 10^340 overflows a double (1.8e308) near layer 180. */
@@ -400,7 +400,7 @@ static void test_diverging_stack_records_nonfinite_and_returns_ok(void **state)
     cs_result_free(r);
 }
 
-/* ---- DESIGN §1 Randomness ---- */
+/* ---- docs/design.md §1 Randomness ---- */
 
 /* Weights come from (seed, weights, layer) streams only, so norm = none and
  * norm = batch see the same W at layer 1 and the same input: the pre site
@@ -454,7 +454,7 @@ static void test_two_runs_are_bit_identical(void **state)
     cs_result_free(b);
 }
 
-/* Issue 5: the steps of a layer run on a thread team, and the results are
+/* The steps of a layer run on a thread team, and the results are
  * bit-identical whatever its size: 1 thread (in step order), 2, and 3
  * (more threads than some phases have tasks), forced by COVSHIFT_THREADS,
  * for every phase-B mode (the running update and ema's sequential chain),
@@ -501,7 +501,150 @@ static void test_thread_counts_give_bit_identical_results(void **state)
     free(saved);
 }
 
-/* ---- DESIGN §2, §3: every row the store will write is filled ---- */
+/* ---- shared work: a (seed, network) group's conditions together ---- */
+
+/* Runs runs[0 .. n) as one group and each alone, under 1 and 2 threads:
+ * every result holds the same bits either way. */
+static void check_group_matches_alone(const cs_run_params *runs, size_t n)
+{
+    const char *env = getenv("COVSHIFT_THREADS");
+    char *saved = env ? strdup(env) : NULL;
+    const char *counts[] = {"1", "2"};
+    for (int t = 0; t < 2; t++) {
+        setenv("COVSHIFT_THREADS", counts[t], 1);
+        cs_result *group[8];
+        assert_true(n <= 8);
+        for (size_t k = 0; k < n; k++)
+            assert_int_equal(cs_result_alloc(&group[k], &runs[k]), CS_OK);
+        int rc = cs_net_run_group(runs, group, n);
+        if (rc != CS_OK)
+            fail_msg("cs_net_run_group returned %d: %s", rc, cs_error_message());
+        for (size_t k = 0; k < n; k++) {
+            cs_result *alone = run_net(&runs[k]);
+            cs_test_assert_results_identical(alone, group[k]);
+            cs_result_free(alone);
+            cs_result_free(group[k]);
+        }
+        assert_int_equal(cs_net_forward_group(runs, n), CS_OK);
+    }
+    if (saved)
+        setenv("COVSHIFT_THREADS", saved, 1);
+    else
+        unsetenv("COVSHIFT_THREADS");
+    free(saved);
+}
+
+/* The groups a sweep makes: batch, frozen and ema (one phase A), with and
+ * without none (layer 1's product), none with one batch-norm run, two runs
+ * of one condition that differ only in a claim pass's key, and a relu stack
+ * with dropout; each run's rows are those it has alone. Runs that differ
+ * in anything the schedule reads are refused as a group. */
+static void test_group_rows_are_those_of_each_run_alone(void **state)
+{
+    (void)state;
+    cs_run_params r[5];
+    bn_params(&r[0], CS_NORM_NONE, CS_PHASE_B_BATCH);
+    bn_params(&r[1], CS_NORM_BATCH, CS_PHASE_B_BATCH);
+    bn_params(&r[2], CS_NORM_BATCH, CS_PHASE_B_FROZEN);
+    bn_params(&r[3], CS_NORM_BATCH, CS_PHASE_B_EMA);
+    bn_params(&r[4], CS_NORM_BATCH, CS_PHASE_B_FROZEN);
+    r[4].grad = 1;
+    r[0].bn_phase_b = CS_PHASE_B_BATCH;
+    check_group_matches_alone(r, 5);     /* every condition, frozen twice */
+    check_group_matches_alone(r + 1, 3); /* batch, frozen, ema */
+    check_group_matches_alone(r, 2);     /* none and batch */
+    cs_run_params pair[2] = {r[0], r[3]}; /* none and ema: the lead is none */
+    check_group_matches_alone(pair, 2);
+    cs_run_params relu[3] = {r[0], r[2], r[3]};
+    for (int k = 0; k < 3; k++) {
+        relu[k].activation = CS_ACT_RELU;
+        relu[k].dropout = 0.1;
+        relu[k].steps_b = 4;
+    }
+    check_group_matches_alone(relu, 3);
+
+    cs_run_params other[2] = {r[1], r[2]};
+    other[1].sigma_w = 1.5;
+    assert_false(cs_net_groupable(&other[0], &other[1]));
+    cs_result *res[2];
+    assert_int_equal(cs_result_alloc(&res[0], &other[0]), CS_OK);
+    assert_int_equal(cs_result_alloc(&res[1], &other[1]), CS_OK);
+    assert_int_equal(cs_net_run_group(other, res, 2), CS_EINVAL);
+    assert_non_null(strstr(cs_error_message(), "cannot share a schedule"));
+    cs_result_free(res[0]);
+    cs_result_free(res[1]);
+}
+
+/* Only none and batch norm group. A training run (no layer-major
+ * schedule) and a per-sample norm (layer, rms: not shown bit-identical in
+ * a group) are refused, by cs_net_groupable and by cs_net_run_group, even
+ * beside a run they otherwise match. Alone, a per-sample run goes through
+ * the schedule: every norm-site row of layers >= 1 is normalised per row
+ * (layer: mean 0, variance s2 / (s2 + eps) ~ 1; rms: mean square ~ 1, the
+ * pre site's is not), with the same bits on 1 and 2 threads. */
+static void test_training_and_per_sample_norms_run_alone(void **state)
+{
+    (void)state;
+    cs_run_params none, bn;
+    bn_params(&none, CS_NORM_NONE, CS_PHASE_B_BATCH);
+    bn_params(&bn, CS_NORM_BATCH, CS_PHASE_B_BATCH);
+    assert_true(cs_net_groupable(&none, &bn));
+    const cs_norm_kind per_sample[] = {CS_NORM_LAYER, CS_NORM_RMS};
+    const char *env = getenv("COVSHIFT_THREADS");
+    char *saved = env ? strdup(env) : NULL;
+    for (int k = 0; k < 2; k++) {
+        cs_run_params ps;
+        bn_params(&ps, per_sample[k], CS_PHASE_B_BATCH);
+        assert_false(cs_net_groupable(&none, &ps));
+        assert_false(cs_net_groupable(&ps, &bn));
+        assert_false(cs_net_groupable(&ps, &ps));
+        cs_run_params pair[2] = {none, ps};
+        cs_result *res[2];
+        assert_int_equal(cs_result_alloc(&res[0], &pair[0]), CS_OK);
+        assert_int_equal(cs_result_alloc(&res[1], &pair[1]), CS_OK);
+        assert_int_equal(cs_net_run_group(pair, res, 2), CS_EINVAL);
+        assert_non_null(strstr(cs_error_message(), "cannot share a schedule"));
+        cs_result_free(res[0]);
+        cs_result_free(res[1]);
+
+        setenv("COVSHIFT_THREADS", "1", 1);
+        cs_result *one = run_net(&ps);
+        setenv("COVSHIFT_THREADS", "2", 1);
+        cs_result *two = run_net(&ps);
+        cs_test_assert_results_identical(one, two);
+        for (int t = 0; t < ps.steps_a + ps.steps_b; t++)
+            for (int layer = 1; layer <= ps.depth; layer++) {
+                const cs_stats *z = stat_at(one, t, layer, CS_SITE_NORM);
+                const cs_stats *h = stat_at(one, t, layer, CS_SITE_PRE);
+                double z2 = z->var + z->mean * z->mean, h2 = h->var + h->mean * h->mean;
+                if (per_sample[k] == CS_NORM_LAYER) {
+                    assert_true(fabs(z->mean) < 1e-12);
+                    assert_true(fabs(z->var - 1.0) < 1e-3);
+                } else {
+                    assert_true(fabs(z2 - 1.0) < 1e-3);
+                }
+                assert_true(fabs(h2 - 1.0) > 1e-2); /* the norm site is not the pre site */
+                assert_true(isfinite(z->corr_mean));
+            }
+        cs_result_free(one);
+        cs_result_free(two);
+    }
+    if (saved)
+        setenv("COVSHIFT_THREADS", saved, 1);
+    else
+        unsetenv("COVSHIFT_THREADS");
+    free(saved);
+
+    cs_run_params tr = none;
+    tr.train = 1;
+    assert_false(cs_net_groupable(&tr, &none));
+    assert_false(cs_net_groupable(&none, &tr));
+    tr = bn;
+    tr.train = 1;
+    assert_false(cs_net_groupable(&bn, &tr));
+}
+
+/* ---- docs/design.md §2, §3: every row the store will write is filled ---- */
 
 /* For a healthy net every (step, slot) has finite positive variance,
  * ordered quantiles, no nonfinite entries, frac_saturated at every post
@@ -606,6 +749,8 @@ int main(void)
         cmocka_unit_test(test_norm_none_and_batch_share_weights_bit_for_bit),
         cmocka_unit_test(test_two_runs_are_bit_identical),
         cmocka_unit_test(test_thread_counts_give_bit_identical_results),
+        cmocka_unit_test(test_group_rows_are_those_of_each_run_alone),
+        cmocka_unit_test(test_training_and_per_sample_norms_run_alone),
         cmocka_unit_test(test_every_stats_slot_is_filled),
         cmocka_unit_test(test_invalid_params_are_refused),
     };

@@ -24,10 +24,12 @@
 #define CLAIMS_INI CS_FIXTURES "/plot_claims.ini"
 #define QUICK_INI CS_FIXTURES "/e2e_small.ini"
 #define MEANFIELD_INI CS_SOURCE_DIR "/experiments/meanfield_width.ini"
+#define TRAIN_INI CS_FIXTURES "/plot_train.ini"
 #define PLOTS_DIR CS_SOURCE_DIR "/scripts/plots"
 
 static char *tmp;
-static char sweep_db[4200], one_db[4200], claims_db[4200], quick_db[4200], mf_db[4200];
+static char sweep_db[4200], one_db[4200], claims_db[4200], quick_db[4200], train_db[4200],
+    mf_db[4200];
 static int run_status;
 static char *run_output;
 
@@ -193,15 +195,17 @@ static int setup(void **state)
     snprintf(one_db, sizeof one_db, "%s/one.db", tmp);
     snprintf(claims_db, sizeof claims_db, "%s/claims.db", tmp);
     snprintf(quick_db, sizeof quick_db, "%s/quick.db", tmp);
+    snprintf(train_db, sizeof train_db, "%s/train.db", tmp);
     snprintf(mf_db, sizeof mf_db, "%s/meanfield.db", tmp);
     run_status = cs_test_shell(
         &run_output,
         "'%s' run '%s' --db '%s' --quiet && '%s' run '%s' --set seed=1 --set shift_mean=0 "
         "--set shift_scale=1 --db '%s' --quiet && '%s' run '%s' --db '%s' --quiet && '%s' run "
-        "'%s' --db '%s' --quiet && '%s' run '%s' --set depth=6 --set width=32,64 "
-        "--set input=correlated --set c0=0.5 --db '%s' --quiet",
+        "'%s' --db '%s' --quiet && '%s' run '%s' --db '%s' --quiet && '%s' run '%s' "
+        "--set depth=6 --set width=32,64 --set input=correlated --set c0=0.5 --db '%s' --quiet",
         CS_BINARY, SWEEP_INI, sweep_db, CS_BINARY, SWEEP_INI, one_db, CS_BINARY, CLAIMS_INI,
-        claims_db, CS_BINARY, QUICK_INI, quick_db, CS_BINARY, MEANFIELD_INI, mf_db);
+        claims_db, CS_BINARY, QUICK_INI, quick_db, CS_BINARY, TRAIN_INI, train_db, CS_BINARY,
+        MEANFIELD_INI, mf_db);
     return 0;
 }
 
@@ -561,11 +565,11 @@ static int svg_texts(const char *svg, svg_text *out, int max, double *w, double 
     return n;
 }
 
-/* The print rules on every figure covshift plot draws for a database:
- * pdf pages 6.5 in wide (468 pt) and at most 9 in tall, png and svg the
- * same size in inches (150 px and 72 units per inch), texts of at least
- * 8 pt, inside the canvas and apart. */
-static void check_print(const char *db, const char *name)
+/* The print rules on every figure covshift plot draws for a database
+ * (at least min_figures of them): pdf pages 6.5 in wide (468 pt) and at
+ * most 9 in tall, png and svg the same size in inches (150 px and 72 units
+ * per inch), texts of at least 8 pt, inside the canvas and apart. */
+static void check_print(const char *db, const char *name, int min_figures)
 {
     char dir[3][4400];
     static const char *const formats[3] = {"pdf", "svg", "png"};
@@ -581,7 +585,7 @@ static void check_print(const char *db, const char *name)
     }
     int n = 0;
     char **pdfs = list_files(dir[0], ".pdf", &n);
-    if (n < 6)
+    if (n < min_figures)
         fail_msg("%s: only %d figures", name, n);
     svg_text *texts = calloc(4096, sizeof *texts);
     for (int i = 0; i < n; i++) {
@@ -641,15 +645,24 @@ static void test_print_layout_of_a_sweep(void **state)
 {
     (void)state;
     require_runs();
-    check_print(sweep_db, "sweep");
+    check_print(sweep_db, "sweep", 6);
 }
 
 static void test_print_layout_of_the_claims_and_conditions(void **state)
 {
     (void)state;
     require_runs();
-    check_print(claims_db, "claims");
-    check_print(quick_db, "quick");
+    check_print(claims_db, "claims", 6);
+    check_print(quick_db, "quick", 6);
+}
+
+/* The four training figures (docs/training.md), of two norms times two
+ * learning rates. */
+static void test_print_layout_of_the_training_figures(void **state)
+{
+    (void)state;
+    require_runs();
+    check_print(train_db, "train", 4);
 }
 
 /* The mean-field figures (docs/design.md §9) of a study of two activations
@@ -755,7 +768,7 @@ static void test_meanfield_figures_against_the_tables(void **state)
     free(cs);
     sqlite3_close(d);
 
-    check_print(mf_db, "meanfield");
+    check_print(mf_db, "meanfield", 6);
     static const char *const want[] = {"correlation_by_depth", "second_moment",
                                        "phase_diagram_relu", "phase_diagram_tanh"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -777,6 +790,7 @@ int main(void)
         cmocka_unit_test(test_one_seed_and_no_shift_are_said),
         cmocka_unit_test(test_print_layout_of_a_sweep),
         cmocka_unit_test(test_print_layout_of_the_claims_and_conditions),
+        cmocka_unit_test(test_print_layout_of_the_training_figures),
         cmocka_unit_test(test_meanfield_figures_against_the_tables),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

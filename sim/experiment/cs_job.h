@@ -38,6 +38,9 @@ typedef struct {
 } cs_job_msg;
 _Static_assert(sizeof(cs_job_msg) <= PIPE_BUF, "a message must be one atomic pipe write");
 
+/* The most runs one group holds (CS_NET_GROUP_MAX). */
+#define CS_JOB_GROUP_MAX 32
+
 /* What a process that runs runs shares with its signal watcher. */
 typedef struct {
     cs_store *store;          /* the runs' connection; NULL for --gemm-only */
@@ -51,11 +54,24 @@ typedef struct {
     int result_fd;            /* a worker's pipe to the parent; -1 when serial */
     int32_t worker;
     const cs_runner_summary *sum; /* serial: the counts so far */
+    /* Groups (serial runner only): an entry is run together with the later
+     * entries that share its schedule (cs_net_groupable), claimed with it.
+     * done_here[i] is 1 once entry i was stored (or, for --gemm-only, run)
+     * in an earlier entry's group; NULL runs every entry alone. */
+    size_t ntodo;
+    unsigned char *done_here;
+    int64_t group_id[CS_JOB_GROUP_MAX]; /* the group's other claimed runs, */
+    int ngroup;                         /* released with run_id on a signal */
 } cs_job;
 
 /* One to-do entry, start to end: claim it (cs_store_run_claim), compute
  * (cs_sim_run; cs_net_forward without a store), finish in one transaction
- * or record the failure. *msg says what happened; never fails itself. */
+ * or record the failure. *msg says what happened; never fails itself.
+ * With g->done_here, the later entries that share the entry's schedule
+ * and can be claimed are computed with it (cs_sim_run_group) and stored
+ * each in its own transaction; when the queue hands one out later it is
+ * DONE at once. If the group fails, they are released and the entry runs
+ * alone, so every failure is its own run's. */
 void cs_job_run(cs_job *g, int32_t index, cs_job_msg *msg);
 
 /* The signal watcher's callback (cs_interrupt_watch) with arg a cs_job:

@@ -100,7 +100,15 @@ int cs_runner_run(const cs_experiment *e, const cs_runner_opts *o, cs_runner_sum
         goto done;
     }
     w.todo = g.todo = runs;
+    /* One process runs a group's runs together (docs/design.md §1
+     * Schedules); --jobs workers run them one by one, each in its own
+     * process, with the same bits. */
+    if (o->jobs <= 1 && !(g.done_here = cs_calloc(nruns ? nruns : 1, 1))) {
+        rc = CS_ENOMEM;
+        goto done;
+    }
     if (o->gemm_only) {
+        g.ntodo = nruns;
         w.queue.n = nruns;
         w.pg =
             (cs_sweep_progress_line){!o->quiet && isatty(STDERR_FILENO), cs_queue_now(), nruns, 0};
@@ -133,7 +141,7 @@ int cs_runner_run(const cs_experiment *e, const cs_runner_opts *o, cs_runner_sum
         else
             runs[ntodo++] = runs[i];
     }
-    w.queue.n = ntodo;
+    w.queue.n = g.ntodo = ntodo;
     if (!o->quiet)
         fprintf(stderr, "experiment '%s': %zu runs, %zu already done, %zu to run -> %s\n", name,
                 nruns, sum->skipped, ntodo, o->db_path);
@@ -161,6 +169,7 @@ done:
     cs_store_close(g.store);
     cs_store_close(g.release);
     cs_free(w.queue.state);
+    cs_free(g.done_here);
     cs_free(runs);
     pthread_mutex_destroy(&g.lock);
     return rc;

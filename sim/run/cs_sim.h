@@ -40,4 +40,14 @@ int cs_sim_check(const cs_run_params *p, size_t *bytes);
  * Returns the first error. */
 int cs_sim_run(const cs_run_params *p, cs_result *r);
 
+/* cs_sim_run for each of runs[0 .. n) into results[k], with the
+ * layer-major statistics of the group computed together
+ * (cs_net_run_group: the runs must be pairwise cs_net_groupable, so a
+ * training run, or a layer or rms norm run, comes alone; CS_EINVAL
+ * otherwise), then each run's claim passes. Every result holds the bits cs_sim_run gives its run alone. The
+ * peak checked is every result plus the largest of the group's schedule
+ * and the runs' passes. Returns the first error; results are then not to
+ * be stored. */
+int cs_sim_run_group(const cs_run_params *runs, cs_result *const *results, size_t n);
+
 #endif
