@@ -23,11 +23,13 @@
 #define SWEEP_INI CS_FIXTURES "/plot_sweep.ini"
 #define CLAIMS_INI CS_FIXTURES "/plot_claims.ini"
 #define QUICK_INI CS_FIXTURES "/e2e_small.ini"
+#define MEANFIELD_INI CS_SOURCE_DIR "/experiments/meanfield_width.ini"
 #define TRAIN_INI CS_FIXTURES "/plot_train.ini"
 #define PLOTS_DIR CS_SOURCE_DIR "/scripts/plots"
 
 static char *tmp;
-static char sweep_db[4200], one_db[4200], claims_db[4200], quick_db[4200], train_db[4200];
+static char sweep_db[4200], one_db[4200], claims_db[4200], quick_db[4200], train_db[4200],
+    mf_db[4200];
 static int run_status;
 static char *run_output;
 
@@ -194,13 +196,16 @@ static int setup(void **state)
     snprintf(claims_db, sizeof claims_db, "%s/claims.db", tmp);
     snprintf(quick_db, sizeof quick_db, "%s/quick.db", tmp);
     snprintf(train_db, sizeof train_db, "%s/train.db", tmp);
+    snprintf(mf_db, sizeof mf_db, "%s/meanfield.db", tmp);
     run_status = cs_test_shell(
         &run_output,
         "'%s' run '%s' --db '%s' --quiet && '%s' run '%s' --set seed=1 --set shift_mean=0 "
         "--set shift_scale=1 --db '%s' --quiet && '%s' run '%s' --db '%s' --quiet && '%s' run "
-        "'%s' --db '%s' --quiet && '%s' run '%s' --db '%s' --quiet",
+        "'%s' --db '%s' --quiet && '%s' run '%s' --db '%s' --quiet && '%s' run '%s' "
+        "--set depth=6 --set width=32,64 --set input=correlated --set c0=0.5 --db '%s' --quiet",
         CS_BINARY, SWEEP_INI, sweep_db, CS_BINARY, SWEEP_INI, one_db, CS_BINARY, CLAIMS_INI,
-        claims_db, CS_BINARY, QUICK_INI, quick_db, CS_BINARY, TRAIN_INI, train_db);
+        claims_db, CS_BINARY, QUICK_INI, quick_db, CS_BINARY, TRAIN_INI, train_db, CS_BINARY,
+        MEANFIELD_INI, mf_db);
     return 0;
 }
 
@@ -660,6 +665,121 @@ static void test_print_layout_of_the_training_figures(void **state)
     check_print(train_db, "train", 4);
 }
 
+/* The mean-field figures (docs/design.md §9) of a study of two activations
+ * and two widths with correlated inputs: correlation_by_depth draws, per
+ * (activation, width), the theory c^l of table meanfield and the measured
+ * corr_mean of layer_stats (each run's mean over steps, then over seeds),
+ * NaN where nothing was measured (layer 0 at site pre); second_moment adds
+ * the theory q for phases B and A. Compared with SQL over the base tables;
+ * then the print rules on every figure covshift plot draws for it, the
+ * phase diagram of each activation among them. */
+static void compare_meanfield(sqlite3 *d, const char *sql, const curve *c, int cols,
+                              const char *what)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(d, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(d));
+    int i = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (i >= c->n)
+            fail_msg("%s: the figure has %d rows, the database more", what, c->n);
+        if (c->cols != cols)
+            fail_msg("%s row %d: %d columns, expected %d", what, i, c->cols, cols);
+        for (int k = 0; k < cols; k++) {
+            double got = c->v[i][k];
+            if (sqlite3_column_type(st, k) == SQLITE_NULL) {
+                if (!isnan(got))
+                    fail_msg("%s row %d column %d: figure %.17g, database NULL", what, i, k, got);
+                continue;
+            }
+            double want = sqlite3_column_double(st, k);
+            if (!(fabs(got - want) <= 1e-12 * fabs(want) + 1e-300))
+                fail_msg("%s row %d column %d: figure %.17g, database %.17g", what, i, k, got,
+                         want);
+        }
+        i++;
+    }
+    sqlite3_finalize(st);
+    if (i != c->n)
+        fail_msg("%s: the figure has %d rows, the database %d", what, c->n, i);
+}
+
+static void test_meanfield_figures_against_the_tables(void **state)
+{
+    (void)state;
+    require_runs();
+    sqlite3 *d = open_db(mf_db);
+    curve *cs = calloc(MAX_CURVES, sizeof *cs);
+    char *text = plot_data(mf_db, "correlation_by_depth", "corr.svg", "");
+    int n = parse_curves(text, cs, MAX_CURVES);
+    assert_int_equal(n, 2 * 2);
+    int measured_rows = 0;
+    for (int i = 0; i < n; i++) {
+        const char *a = strstr(cs[i].curve, " activation=");
+        long width = word_int(cs[i].curve, "width");
+        if (!a || width < 0 || !has_word(cs[i].curve, "condition=none"))
+            fail_msg("correlation_by_depth: curve %s", cs[i].curve);
+        char act[32], sql[2048];
+        snprintf(act, sizeof act, "%.*s", (int)strcspn(a + 12, " "), a + 12);
+        snprintf(sql, sizeof sql,
+                 "SELECT m.layer, avg(CASE WHEN m.phase = 'B' THEN m.c END), "
+                 "avg(CASE WHEN m.phase = 'A' THEN m.c END), avg(CASE WHEN m.phase = 'B' THEN s.v "
+                 "END), avg(CASE WHEN m.phase = 'A' THEN s.v END) FROM meanfield m JOIN runs r ON "
+                 "r.id = m.run_id LEFT JOIN (SELECT run_id, phase, layer, avg(corr_mean) AS v "
+                 "FROM layer_stats WHERE site = 'pre' GROUP BY run_id, phase, layer) s ON "
+                 "s.run_id = m.run_id AND s.phase = m.phase AND s.layer = m.layer WHERE "
+                 "r.activation = '%s' AND r.width = %ld GROUP BY m.layer ORDER BY m.layer",
+                 act, width);
+        compare_meanfield(d, sql, &cs[i], 5, cs[i].curve);
+        assert_int_equal(cs[i].n, 7);
+        /* the input is correlated: c^0 = c0 in phase A */
+        if (fabs(cs[i].v[0][2] - 0.5) > 1e-12)
+            fail_msg("%s: theory c^0 in A %.17g, not c0 = 0.5", cs[i].curve, cs[i].v[0][2]);
+        for (int k = 1; k < cs[i].n; k++)
+            measured_rows += !isnan(cs[i].v[k][3]) && !isnan(cs[i].v[k][4]);
+    }
+    assert_int_equal(measured_rows, 4 * 6);
+    free(text);
+
+    text = plot_data(mf_db, "second_moment", "sm.svg", "");
+    n = parse_curves(text, cs, MAX_CURVES);
+    int theory = 0;
+    for (int i = 0; i < n; i++) {
+        if (strncmp(cs[i].curve, " theory ", 8) != 0)
+            continue;
+        theory++;
+        const char *a = strstr(cs[i].curve, " activation=");
+        long width = word_int(cs[i].curve, "width");
+        if (!a || width < 0)
+            fail_msg("second_moment: curve %s", cs[i].curve);
+        char act[32], sql[1024];
+        snprintf(act, sizeof act, "%.*s", (int)strcspn(a + 12, " "), a + 12);
+        snprintf(sql, sizeof sql,
+                 "SELECT m.layer, avg(CASE WHEN m.phase = 'B' THEN m.q END), "
+                 "avg(CASE WHEN m.phase = 'A' THEN m.q END) FROM meanfield m JOIN runs r ON "
+                 "r.id = m.run_id WHERE m.layer >= 1 AND r.activation = '%s' AND r.width = %ld "
+                 "GROUP BY m.layer ORDER BY m.layer",
+                 act, width);
+        compare_meanfield(d, sql, &cs[i], 3, cs[i].curve);
+    }
+    assert_int_equal(theory, 2 * 2);
+    assert_int_equal(n, 2 * 2 * 2);
+    free(text);
+    free(cs);
+    sqlite3_close(d);
+
+    check_print(mf_db, "meanfield", 6);
+    static const char *const want[] = {"correlation_by_depth", "second_moment",
+                                       "phase_diagram_relu", "phase_diagram_tanh"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char path[4600];
+        snprintf(path, sizeof path, "%s/print_meanfield_pdf/%s.pdf", tmp, want[i]);
+        struct stat sb;
+        if (stat(path, &sb) != 0 || sb.st_size == 0)
+            fail_msg("covshift plot drew no %s", path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -671,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_print_layout_of_a_sweep),
         cmocka_unit_test(test_print_layout_of_the_claims_and_conditions),
         cmocka_unit_test(test_print_layout_of_the_training_figures),
+        cmocka_unit_test(test_meanfield_figures_against_the_tables),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -296,7 +296,7 @@ cond_title(c) = cond_rate(c) eq "" ? cond_label(c) : \
                 short_base(cond_base(c)) . ", dropout p=" . cond_rate(c)
 phase_a_color = '#999999'
 
-# ---- the keys that vary (DESIGN §4 sweeps) ----
+# ---- the keys that vary (docs/design.md §4 sweeps) ----
 # Every run parameter is a column of run_params (the parameter table,
 # sim/model/cs_param.c, has one each); read from the database, so that a
 # parameter added later is handled like the others. Besides the
@@ -729,7 +729,7 @@ dump_curve = "set print data_file append; print dump_words; dump_i = blk_from[du
              "do for [dump_c in dump_cols] { dump_line = dump_line . ' ' . word($d[dump_i], int(dump_c)) }; " . \
              "print dump_line[2:]; dump_i = dump_i + 1 }; print ''; unset print"
 
-# ---- drift metrics (DESIGN §2 drift) ----
+# ---- drift metrics (docs/design.md §2 drift) ----
 # One line each: the column of the drift table and its axis label. A
 # metric the database does not have (an older schema) is left out.
 array drift_defs = [ \
@@ -746,7 +746,7 @@ do for [k = 1:|drift_defs|:2] {
 drift_label(m) = drift_label_k(m, 1)
 drift_label_k(m, k) = k > |drift_defs| ? m : drift_defs[k] eq m ? drift_defs[k + 1] : drift_label_k(m, k + 2)
 
-# ---- diverged runs (DESIGN §2 nonfinite) ----
+# ---- diverged runs (docs/design.md §2 nonfinite) ----
 # A run whose values overflow holds NaN or Inf from some layer on: its
 # statistics there are NULL (read as NaN) or Inf, both of which gnuplot
 # leaves out. A plot whose points are all left out stops gnuplot ("all

@@ -1,4 +1,4 @@
-# The second moment of the pre-activations by depth (DESIGN §1 site pre,
+# The second moment of the pre-activations by depth (docs/design.md §1 site pre,
 # §2 var): a panel per activation, a curve per condition; phase B solid
 # with a min–max band over seeds (when there are two or more), phase A
 # dashed. Each run's var is first averaged over the steps of the phase. A
@@ -57,6 +57,48 @@ dq = curves_q(src, "1", g, go, "layer", ys)
 eval fetch_d
 eval index_d
 
+# ---- mean-field theory (docs/design.md §9, table meanfield) ----
+# q at site pre, q_post at post, for the runs that have it (without
+# normalisation), drawn for metric var only (E h^2 of the theory against
+# the variance of all entries, whose mean is ~0 at pre) and only where the
+# database has the table. The same groups as the measurements, in their
+# own datablock $t: per group and layer the mean over runs of B's and A's.
+has_mf = metric eq "var" && sql("SELECT count(*) FROM sqlite_master WHERE name = 'meanfield'") eq "1"
+mf_col = site eq "post" ? "q_post" : "q"
+x0 = site eq "post" ? 0 : 1
+tsrc = "(SELECT run_id, " . g . ", m.layer AS layer, m.phase AS phase, m." . mf_col . " AS v " . \
+       "FROM meanfield m JOIN run_params USING (run_id) WHERE " . where . sprintf(" AND m.layer >= %d)", x0)
+tys = "avg(CASE WHEN phase = 'B' THEN v END) AS y1, avg(CASE WHEN phase = 'A' THEN v END) AS y2"
+tex = sprintf("total(phase = 'B' AND %s), total(phase = 'A' AND %s), coalesce(min(CASE WHEN v > 0 AND %s THEN v END), 0), " . \
+              "coalesce(max(CASE WHEN %s THEN v END), 0)", fin("v"), fin("v"), fin("v"), fin("v"))
+tlist = has_mf ? sql(groups_q(tsrc, "1", g, gt, go, tex)) : ""
+ntgroups = words(tlist) / nf
+tw(k, f) = word(tlist, (k - 1) * nf + f)
+t_act(k) = tw(k, 1)
+t_words(k) = sprintf("activation=%s condition=%s", tw(k, 1), tw(k, 2)) . \
+             (shade_i ? sprintf(" %s=%s", sk_name(shade_i), tw(k, 3)) : "")
+t_nb(k) = int(tw(k, nf - 3))
+t_na(k) = int(tw(k, nf - 2))
+t_lo(k) = real(tw(k, nf - 1))
+t_hi(k) = real(tw(k, nf))
+n_theory = 0
+do for [k = 1:ntgroups] { n_theory = n_theory + t_nb(k) + t_na(k) }
+if (n_theory > 0) {
+    tq = curves_q(tsrc, "1", g, go, "layer", tys)
+    set print $t
+    print sql(tq)
+    unset print
+    # blk_from of $t, for the data dump (index_d reads $d).
+    array tblk_from[|$t| + 2]
+    tblk_n = 0; tblk_blank = 2
+    do for [i = 1:|$t|] {
+        if ($t[i] eq '') { tblk_blank = tblk_blank + 1 } else {
+            if (tblk_blank >= 2) { tblk_n = tblk_n + 1; tblk_from[tblk_n] = i }
+            tblk_blank = 0
+        }
+    }
+}
+
 # ---- layout: a panel per activation, 3 to a row ----
 ncols = imin(nacts, 3)
 nrows = (nacts + ncols - 1) / ncols
@@ -64,9 +106,18 @@ eval leg_conditions
 eval leg_keys
 lg_c = '#000000'; lg_dt = 2; lg_pt = 0; lg_t = "phase A (dashed)"
 eval leg_line
+# Thin long dashes (dash type 11, the legend's too), black for B and grey for A, whatever the condition:
+# the theory is the same for every shade of a condition without norm.
+set dashtype 11 (24, 8)
+if (n_theory > 0) {
+    lg_c = '#000000'; lg_dt = 11; lg_pt = 0; lg_t = "mean-field theory, B"
+    eval leg_line
+    lg_c = '#7f7f7f'; lg_t = "theory, A"
+    eval leg_line
+}
 tt = figure_title(sprintf("%s at site %s by layer (each run's mean over a phase's steps)", enh(metric), site), \
                   "phase B solid" . (nseeds >= 2 ? sprintf(": mean over %d seeds, band min to max", nseeds) : ", one seed") . \
-                  "; phase A dashed")
+                  "; phase A dashed" . (n_theory > 0 ? "; mean-field theory long-dashed (no norm)" : ""))
 ml = 0.7; mr = 0.2; gx = 0.6; gy = 0.55
 mt = title_h(tt) + 0.36
 mb = 0.52 + legend_h(leg_n)
@@ -75,8 +126,7 @@ legend_top = H - legend_h(leg_n)
 eval set_term(W, H)
 set output out_file
 set multiplot title tt @title_font
-# Layer 0 is the input, recorded at site post only (DESIGN §1).
-x0 = site eq "post" ? 0 : 1
+# Layer 0 is the input, recorded at site post only (docs/design.md §1): x0 above.
 eval int_tics(maxdepth - x0, pw(ncols))
 set xrange [x0:maxdepth > x0 ? maxdepth : x0 + 1]
 # Past 40 layers, lines without points (a macro of the script's own text).
@@ -102,6 +152,16 @@ do for [ia = 1:nacts] {
             hi = g_hi(k) > hi ? g_hi(k) : hi
         }
     }
+    tb = ""
+    ta = ""
+    do for [k = 1:ntgroups] {
+        if (t_act(k) eq a) {
+            if (t_nb(k) > 0) { tb = tb . " " . k }
+            if (t_na(k) > 0) { ta = ta . " " . k }
+            lo = (lo == 0 || (t_lo(k) > 0 && t_lo(k) < lo)) ? t_lo(k) : lo
+            hi = t_hi(k) > hi ? t_hi(k) : hi
+        }
+    }
     eval y_axis0(lo, hi, ph(nrows))
     da = any_diverged ? div_words(a) : ""
     eval div_notes
@@ -117,26 +177,32 @@ do for [ia = 1:nacts] {
     # One seed: the band's bounds are the line itself (nothing drawn).
     bl = nseeds >= 2 ? 3 : 2
     bh = nseeds >= 2 ? 4 : 2
-    if (words(cb) > 0 && words(ca) > 0) {
-        plot for [k in cb] $d index (int(k) - 1) using 1:(column(bl)):(column(bh)) with filledcurves lc rgb g_color(int(k)) notitle, \
-             for [k in cb] $d index (int(k) - 1) using 1:2 with @lstyle lw 1.6 \
-                 lc rgb g_color(int(k)) notitle, \
-             for [k in ca] $d index (int(k) - 1) using 1:5 with lines lw 1.2 dt 2 lc rgb g_color(int(k)) notitle
+    # The command is built from the script's own text (eval: a macro in a
+    # loop is expanded before the loop runs).
+    pl = ""
+    if (words(cb) > 0) {
+        pl = pl . ", for [k in cb] $d index (int(k) - 1) using 1:(column(bl)):(column(bh)) with filledcurves lc rgb g_color(int(k)) notitle" . \
+                  ", for [k in cb] $d index (int(k) - 1) using 1:2 with @lstyle lw 1.6 lc rgb g_color(int(k)) notitle"
     }
-    if (words(cb) > 0 && words(ca) == 0) {
-        plot for [k in cb] $d index (int(k) - 1) using 1:(column(bl)):(column(bh)) with filledcurves lc rgb g_color(int(k)) notitle, \
-             for [k in cb] $d index (int(k) - 1) using 1:2 with @lstyle lw 1.6 \
-                 lc rgb g_color(int(k)) notitle
-    }
-    if (words(cb) == 0) {
-        plot for [k in ca] $d index (int(k) - 1) using 1:5 with lines lw 1.2 dt 2 lc rgb g_color(int(k)) notitle
-    }
+    if (words(ca) > 0) { pl = pl . ", for [k in ca] $d index (int(k) - 1) using 1:5 with lines lw 1.2 dt 2 lc rgb g_color(int(k)) notitle" }
+    if (words(tb) > 0) { pl = pl . ", for [k in tb] $t index (int(k) - 1) using 1:2 with lines lw 0.8 dt 11 lc rgb '#000000' notitle" }
+    if (words(ta) > 0) { pl = pl . ", for [k in ta] $t index (int(k) - 1) using 1:3 with lines lw 0.8 dt 11 lc rgb '#7f7f7f' notitle" }
+    eval "plot " . pl[3:]
     if (data_on) {
         do for [dump_k = 1:ngroups] {
             if (g_act(dump_k) ne a || g_nb(dump_k) + g_na(dump_k) == 0) { continue }
             dump_words = sprintf("# panel activation=%s; curve %s; columns layer B_mean B_min B_max A_mean", a, g_words(dump_k))
             dump_cols = "1 2 3 4 5"
             eval dump_curve
+        }
+        do for [k = 1:ntgroups] {
+            if (t_act(k) ne a || t_nb(k) + t_na(k) == 0) { continue }
+            set print data_file append
+            print sprintf("# panel activation=%s; curve theory %s; columns layer B A", a, t_words(k))
+            i = tblk_from[k]
+            while (i <= |$t| && $t[i] ne '') { print word($t[i], 1) . " " . word($t[i], 2) . " " . word($t[i], 3); i = i + 1 }
+            print ""
+            unset print
         }
     }
 }
