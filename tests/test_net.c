@@ -589,6 +589,13 @@ static void test_training_and_per_sample_norms_run_alone(void **state)
     bn_params(&none, CS_NORM_NONE, CS_PHASE_B_BATCH);
     bn_params(&bn, CS_NORM_BATCH, CS_PHASE_B_BATCH);
     assert_true(cs_net_groupable(&none, &bn));
+    /* affine is read by training only: a batch run with it groups with
+     * one without, as both do with a none run, so a group's partners
+     * agree whichever run comes first */
+    cs_run_params bn_affine = bn;
+    bn_affine.affine = 1;
+    assert_true(cs_net_groupable(&none, &bn_affine));
+    assert_true(cs_net_groupable(&bn, &bn_affine));
     const cs_norm_kind per_sample[] = {CS_NORM_LAYER, CS_NORM_RMS};
     const char *env = getenv("COVSHIFT_THREADS");
     char *saved = env ? strdup(env) : NULL;

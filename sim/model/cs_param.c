@@ -112,7 +112,7 @@ const cs_param cs_param_table[] = {
     {.name = "bn_phase_b", .section = CS_SECTION_NORM, CS_ENUM(cs_param_bn_phase_name),
      .offset = CS_FIELD(bn_phase_b), .def.i = CS_PHASE_B_BATCH, .when = CS_WHEN_BATCH_NORM,
      .canon = CS_CANON_ALWAYS, .column = CS_COLUMN_NULLABLE,
-     .doc = "batch norm statistics in phase B (ignored when norm = none)"},
+     .doc = "batch norm statistics in phase B (ignored unless norm = batch)"},
     /* torch.nn.BatchNorm1d's defaults (docs/design.md §1) */
     {.name = "momentum", CS_FIRST, .section = CS_SECTION_NORM, CS_REAL(0, 1),
      .offset = CS_FIELD(momentum), .def.d = 0.1,

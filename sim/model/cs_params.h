@@ -40,7 +40,7 @@ typedef struct {
     cs_init_kind init;
     double sigma_w, sigma_b;
     cs_norm_kind norm;
-    cs_bn_phase bn_phase_b; /* meaningless (and fixed to batch) when norm = none */
+    cs_bn_phase bn_phase_b; /* meaningless (and fixed to batch) unless norm = batch */
     double momentum, eps;
     cs_input_kind input;
     double shift_mean, shift_scale;

@@ -59,11 +59,14 @@ static cs_net_cond cs_net_condition(const cs_run_params *p)
 }
 
 /* Parameters the layer-major schedule never reads beyond the condition:
- * the normalisation (branches of the group) and the claim passes'. */
+ * the normalisation (branches of the group), the claim passes', and
+ * affine (gamma = 1, beta = 0 at initialisation: only training reads it),
+ * so that groupable is the same relation whichever run of a group comes
+ * first. */
 static int cs_net_param_ignored(const char *name)
 {
     static const char *const ignored[] = {"norm", "bn_phase_b", "grad", "noise_probes",
-                                          "noise_batches", "population"};
+                                          "noise_batches", "population", "affine"};
     for (size_t k = 0; k < sizeof ignored / sizeof *ignored; k++)
         if (strcmp(name, ignored[k]) == 0)
             return 1;

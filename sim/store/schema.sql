@@ -313,7 +313,7 @@ CREATE TABLE IF NOT EXISTS train_layers (
 -- Mean-field predictions (docs/design.md §9), per run, phase and layer, from
 -- the run's parameters alone: rows for runs with norm = none (every column)
 -- and for norm = batch with relu (bn_grad_rate only, layers 1..depth, the
--- rest NULL); none with dropout or input = mixture. Layer 0 is the input: q
+-- rest NULL); none for training runs, with dropout or input = mixture. Layer 0 is the input: q
 -- and q_post its second moment per feature, c and c_post the correlation of
 -- two independent inputs (c0 with input = correlated). q is E h^2 at site pre (compare var + mean^2 of
 -- layer_stats), q_post E phi(h)^2 at site post, c and c_post the correlation
