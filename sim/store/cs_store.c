@@ -401,6 +401,19 @@ void cs_store_host(char *buf, size_t size)
         snprintf(buf, size, "%s (%s %s %s)", u.nodename, u.sysname, u.release, u.machine);
 }
 
+void cs_store_bind_stats(sqlite3_stmt *st, int first, const cs_stats *x)
+{
+    const double head[] = {x->mean, x->var, x->mean_spread, x->var_within, x->min, x->max};
+    int i = first;
+    for (size_t k = 0; k < sizeof head / sizeof *head; k++)
+        sqlite3_bind_double(st, i++, head[k]);
+    for (int q = 0; q < CS_STATS_NQ; q++)
+        sqlite3_bind_double(st, i++, x->q[q]);
+    sqlite3_bind_double(st, i++, x->frac_zero);
+    sqlite3_bind_double(st, i++, x->frac_saturated);
+    sqlite3_bind_int64(st, i, x->nonfinite);
+}
+
 int cs_store_bind_text(sqlite3_stmt *st, int i, const char *text)
 {
     return text ? sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);

@@ -45,6 +45,12 @@ int cs_store_prepare(cs_store *s, const char *sql, sqlite3_stmt **st, const char
  * buffers may not outlive the statement). */
 int cs_store_bind_text(sqlite3_stmt *st, int i, const char *text);
 
+/* Binds the docs/design.md §2 statistics of x to parameters first ..
+ * first + 13, in the column order layer_stats and train_probe share:
+ * mean, var, mean_spread, var_within, min, max, p01 .. p99, frac_zero,
+ * frac_saturated, nonfinite. NaN binds as NULL (SQLite has no NaN). */
+void cs_store_bind_stats(sqlite3_stmt *st, int first, const cs_stats *x);
+
 /* Allocates the handle and opens a connection to path, or to uri when it
  * is not NULL (SQLITE_OPEN_URI), with flags, the busy handler and no
  * mutex; on error the message names path and *out stays NULL. Nothing is

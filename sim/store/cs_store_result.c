@@ -33,17 +33,7 @@ static int cs_store_result_stats(cs_store *s, sqlite3_stmt *st, int64_t run_id, 
             sqlite3_bind_int(st, 4, layer);
             sqlite3_bind_text(st, 5, cs_site_name(site), -1, SQLITE_STATIC);
             /* NaN binds as NULL (SQLite has no NaN): the documented contract. */
-            sqlite3_bind_double(st, 6, x->mean);
-            sqlite3_bind_double(st, 7, x->var);
-            sqlite3_bind_double(st, 8, x->mean_spread);
-            sqlite3_bind_double(st, 9, x->var_within);
-            sqlite3_bind_double(st, 10, x->min);
-            sqlite3_bind_double(st, 11, x->max);
-            for (int q = 0; q < CS_STATS_NQ; q++)
-                sqlite3_bind_double(st, 12 + q, x->q[q]);
-            sqlite3_bind_double(st, 17, x->frac_zero);
-            sqlite3_bind_double(st, 18, x->frac_saturated);
-            sqlite3_bind_int64(st, 19, x->nonfinite);
+            cs_store_bind_stats(st, 6, x);
             sqlite3_bind_double(st, 20, x->corr_mean);
             if (cs_store_result_step_reset(st) != CS_OK)
                 return cs_store_fail(s,

@@ -92,17 +92,7 @@ static int cs_store_train_probe(cs_store *s, sqlite3_stmt *st, int64_t run_id,
             const cs_stats *x = &row->stats;
             sqlite3_bind_int(st, 3, row->layer);
             sqlite3_bind_text(st, 4, cs_site_name(row->site), -1, SQLITE_STATIC);
-            sqlite3_bind_double(st, 5, x->mean);
-            sqlite3_bind_double(st, 6, x->var);
-            sqlite3_bind_double(st, 7, x->mean_spread);
-            sqlite3_bind_double(st, 8, x->var_within);
-            sqlite3_bind_double(st, 9, x->min);
-            sqlite3_bind_double(st, 10, x->max);
-            for (int q = 0; q < CS_STATS_NQ; q++)
-                sqlite3_bind_double(st, 11 + q, x->q[q]);
-            sqlite3_bind_double(st, 16, x->frac_zero);
-            sqlite3_bind_double(st, 17, x->frac_saturated);
-            sqlite3_bind_int64(st, 18, x->nonfinite);
+            cs_store_bind_stats(st, 5, x);
             for (int q = 0; q < 3; q++)
                 sqlite3_bind_double(st, 19 + q, row->unit_q[q]);
             rc = cs_store_train_step(s, st, run_id, "train_probe", t->eval_step[e]);
